@@ -1,0 +1,121 @@
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::error::SchemaError;
+
+/// A validated AppConfig feature-flag document: flag definitions and their values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// Flag definitions by key.
+    pub flags: BTreeMap<String, FlagDefinition>,
+    /// Flag values by key (every key is defined in `flags`).
+    pub values: BTreeMap<String, FlagValue>,
+}
+
+/// A flag's definition (`flags.<key>`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FlagDefinition {
+    /// Human-readable name.
+    pub name: Option<String>,
+    /// Free-text description.
+    pub description: Option<String>,
+    /// Attribute definitions by key.
+    pub attributes: BTreeMap<String, AttributeDefinition>,
+    /// Set when the flag is marked for removal (`_deprecation`).
+    pub deprecation: Option<Deprecation>,
+}
+
+/// An attribute's definition (`flags.<key>.attributes.<attr>`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AttributeDefinition {
+    /// Free-text description.
+    pub description: Option<String>,
+    /// What values are allowed; `None` allows any attribute value.
+    pub constraints: Option<Constraint>,
+}
+
+/// `_deprecation` metadata of a flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deprecation {
+    /// Always `"planned"` in AppConfig's schema.
+    pub status: String,
+    /// Planned removal date (`YYYY-MM-DD`), if given.
+    pub date: Option<String>,
+}
+
+/// An attribute constraint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Constraint {
+    /// The value's type and its bounds.
+    pub kind: ConstraintKind,
+    /// Whether an enabled flag must carry a value for this attribute.
+    pub required: bool,
+}
+
+/// The type-specific part of a [`Constraint`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConstraintKind {
+    /// A JSON number within optional inclusive bounds.
+    Number {
+        /// Inclusive lower bound.
+        minimum: Option<f64>,
+        /// Inclusive upper bound.
+        maximum: Option<f64>,
+    },
+    /// A string matching `pattern` or one of `allowed` (never both).
+    String {
+        /// A regular expression the string must contain a match of.
+        pattern: Option<String>,
+        /// The allowed values (`enum`).
+        allowed: Option<Vec<String>>,
+    },
+    /// `true` or `false`.
+    Boolean,
+    /// An array whose items all meet `elements` (number or string constraints).
+    Array {
+        /// The constraint every element meets.
+        elements: Option<Box<Constraint>>,
+    },
+}
+
+/// A flag's value (`values.<key>`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FlagValue {
+    /// Whether the flag is on.
+    pub enabled: bool,
+    /// Attribute values by key (metadata such as `_createdAt` removed).
+    pub attributes: Map<String, Value>,
+    /// Multi-variant flags: the ordered `_variants` list, as written.
+    pub variants: Option<Vec<Value>>,
+}
+
+impl Document {
+    /// Parses and validates a document; every broken rule is reported, not just the first.
+    pub fn parse(text: &str) -> Result<Self, SchemaError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| SchemaError::Syntax {
+            line: e.line(),
+            column: e.column(),
+            message: strip_position(&e.to_string()),
+        })?;
+        crate::validate::document(&value, text.len())
+    }
+
+    /// The definition of flag `key`.
+    pub fn flag(&self, key: &str) -> Option<&FlagDefinition> {
+        self.flags.get(key)
+    }
+
+    /// The defined flag whose key is closest to `key`, when close enough to be a typo.
+    pub fn suggest(&self, key: &str) -> Option<&str> {
+        crate::names::suggest(key, self.flags.keys().map(String::as_str))
+    }
+}
+
+/// serde_json appends " at line L column C"; the caller reports those separately.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
