@@ -1,0 +1,127 @@
+//! Feature flags from AWS AppConfig for Lambda functions, at the cost of a memory read.
+//!
+//! The [AWS AppConfig Lambda extension] (the *agent*) runs beside your function on
+//! `localhost:2772` and serves the evaluated feature flags of a configuration profile. This crate
+//! asks it for the whole flag set, parses it once into an immutable [`Snapshot`], and serves every
+//! check from memory:
+//!
+//! * **Fast**: a check on a fresh snapshot does no I/O, takes no lock and allocates nothing.
+//! * **Fresh**: a snapshot older than the TTL (5 s by default) is refreshed by one request at a
+//!   time; other readers keep the last-known-good snapshot meanwhile. At most one agent request
+//!   per TTL window, however many checks run.
+//! * **Safe**: no fault of the agent (not listening, timeout, HTTP error, malformed or oversized
+//!   answer, a flag missing) fails or panics the caller. Last-known-good wins; with nothing known
+//!   the flag is off, so the fallback path runs. Each fault streak is logged once, with its
+//!   reason, through `tracing`; so is the recovery. Flag values are never logged.
+//!
+//! # Configuration
+//!
+//! | environment variable | meaning | default |
+//! |---|---|---|
+//! | `APPCONFIG_APPLICATION` | application name or ID | required |
+//! | `APPCONFIG_ENVIRONMENT` | environment name or ID | required |
+//! | `APPCONFIG_CONFIGURATION` | feature-flag profile name or ID | required |
+//! | `AWS_APPCONFIG_EXTENSION_HTTP_PORT` | the agent's port (the extension's own setting) | 2772 |
+//! | `FLAGS_TTL_MS` | snapshot TTL | 5000 |
+//! | `FLAGS_TIMEOUT_MS` | timeout of one agent request | 1000 |
+//!
+//! The same settings exist on [`Config::builder`], which also takes the answer size cap and,
+//! deliberately, a non-loopback host.
+//!
+//! # Usage
+//!
+//! ```no_run
+//! # async fn handler() {
+//! // The process-wide source, configured from the environment on first use:
+//! let flags = flag_runtime::default_source();
+//!
+//! if flags.is_enabled("newCheckout").await {
+//!     // new path
+//! }
+//!
+//! // Typed attributes, through serde:
+//! let percentage: f64 = flags.attribute("discountBanner", "percentage").await.unwrap_or(0.0);
+//!
+//! // In sync code: never waits, refreshes in the background when due.
+//! let express = flags.is_enabled_now("expressShipping");
+//! # }
+//! ```
+//!
+//! Or gate a whole function with `#[feature_flag("newCheckout", fallback = old_checkout)]`
+//! from the `flag-macros` crate, which checks flag names at compile time.
+//!
+//! At start-up, [`FlagSource::refresh`] loads the flags before the first request and reports
+//! a fault as a typed [`Error`]; [`install_default`] replaces the environment-configured
+//! default with a source of your own.
+//!
+//! # Tests
+//!
+//! [`Overrides`] force flags on or off (with attributes) for one thread or one future, so
+//! parallel tests do not leak into each other; the `flag-agent` crate is a local stand-in for
+//! the agent, for tests over real HTTP.
+//!
+//! [AWS AppConfig Lambda extension]: https://docs.aws.amazon.com/appconfig/latest/userguide/appconfig-integration-lambda-extensions.html
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod cache;
+mod client;
+mod config;
+mod error;
+mod overrides;
+mod snapshot;
+
+use std::sync::OnceLock;
+
+pub use cache::{FlagSource, RefreshOutcome, Status};
+pub use config::{
+    Config, ConfigBuilder, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, DEFAULT_TIMEOUT, DEFAULT_TTL,
+    ENV_APPLICATION, ENV_CONFIGURATION, ENV_ENVIRONMENT, ENV_PORT, ENV_TIMEOUT_MS, ENV_TTL_MS,
+};
+pub use error::Error;
+pub use overrides::{OverrideGuard, Overrides};
+pub use snapshot::{Flag, Snapshot};
+
+static DEFAULT: OnceLock<FlagSource> = OnceLock::new();
+
+/// The process-wide flag source that `#[feature_flag]` functions consult.
+///
+/// Configured from the environment on first use (see the [crate docs](crate#configuration)),
+/// unless [`install_default`] set one before.
+pub fn default_source() -> &'static FlagSource {
+    DEFAULT.get_or_init(FlagSource::from_env)
+}
+
+/// Makes `source` the process-wide default. Call it once, at start-up, before the first check;
+/// afterwards it returns [`Error::DefaultAlreadySet`] and leaves the default as it was.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use flag_runtime::{Config, FlagSource};
+///
+/// # fn main() -> Result<(), flag_runtime::Error> {
+/// let config = Config::builder().ttl(Duration::from_secs(30)).build()?;
+/// flag_runtime::install_default(FlagSource::new(config)?)?;
+/// # Ok(()) }
+/// ```
+pub fn install_default(source: FlagSource) -> Result<(), Error> {
+    DEFAULT.set(source).map_err(|_| Error::DefaultAlreadySet)
+}
+
+/// Not public API: what `#[feature_flag]` expands to. May change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::default_source;
+
+    /// The async gate check of the default source.
+    #[inline]
+    pub async fn check(flag: &'static str) -> bool {
+        crate::default_source().is_enabled(flag).await
+    }
+
+    /// The sync, never-waiting gate check of the default source.
+    #[inline]
+    pub fn check_now(flag: &'static str) -> bool {
+        crate::default_source().is_enabled_now(flag)
+    }
+}

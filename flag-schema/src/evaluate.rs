@@ -31,7 +31,10 @@ impl Document {
             return out;
         };
         if let Some(variant) = default_variant(value) {
-            let enabled = variant.get("enabled").and_then(Value::as_bool).unwrap_or(false);
+            let enabled = variant
+                .get("enabled")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             out.insert("enabled".into(), Value::Bool(enabled));
             if enabled {
                 if let Some(Value::Object(attrs)) = variant.get("attributeValues") {

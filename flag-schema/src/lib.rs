@@ -33,7 +33,8 @@ mod names;
 mod validate;
 
 pub use document::{
-    AttributeDefinition, Constraint, ConstraintKind, Deprecation, Document, FlagDefinition, FlagValue,
+    AttributeDefinition, Constraint, ConstraintKind, Deprecation, Document, FlagDefinition,
+    FlagValue,
 };
 pub use error::{Problem, SchemaError};
 pub use names::{is_valid_key, suggest};

@@ -159,16 +159,18 @@ fn deprecation(p: &mut Problems, path: &str, value: &Value) -> Option<Deprecatio
         let here = format!("{path}.{key}");
         match (key.as_str(), v) {
             ("status", Value::String(s)) if s == "planned" => status = Some(s.clone()),
-            ("status", other) => p.add(
-                here,
-                format!("must be \"planned\", found {}", short(other)),
-            ),
+            ("status", other) => {
+                p.add(here, format!("must be \"planned\", found {}", short(other)))
+            }
             ("date", Value::String(s)) if is_date(s) => date = Some(s.clone()),
             ("date", other) => p.add(
                 here,
                 format!("must be a date `YYYY-MM-DD`, found {}", short(other)),
             ),
-            _ => p.add(here, "unknown key in `_deprecation` (allowed: `status`, `date`)"),
+            _ => p.add(
+                here,
+                "unknown key in `_deprecation` (allowed: `status`, `date`)",
+            ),
         }
     }
     Some(Deprecation {
@@ -177,7 +179,11 @@ fn deprecation(p: &mut Problems, path: &str, value: &Value) -> Option<Deprecatio
     })
 }
 
-fn attribute_definition(p: &mut Problems, path: &str, value: &Value) -> Option<AttributeDefinition> {
+fn attribute_definition(
+    p: &mut Problems,
+    path: &str,
+    value: &Value,
+) -> Option<AttributeDefinition> {
     let obj = object(p, path, value)?;
     let mut out = AttributeDefinition::default();
     for (key, v) in obj {
@@ -199,7 +205,10 @@ fn constraint(p: &mut Problems, path: &str, value: &Value, top_level: bool) -> O
     let ty = match obj.get("type") {
         Some(Value::String(t)) => t.as_str(),
         Some(other) => {
-            p.add(format!("{path}.type"), format!("must be a string, found {}", kind(other)));
+            p.add(
+                format!("{path}.type"),
+                format!("must be a string, found {}", kind(other)),
+            );
             return None;
         }
         None => {
@@ -218,7 +227,10 @@ fn constraint(p: &mut Problems, path: &str, value: &Value, top_level: bool) -> O
             } else {
                 "number or string (array elements)"
             };
-            p.add(format!("{path}.type"), format!("unknown type `{ty}` (expected {expected})"));
+            p.add(
+                format!("{path}.type"),
+                format!("unknown type `{ty}` (expected {expected})"),
+            );
             return None;
         }
     };
@@ -226,7 +238,10 @@ fn constraint(p: &mut Problems, path: &str, value: &Value, top_level: bool) -> O
         if !allowed.contains(&key.as_str()) {
             p.add(
                 format!("{path}.{key}"),
-                format!("not allowed in a `{ty}` constraint (allowed: {})", allowed.join(", ")),
+                format!(
+                    "not allowed in a `{ty}` constraint (allowed: {})",
+                    allowed.join(", ")
+                ),
             );
         }
     }
@@ -234,7 +249,10 @@ fn constraint(p: &mut Problems, path: &str, value: &Value, top_level: bool) -> O
         None => false,
         Some(Value::Bool(b)) => *b,
         Some(other) => {
-            p.add(format!("{path}.required"), format!("must be a boolean, found {}", kind(other)));
+            p.add(
+                format!("{path}.required"),
+                format!("must be a boolean, found {}", kind(other)),
+            );
             false
         }
     };
@@ -244,7 +262,10 @@ fn constraint(p: &mut Problems, path: &str, value: &Value, top_level: bool) -> O
                 None => None,
                 Some(Value::Number(n)) => n.as_f64(),
                 Some(other) => {
-                    p.add(format!("{path}.{name}"), format!("must be a number, found {}", kind(other)));
+                    p.add(
+                        format!("{path}.{name}"),
+                        format!("must be a number, found {}", kind(other)),
+                    );
                     None
                 }
             };
@@ -261,27 +282,46 @@ fn constraint(p: &mut Problems, path: &str, value: &Value, top_level: bool) -> O
                 None => None,
                 Some(Value::String(re)) => {
                     if let Err(e) = regex_lite::Regex::new(re) {
-                        p.add(format!("{path}.pattern"), format!("invalid regular expression: {e}"));
+                        p.add(
+                            format!("{path}.pattern"),
+                            format!("invalid regular expression: {e}"),
+                        );
                     }
                     Some(re.clone())
                 }
                 Some(other) => {
-                    p.add(format!("{path}.pattern"), format!("must be a string, found {}", kind(other)));
+                    p.add(
+                        format!("{path}.pattern"),
+                        format!("must be a string, found {}", kind(other)),
+                    );
                     None
                 }
             };
             let allowed = match obj.get("enum") {
                 None => None,
-                Some(Value::Array(items)) if !items.is_empty() && items.iter().all(Value::is_string) => {
-                    Some(items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect())
+                Some(Value::Array(items))
+                    if !items.is_empty() && items.iter().all(Value::is_string) =>
+                {
+                    Some(
+                        items
+                            .iter()
+                            .filter_map(|i| i.as_str().map(str::to_owned))
+                            .collect(),
+                    )
                 }
                 Some(_) => {
-                    p.add(format!("{path}.enum"), "must be a non-empty array of strings");
+                    p.add(
+                        format!("{path}.enum"),
+                        "must be a non-empty array of strings",
+                    );
                     None
                 }
             };
             if obj.contains_key("pattern") && obj.contains_key("enum") {
-                p.add(path, "a string constraint takes `pattern` or `enum`, not both");
+                p.add(
+                    path,
+                    "a string constraint takes `pattern` or `enum`, not both",
+                );
             }
             ConstraintKind::String { pattern, allowed }
         }
@@ -296,12 +336,20 @@ fn constraint(p: &mut Problems, path: &str, value: &Value, top_level: bool) -> O
     Some(Constraint { kind, required })
 }
 
-fn flag_value(p: &mut Problems, path: &str, def: &FlagDefinition, value: &Value) -> Option<FlagValue> {
+fn flag_value(
+    p: &mut Problems,
+    path: &str,
+    def: &FlagDefinition,
+    value: &Value,
+) -> Option<FlagValue> {
     let obj = object(p, path, value)?;
     let mut out = FlagValue::default();
     match obj.get("enabled") {
         Some(Value::Bool(b)) => out.enabled = *b,
-        Some(other) => p.add(format!("{path}.enabled"), format!("must be a boolean, found {}", short(other))),
+        Some(other) => p.add(
+            format!("{path}.enabled"),
+            format!("must be a boolean, found {}", short(other)),
+        ),
         None => p.add(path, "missing `enabled` (true or false)"),
     }
     for (key, v) in obj {
@@ -316,11 +364,20 @@ fn flag_value(p: &mut Problems, path: &str, def: &FlagDefinition, value: &Value)
             "_variants" => match v {
                 Value::Array(items) => {
                     for (i, variant) in items.iter().enumerate() {
-                        check_variant(p, &format!("{here}[{i}]"), def, variant, i + 1 == items.len());
+                        check_variant(
+                            p,
+                            &format!("{here}[{i}]"),
+                            def,
+                            variant,
+                            i + 1 == items.len(),
+                        );
                     }
                     out.variants = Some(items.clone());
                 }
-                other => p.add(here, format!("must be an array of variants, found {}", kind(other))),
+                other => p.add(
+                    here,
+                    format!("must be an array of variants, found {}", kind(other)),
+                ),
             },
             _ if key.starts_with('_') => p.add(here, "unknown metadata key"),
             _ => {
@@ -352,8 +409,13 @@ fn check_variant(p: &mut Problems, path: &str, def: &FlagDefinition, variant: &V
     }
     match obj.get("rule") {
         Some(Value::String(_)) if !last => {}
-        Some(Value::String(_)) => p.add(path, "the last variant is the default and takes no `rule`"),
-        Some(other) => p.add(format!("{path}.rule"), format!("must be a string, found {}", kind(other))),
+        Some(Value::String(_)) => {
+            p.add(path, "the last variant is the default and takes no `rule`")
+        }
+        Some(other) => p.add(
+            format!("{path}.rule"),
+            format!("must be a string, found {}", kind(other)),
+        ),
         None if !last => p.add(path, "only the last (default) variant may omit `rule`"),
         None => {}
     }
@@ -372,17 +434,29 @@ fn attribute_value(p: &mut Problems, path: &str, key: &str, def: &FlagDefinition
         let hint = crate::names::suggest(key, known.iter().copied())
             .map(|s| format!("; did you mean `{s}`?"))
             .unwrap_or_default();
-        p.add(path, format!("attribute `{key}` is not defined for this flag{hint}"));
+        p.add(
+            path,
+            format!("attribute `{key}` is not defined for this flag{hint}"),
+        );
         return;
     };
     match value {
         Value::String(s) if s.chars().count() > MAX_STRING_VALUE_CHARS => p.add(
             path,
-            format!("string of {} characters; AppConfig allows at most {MAX_STRING_VALUE_CHARS}", s.chars().count()),
+            format!(
+                "string of {} characters; AppConfig allows at most {MAX_STRING_VALUE_CHARS}",
+                s.chars().count()
+            ),
         ),
         Value::Array(items) => {
             if items.len() > MAX_ARRAY_ITEMS {
-                p.add(path, format!("{} items; AppConfig allows at most {MAX_ARRAY_ITEMS}", items.len()));
+                p.add(
+                    path,
+                    format!(
+                        "{} items; AppConfig allows at most {MAX_ARRAY_ITEMS}",
+                        items.len()
+                    ),
+                );
             }
             let all_strings = items.iter().all(Value::is_string);
             let all_numbers = items.iter().all(Value::is_number);
@@ -391,7 +465,13 @@ fn attribute_value(p: &mut Problems, path: &str, key: &str, def: &FlagDefinition
             }
         }
         Value::Null | Value::Object(_) => {
-            p.add(path, format!("attribute values are strings, numbers, booleans or arrays; found {}", kind(value)));
+            p.add(
+                path,
+                format!(
+                    "attribute values are strings, numbers, booleans or arrays; found {}",
+                    kind(value)
+                ),
+            );
             return;
         }
         _ => {}
@@ -414,7 +494,10 @@ fn meets(p: &mut Problems, path: &str, c: &Constraint, value: &Value) {
         }
         (ConstraintKind::String { pattern, allowed }, Value::String(s)) => {
             if let Some(allowed) = allowed.as_ref().filter(|a| !a.contains(s)) {
-                p.add(path, format!("\"{s}\" is not one of the allowed values {allowed:?}"));
+                p.add(
+                    path,
+                    format!("\"{s}\" is not one of the allowed values {allowed:?}"),
+                );
             }
             if let Some(re) = pattern {
                 if regex_lite::Regex::new(re).is_ok_and(|r| !r.is_match(s)) {
@@ -468,7 +551,10 @@ fn text(p: &mut Problems, path: &str, value: &Value, max: usize, newlines: bool)
     };
     let chars = s.chars().count();
     if chars == 0 || chars > max {
-        p.add(path, format!("must be 1 to {max} characters, found {chars}"));
+        p.add(
+            path,
+            format!("must be 1 to {max} characters, found {chars}"),
+        );
     }
     if !newlines && s.contains(['\n', '\r']) {
         p.add(path, "must not contain a line break");
@@ -481,7 +567,9 @@ fn is_date(s: &str) -> bool {
     b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
         && matches!(s[5..7].parse::<u8>(), Ok(1..=12))
         && matches!(s[8..10].parse::<u8>(), Ok(1..=31))
 }

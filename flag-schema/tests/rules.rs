@@ -34,12 +34,17 @@ fn syntax_errors_carry_line_and_column() {
         SchemaError::Syntax { line, column, .. } => assert_eq!((*line, *column), (3, 13)),
         other => panic!("expected a syntax error, got {other:?}"),
     }
-    assert!(err.to_string().starts_with("invalid JSON at line 3, column 13"));
+    assert!(err
+        .to_string()
+        .starts_with("invalid JSON at line 3, column 13"));
 }
 
 #[test]
 fn version_must_be_the_string_1() {
-    assert_problem(json!({"version": "2"}), "`version`: must be the string \"1\", found \"2\"");
+    assert_problem(
+        json!({"version": "2"}),
+        "`version`: must be the string \"1\", found \"2\"",
+    );
     assert_problem(json!({"version": 1}), "found 1");
     assert_problem(json!({"flags": {}}), "`version`: missing");
     assert!(problems(json!({"version": "1"})).is_empty());
@@ -47,7 +52,10 @@ fn version_must_be_the_string_1() {
 
 #[test]
 fn unknown_keys_are_refused_everywhere() {
-    assert_problem(json!({"version": "1", "flag": {}}), "`flag`: unknown top-level key");
+    assert_problem(
+        json!({"version": "1", "flag": {}}),
+        "`flag`: unknown top-level key",
+    );
     assert_problem(
         json!({"version": "1", "flags": {"a": {"atributes": {}}}}),
         "`flags.a.atributes`: unknown key in a flag definition",
@@ -56,7 +64,10 @@ fn unknown_keys_are_refused_everywhere() {
 
 #[test]
 fn flag_and_attribute_keys_follow_the_pattern() {
-    assert_problem(json!({"version": "1", "flags": {"New": {}}}), "`New` is not a valid flag key");
+    assert_problem(
+        json!({"version": "1", "flags": {"New": {}}}),
+        "`New` is not a valid flag key",
+    );
     assert_problem(
         json!({"version": "1", "flags": {"a": {"attributes": {"Bad Key": {}}}}}),
         "`Bad Key` is not a valid attribute key",
@@ -77,7 +88,10 @@ fn values_must_name_defined_flags() {
         json!({"version": "1", "flags": {"a": {}}, "values": {"a": {"enabled": "yes"}}}),
         "`values.a.enabled`: must be a boolean, found \"yes\"",
     );
-    assert_problem(json!({"version": "1", "flags": {"a": {}}, "values": {"a": {}}}), "missing `enabled`");
+    assert_problem(
+        json!({"version": "1", "flags": {"a": {}}, "values": {"a": {}}}),
+        "missing `enabled`",
+    );
 }
 
 fn with_attr(constraints: serde_json::Value, value: serde_json::Value) -> serde_json::Value {
@@ -90,24 +104,52 @@ fn with_attr(constraints: serde_json::Value, value: serde_json::Value) -> serde_
 
 #[test]
 fn attribute_values_meet_their_constraints() {
-    assert_problem(with_attr(json!({"type": "number", "maximum": 10}), json!(12)), "12 is above the maximum 10");
-    assert_problem(with_attr(json!({"type": "number", "minimum": 1}), json!(0)), "0 is below the minimum 1");
-    assert_problem(with_attr(json!({"type": "number"}), json!("5")), "expected a number, found \"5\"");
     assert_problem(
-        with_attr(json!({"type": "string", "enum": ["light", "dark"]}), json!("blue")),
+        with_attr(json!({"type": "number", "maximum": 10}), json!(12)),
+        "12 is above the maximum 10",
+    );
+    assert_problem(
+        with_attr(json!({"type": "number", "minimum": 1}), json!(0)),
+        "0 is below the minimum 1",
+    );
+    assert_problem(
+        with_attr(json!({"type": "number"}), json!("5")),
+        "expected a number, found \"5\"",
+    );
+    assert_problem(
+        with_attr(
+            json!({"type": "string", "enum": ["light", "dark"]}),
+            json!("blue"),
+        ),
         "\"blue\" is not one of the allowed values",
     );
     assert_problem(
-        with_attr(json!({"type": "string", "pattern": "^[A-Z]+$"}), json!("abc")),
+        with_attr(
+            json!({"type": "string", "pattern": "^[A-Z]+$"}),
+            json!("abc"),
+        ),
         "does not match the pattern `^[A-Z]+$`",
     );
-    assert_problem(with_attr(json!({"type": "boolean"}), json!(1)), "expected a boolean");
     assert_problem(
-        with_attr(json!({"type": "array", "elements": {"type": "number", "maximum": 3}}), json!([1, 4])),
+        with_attr(json!({"type": "boolean"}), json!(1)),
+        "expected a boolean",
+    );
+    assert_problem(
+        with_attr(
+            json!({"type": "array", "elements": {"type": "number", "maximum": 3}}),
+            json!([1, 4]),
+        ),
         "`values.f.x[1]`: 4 is above the maximum 3",
     );
-    assert_problem(with_attr(json!({"type": "string"}), json!({"a": 1})), "found an object");
-    assert!(problems(with_attr(json!({"type": "number", "minimum": 1, "maximum": 10}), json!(5))).is_empty());
+    assert_problem(
+        with_attr(json!({"type": "string"}), json!({"a": 1})),
+        "found an object",
+    );
+    assert!(problems(with_attr(
+        json!({"type": "number", "minimum": 1, "maximum": 10}),
+        json!(5)
+    ))
+    .is_empty());
 }
 
 #[test]
@@ -120,7 +162,10 @@ fn required_attributes_need_a_value_when_enabled() {
         })
     };
     assert_problem(doc(true), "required attribute `limit` has no value");
-    assert!(problems(doc(false)).is_empty(), "a disabled flag carries no attributes");
+    assert!(
+        problems(doc(false)).is_empty(),
+        "a disabled flag carries no attributes"
+    );
 }
 
 #[test]
@@ -184,9 +229,19 @@ fn evaluation_matches_the_agent() {
     .unwrap();
     let all = doc.evaluate();
     assert_eq!(all["on"], json!({"enabled": true, "limit": 5}));
-    assert_eq!(all["off"], json!({"enabled": false}), "disabled flags come back without attributes");
+    assert_eq!(
+        all["off"],
+        json!({"enabled": false}),
+        "disabled flags come back without attributes"
+    );
     assert_eq!(all["unset"], json!({"enabled": false}));
-    assert_eq!(all["multi"], json!({"enabled": true, "color": "blue", "_variant": "default"}));
-    assert_eq!(doc.evaluate_flag("on"), Some(json!({"enabled": true, "limit": 5})));
+    assert_eq!(
+        all["multi"],
+        json!({"enabled": true, "color": "blue", "_variant": "default"})
+    );
+    assert_eq!(
+        doc.evaluate_flag("on"),
+        Some(json!({"enabled": true, "limit": 5}))
+    );
     assert_eq!(doc.evaluate_flag("nope"), None);
 }

@@ -1,0 +1,312 @@
+//! The agent's HTTP API over hyper.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http_body_util::BodyExt as _;
+use hyper::body::{Body, Bytes, Frame, Incoming};
+use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Map, Value};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use crate::fault::{Fault, FaultSlot};
+use crate::store::Store;
+
+#[derive(Debug)]
+pub(crate) struct State {
+    pub store: Store,
+    pub application: String,
+    pub environment: String,
+    pub profile: String,
+    pub requests: AtomicU64,
+    pub fault: FaultSlot,
+}
+
+pub(crate) async fn serve(listener: TcpListener, state: Arc<State>) {
+    // Connections live in the set: aborting this task (stop) drops them all.
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let state = Arc::clone(&state);
+                connections.spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        let state = Arc::clone(&state);
+                        async move { Ok::<_, Infallible>(handle(&state, req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+async fn handle(state: &State, req: Request<Incoming>) -> Response<Reply> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    // The request body (none is expected) is drained so keep-alive works.
+    let _ = req.into_body().collect().await;
+    if path == "/ping" {
+        return text(
+            StatusCode::OK,
+            concat!("flag-agent ", env!("CARGO_PKG_VERSION")),
+        );
+    }
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let ["applications", app, "environments", env, "configurations", profile] = segments[..] else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            "no such API path",
+        );
+    };
+    if method != Method::GET {
+        let mut response = error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "only GET is supported",
+        );
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET"));
+        return response;
+    }
+    state.requests.fetch_add(1, Ordering::SeqCst);
+    let (app, env, profile) = (decode(app), decode(env), decode(profile));
+    for (kind, given, served) in [
+        ("application", &app, &state.application),
+        ("environment", &env, &state.environment),
+        ("configuration profile", &profile, &state.profile),
+    ] {
+        if given.as_deref() != Some(served.as_str()) {
+            let shown = given.as_deref().unwrap_or("(undecodable)");
+            return error(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFound",
+                &format!("{kind} `{shown}` not found"),
+            );
+        }
+    }
+    let fault = state.fault.get();
+    match &fault {
+        Some(Fault::Status(code)) => {
+            let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return error(status, "InjectedFault", "fault injected by the test");
+        }
+        Some(Fault::Answer { body, version }) => {
+            let mut response = Response::new(Reply::full(body.clone()));
+            set_json(&mut response, version.as_deref());
+            return response;
+        }
+        Some(Fault::Hang) => std::future::pending::<()>().await,
+        Some(Fault::Delay(delay)) => tokio::time::sleep(*delay).await,
+        _ => {}
+    }
+    let served = match state.store.current().await {
+        Ok(served) => served,
+        Err(message) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InvalidConfiguration",
+                &message,
+            )
+        }
+    };
+    let wanted: Vec<String> = query
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("flag="))
+        .filter_map(decode)
+        .collect();
+    let body = match wanted.as_slice() {
+        [] => Value::Object(served.evaluated.clone()),
+        [one] => match served.evaluated.get(one) {
+            Some(flag) => flag.clone(),
+            None => return unknown_flag(one),
+        },
+        many => {
+            let mut narrowed = Map::new();
+            for key in many {
+                match served.evaluated.get(key) {
+                    Some(flag) => narrowed.insert(key.clone(), flag.clone()),
+                    None => return unknown_flag(key),
+                };
+            }
+            Value::Object(narrowed)
+        }
+    };
+    let mut body = body.to_string().into_bytes();
+    let version = served.version.to_string();
+    let reply = match fault {
+        Some(Fault::Trickle(interval)) => Reply::Trickle {
+            data: Bytes::from(body),
+            pos: 0,
+            interval,
+            sleep: None,
+        },
+        Some(Fault::ResetMidBody) => Reply::Broken(Some(Bytes::from(body))),
+        Some(Fault::Oversized(size)) => {
+            // Pad with whitespace: still valid JSON, just big.
+            body.resize(body.len().max(size), b' ');
+            Reply::full(body)
+        }
+        _ => Reply::full(body),
+    };
+    let mut response = Response::new(reply);
+    set_json(&mut response, Some(&version));
+    response
+}
+
+fn unknown_flag(key: &str) -> Response<Reply> {
+    error(
+        StatusCode::BAD_REQUEST,
+        "BadRequest",
+        &format!("flag `{key}` is not in this configuration"),
+    )
+}
+
+fn set_json(response: &mut Response<Reply>, version: Option<&str>) {
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(version) = version.and_then(|v| HeaderValue::from_str(v).ok()) {
+        headers.insert("Configuration-Version", version);
+    }
+}
+
+fn error(status: StatusCode, reason: &str, message: &str) -> Response<Reply> {
+    let body = json!({ "Message": message, "ReasonCode": reason }).to_string();
+    let mut response = Response::new(Reply::full(body));
+    *response.status_mut() = status;
+    set_json(&mut response, None);
+    response
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<Reply> {
+    let mut response = Response::new(Reply::full(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    response
+}
+
+/// Percent-decodes a path segment or query value; `None` if it is not valid UTF-8 after decoding.
+fn decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(byte) => {
+                        out.push(byte);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            byte => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Response bodies: whole, trickled, or cut short.
+pub(crate) enum Reply {
+    Full(Option<Bytes>),
+    Trickle {
+        data: Bytes,
+        pos: usize,
+        interval: Duration,
+        sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    },
+    Broken(Option<Bytes>),
+}
+
+impl Reply {
+    fn full(body: impl Into<Bytes>) -> Self {
+        Reply::Full(Some(body.into()))
+    }
+}
+
+impl Body for Reply {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match self.get_mut() {
+            Reply::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            Reply::Broken(data) => match data.take() {
+                Some(d) => Poll::Ready(Some(Ok(Frame::data(d.slice(..d.len() / 2))))),
+                None => Poll::Ready(Some(Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "fault injected: connection reset mid-body",
+                )))),
+            },
+            Reply::Trickle {
+                data,
+                pos,
+                interval,
+                sleep,
+            } => {
+                if *pos >= data.len() {
+                    return Poll::Ready(None);
+                }
+                if let Some(s) = sleep.as_mut() {
+                    if s.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                }
+                *sleep = Some(Box::pin(tokio::time::sleep(*interval)));
+                let byte = data.slice(*pos..*pos + 1);
+                *pos += 1;
+                Poll::Ready(Some(Ok(Frame::data(byte))))
+            }
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            Reply::Full(Some(d)) => hyper::body::SizeHint::with_exact(d.len() as u64),
+            Reply::Full(None) => hyper::body::SizeHint::with_exact(0),
+            Reply::Trickle { data, .. } => hyper::body::SizeHint::with_exact(data.len() as u64),
+            Reply::Broken(Some(d)) => hyper::body::SizeHint::with_exact(d.len() as u64),
+            Reply::Broken(None) => hyper::body::SizeHint::default(),
+        }
+    }
+}

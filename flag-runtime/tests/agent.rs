@@ -1,0 +1,598 @@
+//! flag-runtime against the local agent over real HTTP: loading, freshness, single-flight,
+//! the failure policy and its logging.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use flag_agent::Fault;
+use flag_runtime::{Error, RefreshOutcome};
+
+const LONG: Duration = Duration::from_secs(60);
+const TIMEOUT: Duration = Duration::from_millis(500);
+
+#[tokio::test]
+async fn cold_load_on_first_check() {
+    let file = FlagsFile::new(&doc(true, 5));
+    let agent = start_agent(&file).await;
+    let flags = source(agent.addr().port(), LONG, TIMEOUT);
+
+    assert_eq!(flags.status().has_snapshot, false);
+    assert!(flags.is_enabled("newCheckout").await);
+    assert!(!flags.is_enabled("banner").await);
+    let flag = flags.flag("newCheckout").await.unwrap();
+    assert_eq!(flag.attribute::<u32>("limit"), Some(5));
+    assert_eq!(
+        flags.attribute::<u32>("newCheckout", "limit").await,
+        Some(5)
+    );
+    assert_eq!(
+        flags.attribute::<String>("newCheckout", "limit").await,
+        None,
+        "wrong type is None"
+    );
+    assert!(matches!(
+        flag.try_attribute::<String>("limit"),
+        Err(Error::AttributeType { .. })
+    ));
+
+    let status = flags.status();
+    assert_eq!(status.version.as_deref(), Some("1"));
+    assert!(matches!(
+        status.last_refresh,
+        Some(RefreshOutcome::Updated { .. })
+    ));
+    assert_eq!(status.failure_streak, 0);
+    assert_eq!(agent.requests(), 1, "one request loads everything");
+
+    for _ in 0..1000 {
+        assert!(flags.is_enabled("newCheckout").await);
+        assert!(flags.is_enabled_now("newCheckout"));
+    }
+    assert_eq!(agent.requests(), 1, "fresh checks never ask the agent");
+}
+
+#[tokio::test]
+async fn flip_is_seen_after_the_ttl_and_not_before() {
+    let ttl = Duration::from_millis(800);
+    let file = FlagsFile::new(&doc(true, 5));
+    let agent = start_agent(&file).await;
+    let flags = source(agent.addr().port(), ttl, TIMEOUT);
+
+    assert!(flags.is_enabled("newCheckout").await);
+    let loaded = Instant::now();
+    file.write(&doc(false, 5));
+    let seen_early = flags.is_enabled("newCheckout").await;
+    if loaded.elapsed() < ttl {
+        assert!(
+            seen_early,
+            "the flip must not be seen before the TTL expires"
+        );
+        assert_eq!(agent.requests(), 1);
+    }
+    tokio::time::sleep(ttl + Duration::from_millis(50)).await;
+    assert!(
+        !flags.is_enabled("newCheckout").await,
+        "the flip is seen once the TTL expired"
+    );
+    assert_eq!(agent.requests(), 2);
+    assert_eq!(flags.status().version.as_deref(), Some("2"));
+}
+
+#[tokio::test]
+async fn unchanged_answer_keeps_the_snapshot() {
+    let ttl = Duration::from_millis(100);
+    let file = FlagsFile::new(&doc(true, 5));
+    let agent = start_agent(&file).await;
+    let flags = source(agent.addr().port(), ttl, TIMEOUT);
+
+    let first = flags.snapshot().await.unwrap();
+    tokio::time::sleep(ttl * 2).await;
+    let second = flags.snapshot().await.unwrap();
+    assert!(
+        Arc::ptr_eq(&first, &second),
+        "same version and body: no re-parse, same snapshot"
+    );
+    assert!(matches!(
+        flags.status().last_refresh,
+        Some(RefreshOutcome::Unchanged { .. })
+    ));
+    assert_eq!(agent.requests(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_flight_under_concurrent_readers() {
+    let ttl = Duration::from_millis(300);
+    let file = FlagsFile::new(&doc(true, 5));
+    let agent = start_agent(&file).await;
+    // Slow answers widen the window in which readers pile up.
+    agent.set_fault(Fault::Delay(Duration::from_millis(150)));
+    let flags = source(agent.addr().port(), ttl, Duration::from_secs(2));
+
+    // Cold: 64 concurrent first checks share one request and all see the loaded flag.
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let flags = flags.clone();
+            tokio::spawn(async move { flags.is_enabled("newCheckout").await })
+        })
+        .collect();
+    for t in tasks {
+        assert!(
+            t.await.unwrap(),
+            "cold readers wait for the single first load"
+        );
+    }
+    assert_eq!(agent.requests(), 1);
+
+    // Stale: readers keep getting last-known-good while one refresh runs.
+    tokio::time::sleep(ttl + Duration::from_millis(20)).await;
+    file.write(&doc(false, 5));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let flags = flags.clone();
+            tokio::spawn(async move {
+                let t = Instant::now();
+                let on = flags.is_enabled("newCheckout").await;
+                (on, t.elapsed())
+            })
+        })
+        .collect();
+    let mut fast_stale = 0;
+    for t in tasks {
+        let (on, took) = t.await.unwrap();
+        if on && took < Duration::from_millis(100) {
+            fast_stale += 1;
+        }
+    }
+    assert!(
+        fast_stale > 0,
+        "other readers are served last-known-good without waiting"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(
+        agent.requests(),
+        2,
+        "one refresh for the whole stale window"
+    );
+    assert!(
+        !flags.is_enabled("newCheckout").await,
+        "the refresh published the flip"
+    );
+}
+
+#[tokio::test]
+async fn at_most_one_request_per_ttl_window() {
+    let ttl = Duration::from_millis(100);
+    let file = FlagsFile::new(&doc(true, 5));
+    let agent = start_agent(&file).await;
+    let flags = source(agent.addr().port(), ttl, TIMEOUT);
+
+    let started = Instant::now();
+    let mut checks = 0u64;
+    while started.elapsed() < Duration::from_millis(550) {
+        assert!(flags.is_enabled("newCheckout").await);
+        checks += 1;
+        tokio::task::yield_now().await;
+    }
+    let windows = started.elapsed().as_millis() as u64 / 100 + 1;
+    assert!(checks > 1000);
+    assert!(
+        agent.requests() <= windows,
+        "{} requests for {checks} checks over {windows} windows",
+        agent.requests()
+    );
+}
+
+#[tokio::test]
+async fn agent_absent_from_the_start_then_back() {
+    let port = dead_port();
+    let ttl = Duration::from_millis(200);
+    let flags = source(port, ttl, TIMEOUT);
+    let (logs, _guard) = Logs::capture();
+
+    for _ in 0..100 {
+        assert!(!flags.is_enabled("newCheckout").await, "nothing known: off");
+        assert!(!flags.is_enabled_now("newCheckout"));
+    }
+    let status = flags.status();
+    assert!(!status.has_snapshot);
+    assert_eq!(
+        status.failure_streak, 1,
+        "one attempt per TTL window, not one per check"
+    );
+    assert!(
+        matches!(status.last_error, Some(Error::Connect { .. })),
+        "{status:?}"
+    );
+    assert!(matches!(flags.refresh().await, Err(Error::Connect { .. })));
+
+    // The agent comes up on that port.
+    let file = FlagsFile::new(&doc(true, 5));
+    let agent = flag_agent::Agent::new(&file.path, APP, ENV, PROFILE)
+        .start(format!("127.0.0.1:{port}").parse().unwrap())
+        .await
+        .unwrap();
+    tokio::time::sleep(ttl + Duration::from_millis(20)).await;
+    assert!(flags.is_enabled("newCheckout").await, "recovered");
+    assert_eq!(flags.status().failure_streak, 0);
+    assert_eq!(
+        logs.count("WARN", "refresh failed"),
+        1,
+        "one warning for the streak:\n{}",
+        logs.text()
+    );
+    assert_eq!(logs.count("INFO", "recovered"), 1, "{}", logs.text());
+    drop(agent);
+}
+
+#[tokio::test]
+async fn agent_stopped_mid_run_serves_last_known_good() {
+    let ttl = Duration::from_millis(100);
+    let file = FlagsFile::new(&doc(true, 7));
+    let agent = start_agent(&file).await;
+    let port = agent.addr().port();
+    let flags = source(port, ttl, TIMEOUT);
+    let (logs, _guard) = Logs::capture();
+
+    assert!(flags.is_enabled("newCheckout").await);
+    agent.stop().await;
+    for _ in 0..5 {
+        tokio::time::sleep(ttl).await;
+        assert!(flags.is_enabled("newCheckout").await, "last-known-good");
+        assert_eq!(
+            flags.attribute::<u32>("newCheckout", "limit").await,
+            Some(7)
+        );
+    }
+    assert!(flags.status().failure_streak >= 2);
+    assert_eq!(logs.count("WARN", "refresh failed"), 1, "{}", logs.text());
+    assert!(logs.text().contains("last-known-good"));
+
+    file.write(&doc(false, 7));
+    let agent = flag_agent::Agent::new(&file.path, APP, ENV, PROFILE)
+        .start(format!("127.0.0.1:{port}").parse().unwrap())
+        .await
+        .unwrap();
+    tokio::time::sleep(ttl + Duration::from_millis(20)).await;
+    assert!(
+        !flags.is_enabled("newCheckout").await,
+        "new values after recovery"
+    );
+    assert_eq!(logs.count("INFO", "recovered"), 1);
+    drop(agent);
+}
+
+/// Every fault, at cold start (nothing known: off), mid-run (last-known-good), then recovery.
+#[tokio::test]
+async fn each_fault_cold_mid_run_and_recovery() {
+    let faults = [
+        ("timeout", Fault::Hang),
+        ("status", Fault::Status(500)),
+        ("status", Fault::Status(404)),
+        ("status", Fault::Status(400)),
+        ("status", Fault::Status(502)),
+        ("status", Fault::Status(503)),
+        (
+            "malformed_json",
+            Fault::Answer {
+                body: "{\"newCheckout\": {\"enab".into(),
+                version: Some("9".into()),
+            },
+        ),
+        (
+            "invalid_shape",
+            Fault::Answer {
+                body: r#"{"newCheckout": {"enabled": "yes"}}"#.into(),
+                version: None,
+            },
+        ),
+        (
+            "invalid_shape",
+            Fault::Answer {
+                body: "[1, 2]".into(),
+                version: None,
+            },
+        ),
+        (
+            "invalid_shape",
+            Fault::Answer {
+                body: "null".into(),
+                version: None,
+            },
+        ),
+        (
+            "invalid_shape",
+            Fault::Answer {
+                body: r#"{"newCheckout": null}"#.into(),
+                version: None,
+            },
+        ),
+        ("transport", Fault::ResetMidBody),
+        ("too_large", Fault::Oversized(64 * 1024)),
+    ];
+    let ttl = Duration::from_millis(60);
+    let timeout = Duration::from_millis(200);
+    for (kind, fault) in faults {
+        let file = FlagsFile::new(&doc(true, 5));
+        let agent = start_agent(&file).await;
+        let config = flag_runtime::Config::builder()
+            .without_env()
+            .application(APP)
+            .environment(ENV)
+            .configuration(PROFILE)
+            .port(agent.addr().port())
+            .ttl(ttl)
+            .timeout(timeout)
+            .max_body_bytes(32 * 1024)
+            .build()
+            .unwrap();
+        let (logs, guard) = Logs::capture();
+
+        // Cold start under the fault: off, typed error, bounded wait.
+        agent.set_fault(fault.clone());
+        let flags = flag_runtime::FlagSource::new(config).unwrap();
+        let t = Instant::now();
+        assert!(
+            !flags.is_enabled("newCheckout").await,
+            "{fault:?}: cold start serves the fallback"
+        );
+        assert!(
+            t.elapsed() < timeout + Duration::from_millis(300),
+            "{fault:?}: bounded by the timeout"
+        );
+        let error = flags
+            .status()
+            .last_error
+            .unwrap_or_else(|| panic!("{fault:?}: no error recorded"));
+        assert_eq!(error.kind(), kind, "{fault:?}: {error}");
+
+        // Recovery.
+        agent.clear_fault();
+        tokio::time::sleep(ttl + Duration::from_millis(10)).await;
+        assert!(
+            flags.is_enabled("newCheckout").await,
+            "{fault:?}: recovered"
+        );
+
+        // Mid-run: last-known-good.
+        agent.set_fault(fault.clone());
+        for _ in 0..3 {
+            tokio::time::sleep(ttl + Duration::from_millis(10)).await;
+            let t = Instant::now();
+            assert!(
+                flags.is_enabled("newCheckout").await,
+                "{fault:?}: last-known-good mid-run"
+            );
+            assert!(
+                t.elapsed() < timeout + Duration::from_millis(300),
+                "{fault:?}: bounded"
+            );
+        }
+        assert_eq!(
+            flags.attribute::<u32>("newCheckout", "limit").await,
+            Some(5)
+        );
+
+        // Recovery again, and the log: one warning per streak, one recovery line each.
+        agent.clear_fault();
+        tokio::time::sleep(ttl + Duration::from_millis(10)).await;
+        assert!(flags.is_enabled("newCheckout").await);
+        assert_eq!(flags.status().failure_streak, 0);
+        assert_eq!(
+            logs.count("WARN", "refresh failed"),
+            2,
+            "{fault:?}:\n{}",
+            logs.text()
+        );
+        assert_eq!(
+            logs.count("INFO", "recovered"),
+            2,
+            "{fault:?}:\n{}",
+            logs.text()
+        );
+        assert!(
+            !logs.text().contains("\"limit\""),
+            "flag values are never logged"
+        );
+        drop(guard);
+    }
+}
+
+#[tokio::test]
+async fn rollback_to_an_older_version_is_applied_at_once() {
+    let ttl = Duration::from_millis(60);
+    let file = FlagsFile::new(&doc(true, 5));
+    let agent = start_agent(&file).await;
+    let flags = source(agent.addr().port(), ttl, TIMEOUT);
+    assert!(flags.is_enabled("newCheckout").await);
+    file.write(&doc(true, 6));
+    tokio::time::sleep(ttl + Duration::from_millis(10)).await;
+    assert_eq!(
+        flags.attribute::<u32>("newCheckout", "limit").await,
+        Some(6)
+    );
+    assert_eq!(flags.status().version.as_deref(), Some("2"));
+
+    agent.set_fault(Fault::Answer {
+        body: r#"{"newCheckout": {"enabled": false}}"#.into(),
+        version: Some("1".into()),
+    });
+    tokio::time::sleep(ttl + Duration::from_millis(10)).await;
+    assert!(
+        !flags.is_enabled("newCheckout").await,
+        "an older version is a rollback, applied"
+    );
+    assert_eq!(flags.status().version.as_deref(), Some("1"));
+}
+
+#[tokio::test]
+async fn missing_flag_is_off_and_logged_once() {
+    let file = FlagsFile::new(&doc(true, 5));
+    let agent = start_agent(&file).await;
+    let flags = source(agent.addr().port(), LONG, TIMEOUT);
+    let (logs, _guard) = Logs::capture();
+    for _ in 0..10 {
+        assert!(!flags.is_enabled("notThere").await);
+        assert!(!flags.is_enabled_now("notThere"));
+        assert!(flags.flag("notThere").await.is_none());
+    }
+    assert!(flags.is_enabled("newCheckout").await);
+    assert_eq!(logs.count("WARN", "notThere"), 1, "{}", logs.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_check_refreshes_in_the_background() {
+    let ttl = Duration::from_millis(100);
+    let file = FlagsFile::new(&doc(true, 5));
+    let agent = start_agent(&file).await;
+    let flags = source(agent.addr().port(), ttl, TIMEOUT);
+
+    assert!(
+        !flags.is_enabled_now("newCheckout"),
+        "nothing loaded yet: off, no waiting"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !flags.is_enabled_now("newCheckout") {
+        assert!(Instant::now() < deadline, "background load never landed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    file.write(&doc(false, 5));
+    tokio::time::sleep(ttl).await;
+    while flags.is_enabled_now("newCheckout") {
+        assert!(Instant::now() < deadline, "background refresh never landed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(agent.requests() <= 3);
+}
+
+#[test]
+fn sync_check_without_a_runtime_never_blocks() {
+    let flags = source(dead_port(), LONG, TIMEOUT);
+    assert!(!flags.is_enabled_now("newCheckout"));
+    assert!(flags.flag_now("newCheckout").is_none());
+    assert!(
+        flags.status().last_refresh.is_none(),
+        "no runtime: nothing attempted"
+    );
+}
+
+/// A refresh cut short (its runtime shut down mid-request, as a freeze-and-discard would)
+/// releases its single-flight lease: the next refresh proceeds and nothing hangs.
+#[test]
+fn refresh_cut_mid_flight_does_not_block_the_next() {
+    let file = FlagsFile::new(&doc(true, 5));
+    let main = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let agent = main.block_on(start_agent(&file));
+    agent.set_fault(Fault::Hang);
+    let flags = source(
+        agent.addr().port(),
+        Duration::from_millis(50),
+        Duration::from_secs(30),
+    );
+
+    let doomed = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    doomed.block_on(async {
+        assert!(!flags.is_enabled_now("newCheckout"));
+        // Let the background refresh reach the hanging agent.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    });
+    drop(doomed); // the in-flight refresh is dropped, not completed
+
+    agent.clear_fault();
+    let fresh = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let t = Instant::now();
+    fresh.block_on(async {
+        assert!(flags.is_enabled("newCheckout").await);
+    });
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "the cut refresh's lease was released"
+    );
+    drop(agent);
+}
+
+#[tokio::test]
+async fn explicit_refresh_reports_typed_errors() {
+    let file = FlagsFile::new(&doc(true, 5));
+    let agent = start_agent(&file).await;
+    let flags = source(agent.addr().port(), LONG, TIMEOUT);
+    assert!(matches!(
+        flags.refresh().await,
+        Ok(RefreshOutcome::Updated { .. })
+    ));
+    assert!(matches!(
+        flags.refresh().await,
+        Ok(RefreshOutcome::Unchanged { .. })
+    ));
+    agent.set_fault(Fault::Status(502));
+    assert!(matches!(
+        flags.refresh().await,
+        Err(Error::Status { status: 502, .. })
+    ));
+    assert!(
+        flags.is_enabled("newCheckout").await,
+        "a failed refresh keeps last-known-good"
+    );
+
+    let wrong = flag_runtime::FlagSource::new(
+        flag_runtime::Config::builder()
+            .without_env()
+            .application("nope")
+            .environment(ENV)
+            .configuration(PROFILE)
+            .port(agent.addr().port())
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    agent.clear_fault();
+    match wrong.refresh().await {
+        Err(Error::Status { status: 404, body }) => assert!(body.contains("nope"), "{body}"),
+        other => panic!("expected 404, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn snapshot_is_one_consistent_version() {
+    let file = FlagsFile::new(&doc(true, 5));
+    let agent = start_agent(&file).await;
+    let flags = source(agent.addr().port(), LONG, TIMEOUT);
+    let snapshot = flags.snapshot().await.unwrap();
+    assert_eq!(snapshot.version(), Some("1"));
+    assert_eq!(snapshot.len(), 2);
+    let mut names: Vec<_> = snapshot
+        .flags()
+        .map(|(n, f)| (n.to_owned(), f.is_enabled()))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ("banner".to_owned(), false),
+            ("newCheckout".to_owned(), true)
+        ]
+    );
+}
+
+#[test]
+fn checks_are_send_futures() {
+    fn is_send<T: Send>(_: &T) {}
+    let flags = source(dead_port(), LONG, TIMEOUT);
+    is_send(&flags.is_enabled("x"));
+    is_send(&flags.flag("x"));
+    is_send(&flags.refresh());
+    is_send(&flag_runtime::__private::check("x"));
+}
