@@ -1,0 +1,123 @@
+//! Finding, reading and validating the flags schema, once per compiler process.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::SystemTime;
+
+use flag_schema::Document;
+
+/// Environment variable naming the schema file (relative to the crate's manifest dir, or absolute).
+pub(crate) const ENV_SCHEMA: &str = "FEATURE_FLAGS_SCHEMA";
+/// The schema's file name when neither `schema = ...` nor [`ENV_SCHEMA`] says otherwise.
+pub(crate) const DEFAULT_FILE: &str = "flags.json";
+
+/// Where the schema comes from, in order: `schema = "..."`, `$FEATURE_FLAGS_SCHEMA`,
+/// `$CARGO_MANIFEST_DIR/flags.json`.
+pub(crate) fn locate(argument: Option<&str>) -> PathBuf {
+    let base = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
+    let given = argument
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os(ENV_SCHEMA).filter(|v| !v.is_empty()).map(PathBuf::from));
+    match given {
+        Some(path) if path.is_absolute() => path,
+        Some(path) => base.join(path),
+        None => base.join(DEFAULT_FILE),
+    }
+}
+
+/// The path as shown in messages: relative to the manifest dir when inside it.
+pub(crate) fn display(path: &Path) -> String {
+    let base = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    base.and_then(|b| path.strip_prefix(b).ok().map(|p| p.display().to_string()))
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+type Loaded = Result<Arc<Document>, String>;
+
+struct Entry {
+    stamp: Option<(SystemTime, u64)>,
+    loaded: Loaded,
+}
+
+fn cache() -> &'static Mutex<HashMap<PathBuf, Entry>> {
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Entry>>> = OnceLock::new();
+    CACHE.get_or_init(Mutex::default)
+}
+
+/// How many times a schema was actually read and validated (for the cache's tests).
+#[cfg(test)]
+static PARSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The validated schema at `path`. Read and validated once per compiler process (and again only
+/// if the file changes, which matters for long-lived hosts such as rust-analyzer).
+pub(crate) fn load(path: &Path) -> Loaded {
+    let stamp = std::fs::metadata(path)
+        .ok()
+        .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
+    let mut cache = cache().lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(entry) = cache.get(path) {
+        if entry.stamp.is_some() && entry.stamp == stamp {
+            return entry.loaded.clone();
+        }
+    }
+    let loaded = read(path);
+    cache.insert(
+        path.to_owned(),
+        Entry {
+            stamp,
+            loaded: loaded.clone(),
+        },
+    );
+    loaded
+}
+
+fn read(path: &Path) -> Loaded {
+    #[cfg(test)]
+    PARSES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let shown = display(path);
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "cannot read the flags schema `{shown}`: {e}\n\
+             help: put your AppConfig feature-flag document there, or point to it with \
+             `schema = \"path\"` or the {ENV_SCHEMA} environment variable (relative to the crate's Cargo.toml)"
+        )
+    })?;
+    Document::parse(&text)
+        .map(Arc::new)
+        .map_err(|e| format!("invalid flags schema `{shown}`: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering;
+
+    #[test]
+    fn read_once_per_process_until_the_file_changes() {
+        let dir = std::env::temp_dir().join(format!("flag-macros-cache-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("flags.json");
+        std::fs::write(&path, r#"{"version": "1", "flags": {"a": {}}}"#).unwrap();
+
+        let before = PARSES.load(Ordering::SeqCst);
+        for _ in 0..500 {
+            assert!(load(&path).unwrap().flag("a").is_some());
+        }
+        assert_eq!(PARSES.load(Ordering::SeqCst) - before, 1, "500 expansions, one parse");
+
+        // A changed file (different length, so even coarse mtimes notice) is read again.
+        std::fs::write(&path, r#"{"version": "1", "flags": {"a": {}, "bb": {}}}"#).unwrap();
+        assert!(load(&path).unwrap().flag("bb").is_some());
+        assert_eq!(PARSES.load(Ordering::SeqCst) - before, 2);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn errors_name_the_file() {
+        let missing = std::env::temp_dir().join("flag-macros-no-such-dir/flags.json");
+        let err = load(&missing).unwrap_err();
+        assert!(err.starts_with("cannot read the flags schema `"), "{err}");
+        assert!(err.contains("flag-macros-no-such-dir/flags.json"), "{err}");
+    }
+}

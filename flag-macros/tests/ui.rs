@@ -1,0 +1,27 @@
+//! Compile errors, snapshotted with trybuild (`TRYBUILD=overwrite` to update the `.stderr`).
+//!
+//! The schema comes from `FEATURE_FLAGS_SCHEMA`, which the macro reads when the test crates are
+//! compiled: each group of cases runs with its own schema, one group at a time.
+
+use std::path::Path;
+
+fn with_schema(schema: &Path, cases: &[&str]) {
+    std::env::set_var("FEATURE_FLAGS_SCHEMA", schema);
+    let t = trybuild::TestCases::new();
+    for case in cases {
+        t.compile_fail(case);
+    }
+    drop(t); // runs the cases now, with this schema
+}
+
+#[test]
+fn ui() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    with_schema(&dir.join("flags.json"), &["tests/ui/*.rs"]);
+    for case in ["bad_json", "bad_version", "undefined_value", "broken_constraint", "missing_file"] {
+        with_schema(
+            &dir.join(format!("ui-schema/schemas/{case}.json")),
+            &[&format!("tests/ui-schema/{case}.rs")],
+        );
+    }
+}

@@ -1,0 +1,6 @@
+use flag_macros::feature_flag;
+
+#[feature_flag]
+fn checkout() {}
+
+fn main() {}
