@@ -1,0 +1,232 @@
+//! A checkout Lambda with code paths gated by AWS AppConfig feature flags.
+//!
+//! Flags (defined in `flags.json` beside this crate's `Cargo.toml`, which is both what the
+//! `#[feature_flag]` macro checks names against and what the deployment uploads to AppConfig):
+//!
+//! * `newCheckout` gates the whole handler: the new checkout itemises the cart; when the flag is
+//!   off (or nothing is known about it) the old checkout runs.
+//! * `discountBanner` carries attributes: `percentage` (number) and `message` (string), read
+//!   through the runtime's typed attribute access.
+//! * `expressShipping` gates a sync helper, so both forms of the macro are shown.
+//!
+//! Every answer says which path ran and which configuration version decided it.
+
+use flag_macros::feature_flag;
+use lambda_runtime::{Error, LambdaEvent};
+use serde::{Deserialize, Serialize};
+
+/// The checkout request: a cart.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckoutRequest {
+    /// What is bought.
+    pub items: Vec<Item>,
+}
+
+/// One cart line.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Item {
+    /// Stock-keeping unit.
+    pub sku: String,
+    /// Unit price in cents.
+    pub price_cents: u64,
+    /// How many.
+    #[serde(default = "one")]
+    pub quantity: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The checkout answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckoutResponse {
+    /// Which gated path ran: `"new"` or `"old"`.
+    pub checkout: String,
+    /// The AppConfig configuration version the flags came from, if any was loaded.
+    pub flags_version: Option<String>,
+    /// Itemised lines (new checkout only).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub lines: Vec<String>,
+    /// Sum of the lines, in cents.
+    pub subtotal_cents: u64,
+    /// The discount banner, when its flag is on.
+    pub discount: Option<Discount>,
+    /// What is charged, in cents.
+    pub total_cents: u64,
+    /// Shipping options offered.
+    pub shipping: Vec<ShippingQuote>,
+}
+
+/// A discount applied from the `discountBanner` flag's attributes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Discount {
+    /// The `percentage` attribute.
+    pub percentage: f64,
+    /// The `message` attribute.
+    pub message: Option<String>,
+    /// What it took off, in cents.
+    pub amount_cents: u64,
+}
+
+/// A shipping option.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ShippingQuote {
+    /// `"standard"` or `"express"`.
+    pub method: String,
+    /// Price in cents.
+    pub cents: u64,
+}
+
+/// The Lambda handler: the new checkout, gated on `newCheckout`.
+#[feature_flag("newCheckout", fallback = old_checkout)]
+pub async fn checkout(LambdaEvent { payload, .. }: LambdaEvent<CheckoutRequest>) -> Result<CheckoutResponse, Error> {
+    if payload.items.is_empty() {
+        return Err("the cart is empty".into());
+    }
+    let lines = payload
+        .items
+        .iter()
+        .map(|i| format!("{} x{} @ {}", i.sku, i.quantity, cents(i.price_cents)))
+        .collect();
+    let subtotal_cents = subtotal(&payload.items)?;
+    priced("new", lines, subtotal_cents).await
+}
+
+/// The old checkout: no itemisation. Runs when `newCheckout` is off or unknown.
+pub async fn old_checkout(event: LambdaEvent<CheckoutRequest>) -> Result<CheckoutResponse, Error> {
+    if event.payload.items.is_empty() {
+        return Err("the cart is empty".into());
+    }
+    let subtotal_cents = subtotal(&event.payload.items)?;
+    priced("old", Vec::new(), subtotal_cents).await
+}
+
+async fn priced(path: &str, lines: Vec<String>, subtotal_cents: u64) -> Result<CheckoutResponse, Error> {
+    let discount = discount(subtotal_cents).await;
+    let total_cents = subtotal_cents - discount.as_ref().map_or(0, |d| d.amount_cents);
+    Ok(CheckoutResponse {
+        checkout: path.to_owned(),
+        flags_version: flag_runtime::default_source().status().version,
+        lines,
+        subtotal_cents,
+        discount,
+        total_cents,
+        shipping: shipping_quotes(total_cents),
+    })
+}
+
+fn subtotal(items: &[Item]) -> Result<u64, Error> {
+    items
+        .iter()
+        .try_fold(0u64, |sum, i| {
+            i.price_cents
+                .checked_mul(u64::from(i.quantity))
+                .and_then(|line| sum.checked_add(line))
+        })
+        .ok_or_else(|| "the cart total overflows".into())
+}
+
+/// The `discountBanner` flag, steered by its attributes.
+pub async fn discount(subtotal_cents: u64) -> Option<Discount> {
+    let flag = flag_runtime::default_source().flag("discountBanner").await?;
+    if !flag.is_enabled() {
+        return None;
+    }
+    // The schema bounds it to 0..=50; clamp anyway, a flag must never make a total negative.
+    let percentage = flag.attribute::<f64>("percentage")?.clamp(0.0, 100.0);
+    let amount_cents = (subtotal_cents as f64 * percentage / 100.0).round() as u64;
+    Some(Discount {
+        percentage,
+        message: flag.attribute("message"),
+        amount_cents: amount_cents.min(subtotal_cents),
+    })
+}
+
+/// Shipping options, gated on `expressShipping` (a sync check: never waits).
+#[feature_flag("expressShipping", fallback = standard_shipping)]
+pub fn shipping_quotes(total_cents: u64) -> Vec<ShippingQuote> {
+    let mut quotes = standard_shipping(total_cents);
+    quotes.push(ShippingQuote {
+        method: "express".into(),
+        cents: 1299,
+    });
+    quotes
+}
+
+/// Standard shipping only: free from 50.00.
+pub fn standard_shipping(total_cents: u64) -> Vec<ShippingQuote> {
+    vec![ShippingQuote {
+        method: "standard".into(),
+        cents: if total_cents >= 5000 { 0 } else { 499 },
+    }]
+}
+
+fn cents(value: u64) -> String {
+    format!("{}.{:02}", value / 100, value % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flag_runtime::Overrides;
+    use lambda_runtime::Context;
+
+    fn event() -> LambdaEvent<CheckoutRequest> {
+        LambdaEvent::new(
+            CheckoutRequest {
+                items: vec![
+                    Item { sku: "mug".into(), price_cents: 1250, quantity: 2 },
+                    Item { sku: "tea".into(), price_cents: 800, quantity: 1 },
+                ],
+            },
+            Context::default(),
+        )
+    }
+
+    #[tokio::test]
+    async fn new_checkout_with_discount_and_express() {
+        let _flags = Overrides::new()
+            .enable("newCheckout")
+            .attribute("discountBanner", "percentage", 10)
+            .attribute("discountBanner", "message", "10% off")
+            .enable("expressShipping")
+            .apply();
+        let answer = checkout(event()).await.unwrap();
+        assert_eq!(answer.checkout, "new");
+        assert_eq!(answer.lines, ["mug x2 @ 12.50", "tea x1 @ 8.00"]);
+        assert_eq!(answer.subtotal_cents, 3300);
+        let discount = answer.discount.unwrap();
+        assert_eq!((discount.amount_cents, discount.message.as_deref()), (330, Some("10% off")));
+        assert_eq!(answer.total_cents, 2970);
+        assert_eq!(answer.shipping.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn old_checkout_when_off() {
+        let _flags = Overrides::new()
+            .disable("newCheckout")
+            .disable("discountBanner")
+            .disable("expressShipping")
+            .apply();
+        let answer = checkout(event()).await.unwrap();
+        assert_eq!(answer.checkout, "old");
+        assert!(answer.lines.is_empty());
+        assert_eq!((answer.discount, answer.total_cents), (None, 3300));
+        assert_eq!(answer.shipping, [ShippingQuote { method: "standard".into(), cents: 499 }]);
+    }
+
+    #[tokio::test]
+    async fn empty_cart_is_an_error_on_both_paths() {
+        for on in [true, false] {
+            let _flags = Overrides::new().set("newCheckout", on).apply();
+            let empty = LambdaEvent::new(CheckoutRequest { items: vec![] }, Context::default());
+            assert_eq!(checkout(empty).await.unwrap_err().to_string(), "the cart is empty");
+        }
+    }
+}
