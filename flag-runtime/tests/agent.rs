@@ -19,7 +19,7 @@ async fn cold_load_on_first_check() {
     let agent = start_agent(&file).await;
     let flags = source(agent.addr().port(), LONG, TIMEOUT);
 
-    assert_eq!(flags.status().has_snapshot, false);
+    assert!(!flags.status().has_snapshot);
     assert!(flags.is_enabled("newCheckout").await);
     assert!(!flags.is_enabled("banner").await);
     let flag = flags.flag("newCheckout").await.unwrap();
