@@ -12,8 +12,37 @@
 //! Every answer says which path ran and which configuration version decided it.
 
 use flag_macros::feature_flag;
-use lambda_runtime::{Error, LambdaEvent};
+use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
+
+/// Why a checkout is refused. Lambda reports it with a stable `errorType`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckoutError {
+    /// No items.
+    EmptyCart,
+    /// The total does not fit in 64 bits of cents.
+    Overflow,
+}
+
+impl std::fmt::Display for CheckoutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CheckoutError::EmptyCart => "the cart is empty",
+            CheckoutError::Overflow => "the cart total overflows",
+        })
+    }
+}
+
+impl std::error::Error for CheckoutError {}
+
+impl From<CheckoutError> for Diagnostic {
+    fn from(error: CheckoutError) -> Self {
+        Diagnostic {
+            error_type: format!("{error:?}"),
+            error_message: error.to_string(),
+        }
+    }
+}
 
 /// The checkout request: a cart.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -85,9 +114,11 @@ pub struct ShippingQuote {
 
 /// The Lambda handler: the new checkout, gated on `newCheckout`.
 #[feature_flag("newCheckout", fallback = old_checkout)]
-pub async fn checkout(LambdaEvent { payload, .. }: LambdaEvent<CheckoutRequest>) -> Result<CheckoutResponse, Error> {
+pub async fn checkout(
+    LambdaEvent { payload, .. }: LambdaEvent<CheckoutRequest>,
+) -> Result<CheckoutResponse, CheckoutError> {
     if payload.items.is_empty() {
-        return Err("the cart is empty".into());
+        return Err(CheckoutError::EmptyCart);
     }
     let lines = payload
         .items
@@ -99,15 +130,21 @@ pub async fn checkout(LambdaEvent { payload, .. }: LambdaEvent<CheckoutRequest>)
 }
 
 /// The old checkout: no itemisation. Runs when `newCheckout` is off or unknown.
-pub async fn old_checkout(event: LambdaEvent<CheckoutRequest>) -> Result<CheckoutResponse, Error> {
+pub async fn old_checkout(
+    event: LambdaEvent<CheckoutRequest>,
+) -> Result<CheckoutResponse, CheckoutError> {
     if event.payload.items.is_empty() {
-        return Err("the cart is empty".into());
+        return Err(CheckoutError::EmptyCart);
     }
     let subtotal_cents = subtotal(&event.payload.items)?;
     priced("old", Vec::new(), subtotal_cents).await
 }
 
-async fn priced(path: &str, lines: Vec<String>, subtotal_cents: u64) -> Result<CheckoutResponse, Error> {
+async fn priced(
+    path: &str,
+    lines: Vec<String>,
+    subtotal_cents: u64,
+) -> Result<CheckoutResponse, CheckoutError> {
     let discount = discount(subtotal_cents).await;
     let total_cents = subtotal_cents - discount.as_ref().map_or(0, |d| d.amount_cents);
     Ok(CheckoutResponse {
@@ -121,7 +158,7 @@ async fn priced(path: &str, lines: Vec<String>, subtotal_cents: u64) -> Result<C
     })
 }
 
-fn subtotal(items: &[Item]) -> Result<u64, Error> {
+fn subtotal(items: &[Item]) -> Result<u64, CheckoutError> {
     items
         .iter()
         .try_fold(0u64, |sum, i| {
@@ -129,12 +166,14 @@ fn subtotal(items: &[Item]) -> Result<u64, Error> {
                 .checked_mul(u64::from(i.quantity))
                 .and_then(|line| sum.checked_add(line))
         })
-        .ok_or_else(|| "the cart total overflows".into())
+        .ok_or(CheckoutError::Overflow)
 }
 
 /// The `discountBanner` flag, steered by its attributes.
 pub async fn discount(subtotal_cents: u64) -> Option<Discount> {
-    let flag = flag_runtime::default_source().flag("discountBanner").await?;
+    let flag = flag_runtime::default_source()
+        .flag("discountBanner")
+        .await?;
     if !flag.is_enabled() {
         return None;
     }
@@ -181,8 +220,16 @@ mod tests {
         LambdaEvent::new(
             CheckoutRequest {
                 items: vec![
-                    Item { sku: "mug".into(), price_cents: 1250, quantity: 2 },
-                    Item { sku: "tea".into(), price_cents: 800, quantity: 1 },
+                    Item {
+                        sku: "mug".into(),
+                        price_cents: 1250,
+                        quantity: 2,
+                    },
+                    Item {
+                        sku: "tea".into(),
+                        price_cents: 800,
+                        quantity: 1,
+                    },
                 ],
             },
             Context::default(),
@@ -202,7 +249,10 @@ mod tests {
         assert_eq!(answer.lines, ["mug x2 @ 12.50", "tea x1 @ 8.00"]);
         assert_eq!(answer.subtotal_cents, 3300);
         let discount = answer.discount.unwrap();
-        assert_eq!((discount.amount_cents, discount.message.as_deref()), (330, Some("10% off")));
+        assert_eq!(
+            (discount.amount_cents, discount.message.as_deref()),
+            (330, Some("10% off"))
+        );
         assert_eq!(answer.total_cents, 2970);
         assert_eq!(answer.shipping.len(), 2);
     }
@@ -218,7 +268,13 @@ mod tests {
         assert_eq!(answer.checkout, "old");
         assert!(answer.lines.is_empty());
         assert_eq!((answer.discount, answer.total_cents), (None, 3300));
-        assert_eq!(answer.shipping, [ShippingQuote { method: "standard".into(), cents: 499 }]);
+        assert_eq!(
+            answer.shipping,
+            [ShippingQuote {
+                method: "standard".into(),
+                cents: 499
+            }]
+        );
     }
 
     #[tokio::test]
@@ -226,7 +282,7 @@ mod tests {
         for on in [true, false] {
             let _flags = Overrides::new().set("newCheckout", on).apply();
             let empty = LambdaEvent::new(CheckoutRequest { items: vec![] }, Context::default());
-            assert_eq!(checkout(empty).await.unwrap_err().to_string(), "the cart is empty");
+            assert_eq!(checkout(empty).await.unwrap_err(), CheckoutError::EmptyCart);
         }
     }
 }

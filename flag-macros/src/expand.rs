@@ -26,7 +26,8 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     // Schema: where, whether it reads and validates, whether it knows the flag.
     let schema_path = crate::schema::locate(args.schema.as_ref().map(|s| s.value()).as_deref());
     let error_span = args.schema.as_ref().map_or(flag.span(), |s| s.span());
-    let document = crate::schema::load(&schema_path).map_err(|message| Error::new(error_span, message))?;
+    let document =
+        crate::schema::load(&schema_path).map_err(|message| Error::new(error_span, message))?;
     let Some(definition) = document.flag(&name) else {
         let message = match document.suggest(&name) {
             Some(close) => format!("unknown feature flag `{name}`; did you mean `{close}`?"),
@@ -37,7 +38,12 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
             None => format!(
                 "unknown feature flag `{name}`; the flags in `{}` are: {}",
                 crate::schema::display(&schema_path),
-                document.flags.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                document
+                    .flags
+                    .keys()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         };
         return Err(Error::new(flag.span(), message));
@@ -54,9 +60,16 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     let mut rebind = Vec::new();
     for (index, input) in item.sig.inputs.iter_mut().enumerate() {
         match input {
-            FnArg::Receiver(receiver) => forward.push(quote_spanned!(receiver.self_token.span=> self)),
+            FnArg::Receiver(receiver) => {
+                forward.push(quote_spanned!(receiver.self_token.span=> self))
+            }
             FnArg::Typed(typed) => match &*typed.pat {
-                Pat::Ident(PatIdent { by_ref: None, subpat: None, ident, .. }) => {
+                Pat::Ident(PatIdent {
+                    by_ref: None,
+                    subpat: None,
+                    ident,
+                    ..
+                }) => {
                     forward.push(ident.to_token_stream());
                 }
                 _ => {
@@ -87,7 +100,10 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
             quote_spanned!(fallback.span()=> #fallback_call.await),
         )
     } else {
-        (quote_spanned!(flag.span()=> #krate::__private::check_now(#flag)), fallback_call)
+        (
+            quote_spanned!(flag.span()=> #krate::__private::check_now(#flag)),
+            fallback_call,
+        )
     };
 
     // Editing the schema must rebuild this crate: rustc records included files (and env vars
@@ -100,13 +116,20 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
 
     // A deprecated flag warns at the use site, on stable Rust, through `#[deprecated]`.
     let deprecation = definition.deprecation.as_ref().map(|d| {
-        let when = d.date.as_deref().map(|date| format!(" (removal planned {date})")).unwrap_or_default();
+        let when = d
+            .date
+            .as_deref()
+            .map(|date| format!(" (removal planned {date})"))
+            .unwrap_or_default();
         let note = format!(
             "feature flag `{name}` is marked deprecated in `{}`{when}",
             crate::schema::display(&schema_path)
         );
         let marker = format_ident!("deprecated_feature_flag", span = Span::mixed_site());
-        let usage = format_ident!("deprecated_feature_flag", span = flag.span().resolved_at(Span::mixed_site()));
+        let usage = format_ident!(
+            "deprecated_feature_flag",
+            span = flag.span().resolved_at(Span::mixed_site())
+        );
         quote! {
             #[deprecated(note = #note)]
             #[allow(non_upper_case_globals, dead_code)]

@@ -47,7 +47,10 @@ impl Parse for Args {
                 ("crate".to_owned(), token.span)
             } else {
                 let ident: syn::Ident = input.parse().map_err(|e| {
-                    Error::new(e.span(), "expected `fallback = ...`, `schema = \"...\"` or `crate = ...`")
+                    Error::new(
+                        e.span(),
+                        "expected `fallback = ...`, `schema = \"...\"` or `crate = ...`",
+                    )
                 })?;
                 (ident.to_string(), ident.span())
             };
@@ -74,7 +77,10 @@ impl Parse for Args {
                         return Err(duplicate());
                     }
                     schema = Some(input.parse().map_err(|e| {
-                        Error::new(e.span(), "`schema` takes a string literal path, e.g. `schema = \"flags.json\"`")
+                        Error::new(
+                            e.span(),
+                            "`schema` takes a string literal path, e.g. `schema = \"flags.json\"`",
+                        )
                     })?);
                 }
                 "crate" => {
@@ -86,7 +92,9 @@ impl Parse for Args {
                 _ => {
                     return Err(Error::new(
                         span,
-                        format!("unknown argument `{key}`; expected `fallback`, `schema` or `crate`"),
+                        format!(
+                            "unknown argument `{key}`; expected `fallback`, `schema` or `crate`"
+                        ),
                     ))
                 }
             }

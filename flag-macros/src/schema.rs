@@ -15,10 +15,14 @@ pub(crate) const DEFAULT_FILE: &str = "flags.json";
 /// Where the schema comes from, in order: `schema = "..."`, `$FEATURE_FLAGS_SCHEMA`,
 /// `$CARGO_MANIFEST_DIR/flags.json`.
 pub(crate) fn locate(argument: Option<&str>) -> PathBuf {
-    let base = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
-    let given = argument
+    let base = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os(ENV_SCHEMA).filter(|v| !v.is_empty()).map(PathBuf::from));
+        .unwrap_or_default();
+    let given = argument.map(PathBuf::from).or_else(|| {
+        std::env::var_os(ENV_SCHEMA)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    });
     match given {
         Some(path) if path.is_absolute() => path,
         Some(path) => base.join(path),
@@ -104,7 +108,11 @@ mod tests {
         for _ in 0..500 {
             assert!(load(&path).unwrap().flag("a").is_some());
         }
-        assert_eq!(PARSES.load(Ordering::SeqCst) - before, 1, "500 expansions, one parse");
+        assert_eq!(
+            PARSES.load(Ordering::SeqCst) - before,
+            1,
+            "500 expansions, one parse"
+        );
 
         // A changed file (different length, so even coarse mtimes notice) is read again.
         std::fs::write(&path, r#"{"version": "1", "flags": {"a": {}, "bb": {}}}"#).unwrap();

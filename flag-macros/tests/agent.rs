@@ -50,13 +50,25 @@ async fn gated_functions_follow_the_agent() {
         .unwrap();
     flag_runtime::install_default(FlagSource::new(config).unwrap()).unwrap();
 
-    assert_eq!(label(), "old", "sync check before the first load: off, no waiting");
-    assert_eq!(checkout(3).await, "new checkout of 3", "async check loads on first use");
+    assert_eq!(
+        label(),
+        "old",
+        "sync check before the first load: off, no waiting"
+    );
+    assert_eq!(
+        checkout(3).await,
+        "new checkout of 3",
+        "async check loads on first use"
+    );
     assert_eq!(label(), "new", "the sync check reads the loaded snapshot");
 
     std::fs::write(&file, doc(false)).unwrap();
     tokio::time::sleep(ttl + Duration::from_millis(50)).await;
-    assert_eq!(checkout(3).await, "old checkout of 3", "flipped after the TTL");
+    assert_eq!(
+        checkout(3).await,
+        "old checkout of 3",
+        "flipped after the TTL"
+    );
     assert_eq!(label(), "old");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -73,7 +73,10 @@ fn result_with_question_mark_and_return() {
     drop(_f);
     let _f = off("shapeFlag");
     assert_eq!(parse_doubled("21".into()), Ok(21));
-    assert!(parse_doubled("1_000".into()).is_err(), "the old path does not strip underscores");
+    assert!(
+        parse_doubled("1_000".into()).is_err(),
+        "the old path does not strip underscores"
+    );
 }
 
 // --- generics, lifetimes, where clauses, impl Trait ---------------------------------------
@@ -83,11 +86,19 @@ fn join<'a, T>(items: &'a [T], sep: &str) -> String
 where
     T: Display + 'a,
 {
-    items.iter().map(|i| format!("<{i}>")).collect::<Vec<_>>().join(sep)
+    items
+        .iter()
+        .map(|i| format!("<{i}>"))
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 fn old_join<T: Display>(items: &[T], sep: &str) -> String {
-    items.iter().map(ToString::to_string).collect::<Vec<_>>().join(sep)
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 #[feature_flag("shapeFlag", fallback = old_describe, schema = "tests/flags.json")]
@@ -138,17 +149,26 @@ fn patterns((a, b): (u8, u8), Pair { left, right }: Pair, _: u8, [first, ..]: [u
 }
 
 fn old_patterns(pair: (u8, u8), names: Pair, ignored: u8, array: [u8; 3]) -> String {
-    format!("old {:?} {} {} {ignored} {:?}", pair, names.left, names.right, array)
+    format!(
+        "old {:?} {} {} {ignored} {:?}",
+        pair, names.left, names.right, array
+    )
 }
 
 #[test]
 fn pattern_arguments_are_bound_once_and_forwarded() {
-    let pair = || Pair { left: "l".into(), right: "r".into() };
+    let pair = || Pair {
+        left: "l".into(),
+        right: "r".into(),
+    };
     let _f = on("shapeFlag");
     assert_eq!(patterns((1, 2), pair(), 9, [7, 8, 9]), "1+2 lr 7");
     drop(_f);
     let _f = off("shapeFlag");
-    assert_eq!(patterns((1, 2), pair(), 9, [7, 8, 9]), "old (1, 2) l r 9 [7, 8, 9]");
+    assert_eq!(
+        patterns((1, 2), pair(), 9, [7, 8, 9]),
+        "old (1, 2) l r 9 [7, 8, 9]"
+    );
 }
 
 // --- methods ------------------------------------------------------------------------------
@@ -263,9 +283,17 @@ async fn old_fetch<T: Display + Send>(id: T, args: (u8, bool)) -> Result<String,
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_free_fn_across_threads() {
     let on = tokio::spawn(Overrides::new().enable("asyncFlag").scope(async {
-        (fetch(7, (1, true)).await, fetch("", (1, true)).await, fetch(7, (255, true)).await)
+        (
+            fetch(7, (1, true)).await,
+            fetch("", (1, true)).await,
+            fetch(7, (255, true)).await,
+        )
     }));
-    let off = tokio::spawn(Overrides::new().disable("asyncFlag").scope(fetch(7, (1, true))));
+    let off = tokio::spawn(
+        Overrides::new()
+            .disable("asyncFlag")
+            .scope(fetch(7, (1, true))),
+    );
     let (on, off) = (on.await.unwrap(), off.await.unwrap());
     assert_eq!(on.0.unwrap(), "new 7 2 true");
     assert_eq!(on.1.unwrap_err(), "empty id");
@@ -279,7 +307,9 @@ use lambda_runtime::{service_fn, Context, LambdaEvent, Service};
 use serde_json::{json, Value};
 
 #[feature_flag("lambdaFlag", fallback = old_handler, schema = "tests/flags.json")]
-async fn handler(LambdaEvent { payload, context }: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+async fn handler(
+    LambdaEvent { payload, context }: LambdaEvent<Value>,
+) -> Result<Value, lambda_runtime::Error> {
     Ok(json!({ "path": "new", "echo": payload, "request": context.request_id }))
 }
 
@@ -297,7 +327,10 @@ async fn lambda_handler_through_service_fn() {
     let mut service = service_fn(handler);
     let _f = on("lambdaFlag");
     let answer = service.call(event()).await.unwrap();
-    assert_eq!(answer, json!({"path": "new", "echo": {"cart": 1}, "request": "req-1"}));
+    assert_eq!(
+        answer,
+        json!({"path": "new", "echo": {"cart": 1}, "request": "req-1"})
+    );
     drop(_f);
     let _f = off("lambdaFlag");
     let answer = service.call(event()).await.unwrap();
@@ -337,6 +370,13 @@ fn schema_is_in_the_dep_info() {
     let text = std::fs::read_to_string(&dep_info)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dep_info.display()));
     let schema = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/flags.json");
-    assert!(text.contains(&schema.display().to_string()), "{} not tracked in:\n{text}", schema.display());
-    assert!(text.contains("# env-dep:FEATURE_FLAGS_SCHEMA"), "the env var is tracked too:\n{text}");
+    assert!(
+        text.contains(&schema.display().to_string()),
+        "{} not tracked in:\n{text}",
+        schema.display()
+    );
+    assert!(
+        text.contains("# env-dep:FEATURE_FLAGS_SCHEMA"),
+        "the env var is tracked too:\n{text}"
+    );
 }

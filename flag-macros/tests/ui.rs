@@ -18,7 +18,13 @@ fn with_schema(schema: &Path, cases: &[&str]) {
 fn ui() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
     with_schema(&dir.join("flags.json"), &["tests/ui/*.rs"]);
-    for case in ["bad_json", "bad_version", "undefined_value", "broken_constraint", "missing_file"] {
+    for case in [
+        "bad_json",
+        "bad_version",
+        "undefined_value",
+        "broken_constraint",
+        "missing_file",
+    ] {
         with_schema(
             &dir.join(format!("ui-schema/schemas/{case}.json")),
             &[&format!("tests/ui-schema/{case}.rs")],

@@ -1,0 +1,266 @@
+//! A function binary run locally against the Runtime API emulator and the local agent.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use flag_agent::{Agent, RunningAgent};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::runtime_api::{Invocation, InvokeError, RuntimeApi};
+
+/// The names the local agent serves the flags under (and the function is configured with).
+const APPLICATION: &str = "example";
+const ENVIRONMENT: &str = "local";
+const PROFILE: &str = "flags";
+
+/// Builds the binary of `package` with the cargo that runs us (`$CARGO`) and returns its path.
+///
+/// `release` selects the release profile. Cargo's own output goes to our stderr.
+pub fn cargo_build(workspace: &Path, package: &str, release: bool) -> std::io::Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = std::process::Command::new(cargo);
+    command.current_dir(workspace).args([
+        "build",
+        "--quiet",
+        "--message-format=json-render-diagnostics",
+        "-p",
+        package,
+    ]);
+    if release {
+        command.arg("--release");
+    }
+    let output = command.stderr(Stdio::inherit()).output()?;
+    if !output.status.success() {
+        return Err(std::io::Error::other(format!(
+            "cargo build -p {package} failed"
+        )));
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == package)
+        .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
+        .ok_or_else(|| std::io::Error::other(format!("cargo built no executable for {package}")))
+}
+
+/// Settings for [`LocalFunction`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct LocalFunctionBuilder {
+    binary: PathBuf,
+    flags_file: PathBuf,
+    ttl: Duration,
+    timeout: Option<Duration>,
+    agent: bool,
+    echo_logs: bool,
+    env: Vec<(String, String)>,
+}
+
+/// A function process, its Runtime API and its AppConfig agent. Dropping it ends all three.
+#[derive(Debug)]
+pub struct LocalFunction {
+    api: RuntimeApi,
+    agent: Option<RunningAgent>,
+    agent_addr: SocketAddr,
+    flags_file: PathBuf,
+    child: Child,
+    logs: Arc<Mutex<String>>,
+}
+
+impl LocalFunctionBuilder {
+    /// The runtime's snapshot TTL (`FLAGS_TTL_MS`) given to the function.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// The runtime's agent request timeout (`FLAGS_TIMEOUT_MS`); the runtime's default if unset.
+    pub fn agent_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Start without an agent (its port stays reserved for [`LocalFunction::start_agent`]).
+    pub fn without_agent(mut self) -> Self {
+        self.agent = false;
+        self
+    }
+
+    /// Also print the function's output on our stderr (it is always captured).
+    pub fn echo_logs(mut self, echo: bool) -> Self {
+        self.echo_logs = echo;
+        self
+    }
+
+    /// An extra environment variable for the function.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Starts the agent (unless disabled), the Runtime API and the function process.
+    pub async fn start(self) -> std::io::Result<LocalFunction> {
+        let api = RuntimeApi::start("127.0.0.1:0".parse().unwrap(), "checkout").await?;
+        // Reserve a port for the agent, so it can be stopped and started again at the same
+        // address, as the function was told.
+        let agent_addr = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
+            probe.local_addr()?
+        };
+        let agent = if self.agent {
+            Some(start_agent(&self.flags_file, agent_addr).await?)
+        } else {
+            None
+        };
+        let mut command = Command::new(&self.binary);
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", api.addr().to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "checkout")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/checkout")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+            .env("AWS_REGION", "local")
+            .env("APPCONFIG_APPLICATION", APPLICATION)
+            .env("APPCONFIG_ENVIRONMENT", ENVIRONMENT)
+            .env("APPCONFIG_CONFIGURATION", PROFILE)
+            .env(
+                "AWS_APPCONFIG_EXTENSION_HTTP_PORT",
+                agent_addr.port().to_string(),
+            )
+            .env("FLAGS_TTL_MS", self.ttl.as_millis().to_string())
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(timeout) = self.timeout {
+            command.env("FLAGS_TIMEOUT_MS", timeout.as_millis().to_string());
+        }
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot start {}: {e}", self.binary.display()),
+            )
+        })?;
+        let logs = Arc::new(Mutex::new(String::new()));
+        if let Some(out) = child.stdout.take() {
+            tokio::spawn(collect(out, Arc::clone(&logs), self.echo_logs));
+        }
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(collect(err, Arc::clone(&logs), self.echo_logs));
+        }
+        Ok(LocalFunction {
+            api,
+            agent,
+            agent_addr,
+            flags_file: self.flags_file,
+            child,
+            logs,
+        })
+    }
+}
+
+impl LocalFunction {
+    /// Runs `binary` as a Lambda function whose flags come from `flags_file`.
+    pub fn builder(
+        binary: impl Into<PathBuf>,
+        flags_file: impl Into<PathBuf>,
+    ) -> LocalFunctionBuilder {
+        LocalFunctionBuilder {
+            binary: binary.into(),
+            flags_file: flags_file.into(),
+            ttl: Duration::from_secs(1),
+            timeout: None,
+            agent: true,
+            echo_logs: false,
+            env: Vec::new(),
+        }
+    }
+
+    /// Invokes the function with `payload`; `timeout` plays the function timeout.
+    pub async fn invoke(
+        &self,
+        payload: &Value,
+        timeout: Duration,
+    ) -> Result<Invocation, InvokeError> {
+        self.api.invoke(payload, timeout).await
+    }
+
+    /// The running agent, if any (to inject faults or count requests).
+    pub fn agent(&self) -> Option<&RunningAgent> {
+        self.agent.as_ref()
+    }
+
+    /// Stops the agent, as if the extension died.
+    pub async fn stop_agent(&mut self) {
+        if let Some(agent) = self.agent.take() {
+            agent.stop().await;
+        }
+    }
+
+    /// Starts the agent again on the port the function knows.
+    pub async fn start_agent(&mut self) -> std::io::Result<()> {
+        if self.agent.is_none() {
+            self.agent = Some(start_agent(&self.flags_file, self.agent_addr).await?);
+        }
+        Ok(())
+    }
+
+    /// Everything the function printed so far (stdout and stderr).
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// The function's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Kills the function and waits for it.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+        self.stop_agent().await;
+    }
+}
+
+async fn start_agent(flags_file: &Path, addr: SocketAddr) -> std::io::Result<RunningAgent> {
+    // The port was just released by whoever held it; retry briefly if it lingers.
+    let mut last = None;
+    for _ in 0..50 {
+        match Agent::new(flags_file, APPLICATION, ENVIRONMENT, PROFILE)
+            .start(addr)
+            .await
+        {
+            Ok(agent) => return Ok(agent),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("agent did not start")))
+}
+
+async fn collect(stream: impl AsyncRead + Unpin, logs: Arc<Mutex<String>>, echo: bool) {
+    let mut lines = BufReader::new(stream).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if echo {
+            eprintln!("  | {line}");
+        }
+        let mut logs = logs.lock().unwrap();
+        logs.push_str(&line);
+        logs.push('\n');
+    }
+}

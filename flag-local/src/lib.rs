@@ -1,0 +1,22 @@
+//! Run a Lambda function on one machine, with its feature flags served by the local agent.
+//!
+//! * [`RuntimeApi`]: an emulator of the [Lambda Runtime API] (`2018-06-01`), enough for the real
+//!   `lambda_runtime` client: `GET /runtime/invocation/next` hands out queued events with the
+//!   `Lambda-Runtime-Aws-Request-Id`, `Lambda-Runtime-Deadline-Ms` and
+//!   `Lambda-Runtime-Invoked-Function-Arn` headers; `POST .../{id}/response` and `.../{id}/error`
+//!   complete them; `POST /runtime/init/error` is recorded.
+//! * [`LocalFunction`]: a function binary started against a [`RuntimeApi`] and a
+//!   [`flag_agent`] stand-in serving a flags file, with the environment Lambda and the AppConfig
+//!   extension would give it. Dropping it kills the process and stops both servers.
+//!
+//! `cargo run -p flag-local` uses both to run `example-lambda` with its sample events.
+//!
+//! [Lambda Runtime API]: https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod function;
+mod runtime_api;
+
+pub use function::{cargo_build, LocalFunction, LocalFunctionBuilder};
+pub use runtime_api::{Invocation, InvokeError, Outcome, RuntimeApi};

@@ -1,0 +1,277 @@
+//! The Lambda Runtime API, emulated on loopback.
+
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, Notify};
+use tokio::task::{JoinHandle, JoinSet};
+
+/// How an invocation ended, as the function reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// `POST .../response`: the handler's answer (JSON if it parses, else a string).
+    Response(Value),
+    /// `POST .../error`: the handler's error.
+    Error {
+        /// `errorType` (or the `Lambda-Runtime-Function-Error-Type` header).
+        error_type: String,
+        /// `errorMessage`.
+        message: String,
+    },
+}
+
+/// A completed invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invocation {
+    /// The request id handed to the function.
+    pub request_id: String,
+    /// What the function answered.
+    pub outcome: Outcome,
+    /// From [`RuntimeApi::invoke`] to the answer.
+    pub duration: Duration,
+}
+
+/// Why [`RuntimeApi::invoke`] has no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvokeError {
+    /// No answer before the invocation's timeout (Lambda would report `Task timed out`).
+    TimedOut(Duration),
+    /// The emulator stopped first.
+    Stopped,
+}
+
+impl std::fmt::Display for InvokeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InvokeError::TimedOut(after) => {
+                write!(f, "Task timed out after {:.2} seconds", after.as_secs_f64())
+            }
+            InvokeError::Stopped => f.write_str("the Runtime API emulator stopped"),
+        }
+    }
+}
+
+impl std::error::Error for InvokeError {}
+
+struct Pending {
+    id: String,
+    payload: Bytes,
+    deadline_ms: u64,
+}
+
+#[derive(Default)]
+struct State {
+    queue: Mutex<VecDeque<Pending>>,
+    queued: Notify,
+    waiting: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    init_error: Mutex<Option<String>>,
+    next_id: AtomicU64,
+    function_arn: String,
+}
+
+/// A Lambda Runtime API emulator. Dropping it stops it.
+pub struct RuntimeApi {
+    addr: SocketAddr,
+    state: Arc<State>,
+    task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for RuntimeApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeApi")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl RuntimeApi {
+    /// Listens on `addr` (port 0: any free port) for a function named `function_name`.
+    pub async fn start(addr: SocketAddr, function_name: &str) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(State {
+            function_arn: format!("arn:aws:lambda:local:000000000000:function:{function_name}"),
+            ..State::default()
+        });
+        let task = tokio::spawn(serve(listener, Arc::clone(&state)));
+        Ok(RuntimeApi { addr, state, task })
+    }
+
+    /// The address to give the function as `AWS_LAMBDA_RUNTIME_API` (`host:port`).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Queues `payload` and waits for the function's answer, at most `timeout` (which is also
+    /// the deadline the function sees in `Lambda-Runtime-Deadline-Ms`).
+    pub async fn invoke(
+        &self,
+        payload: &Value,
+        timeout: Duration,
+    ) -> Result<Invocation, InvokeError> {
+        let started = Instant::now();
+        let id = format!(
+            "local-{:06}",
+            self.state.next_id.fetch_add(1, Ordering::SeqCst) + 1
+        );
+        let (tx, rx) = oneshot::channel();
+        self.state.waiting.lock().unwrap().insert(id.clone(), tx);
+        let deadline_ms = (SystemTime::now() + timeout)
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64;
+        self.state.queue.lock().unwrap().push_back(Pending {
+            id: id.clone(),
+            payload: Bytes::from(payload.to_string()),
+            deadline_ms,
+        });
+        self.state.queued.notify_one();
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(outcome)) => Ok(Invocation {
+                request_id: id,
+                outcome,
+                duration: started.elapsed(),
+            }),
+            Ok(Err(_)) => Err(InvokeError::Stopped),
+            Err(_) => {
+                self.state.waiting.lock().unwrap().remove(&id);
+                self.state.queue.lock().unwrap().retain(|p| p.id != id);
+                Err(InvokeError::TimedOut(timeout))
+            }
+        }
+    }
+
+    /// What the function reported to `POST /runtime/init/error`, if anything.
+    pub fn init_error(&self) -> Option<String> {
+        self.state.init_error.lock().unwrap().clone()
+    }
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve(listener: TcpListener, state: Arc<State>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let state = Arc::clone(&state);
+                connections.spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        let state = Arc::clone(&state);
+                        async move { Ok::<_, Infallible>(handle(&state, req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let error_type_header = req
+        .headers()
+        .get("lambda-runtime-function-error-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let Some(rest) = path.strip_prefix("/2018-06-01/runtime/") else {
+        return reply(StatusCode::NOT_FOUND, "not a Runtime API path");
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    match (method, parts.as_slice()) {
+        (Method::GET, ["invocation", "next"]) => next(state).await,
+        (Method::POST, ["invocation", id, "response"]) => {
+            let value = serde_json::from_slice(&body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+            complete(state, id, Outcome::Response(value))
+        }
+        (Method::POST, ["invocation", id, "error"]) => {
+            let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let text = |key: &str| parsed.get(key).and_then(Value::as_str).map(str::to_owned);
+            let outcome = Outcome::Error {
+                error_type: text("errorType")
+                    .or(error_type_header)
+                    .unwrap_or_else(|| "Unhandled".into()),
+                message: text("errorMessage")
+                    .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned()),
+            };
+            complete(state, id, outcome)
+        }
+        (Method::POST, ["init", "error"]) => {
+            *state.init_error.lock().unwrap() = Some(String::from_utf8_lossy(&body).into_owned());
+            reply(StatusCode::ACCEPTED, "")
+        }
+        _ => reply(StatusCode::NOT_FOUND, "unknown Runtime API route"),
+    }
+}
+
+async fn next(state: &State) -> Response<Full<Bytes>> {
+    loop {
+        let notified = state.queued.notified();
+        let pending = state.queue.lock().unwrap().pop_front();
+        if let Some(p) = pending {
+            let mut response = Response::new(Full::new(p.payload));
+            let headers = response.headers_mut();
+            let mut set = |name: &'static str, value: String| {
+                if let Ok(value) = value.parse() {
+                    headers.insert(name, value);
+                }
+            };
+            set("lambda-runtime-aws-request-id", p.id);
+            set("lambda-runtime-deadline-ms", p.deadline_ms.to_string());
+            set(
+                "lambda-runtime-invoked-function-arn",
+                state.function_arn.clone(),
+            );
+            set(
+                "lambda-runtime-trace-id",
+                "Root=1-00000000-000000000000000000000000;Sampled=0".into(),
+            );
+            set("content-type", "application/json".into());
+            return response;
+        }
+        notified.await;
+    }
+}
+
+fn complete(state: &State, id: &str, outcome: Outcome) -> Response<Full<Bytes>> {
+    match state.waiting.lock().unwrap().remove(id) {
+        Some(tx) => {
+            let _ = tx.send(outcome);
+            reply(StatusCode::ACCEPTED, "")
+        }
+        None => reply(StatusCode::BAD_REQUEST, "unknown or expired request id"),
+    }
+}
+
+fn reply(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    *response.status_mut() = status;
+    response
+}

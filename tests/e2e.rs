@@ -1,0 +1,293 @@
+//! The real example binary, driven through the Lambda Runtime API over HTTP, with its flags
+//! served by the local agent. Every process and server is stopped when its test ends.
+
+use std::time::{Duration, Instant};
+
+use flag_agent::Fault;
+use flag_e2e::{event, example_binary, example_flags, FlagsFile};
+use flag_local::{LocalFunction, Outcome};
+use serde_json::{json, Value};
+
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn answer(function: &LocalFunction, payload: &Value) -> Value {
+    let invocation = function
+        .invoke(payload, INVOKE_TIMEOUT)
+        .await
+        .expect("an answer");
+    match invocation.outcome {
+        Outcome::Response(value) => value,
+        Outcome::Error {
+            error_type,
+            message,
+        } => panic!(
+            "function error {error_type}: {message}\n{}",
+            function.logs()
+        ),
+    }
+}
+
+fn with(mut doc: Value, flag: &str, value: Value) -> Value {
+    doc["values"][flag] = value;
+    doc
+}
+
+#[tokio::test]
+async fn flag_flip_in_the_file_switches_the_path_after_the_ttl() {
+    let ttl = Duration::from_millis(1500);
+    let file = FlagsFile::new(&example_flags());
+    let started = Instant::now();
+    let function = LocalFunction::builder(example_binary(), &file.path)
+        .ttl(ttl)
+        .start()
+        .await
+        .unwrap();
+
+    let first = answer(&function, &event("checkout.json")).await;
+    assert_eq!(first["checkout"], "new", "{first}");
+    assert_eq!(first["flagsVersion"], "1");
+    assert_eq!(first["lines"].as_array().unwrap().len(), 2);
+
+    file.write(&with(
+        example_flags(),
+        "newCheckout",
+        json!({"enabled": false}),
+    ));
+    let early = answer(&function, &event("checkout.json")).await;
+    if started.elapsed() < ttl {
+        assert_eq!(early["checkout"], "new", "not before the TTL: {early}");
+    }
+
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    let after = answer(&function, &event("checkout.json")).await;
+    assert_eq!(after["checkout"], "old", "after the TTL: {after}");
+    assert_eq!(after["flagsVersion"], "2");
+    assert!(
+        after.get("lines").is_none(),
+        "the old checkout does not itemise"
+    );
+    assert_eq!(
+        after["totalCents"], first["totalCents"],
+        "same cart, same price"
+    );
+    function.stop().await;
+}
+
+#[tokio::test]
+async fn attribute_change_changes_the_answer() {
+    let ttl = Duration::from_millis(300);
+    let file = FlagsFile::new(&example_flags());
+    let function = LocalFunction::builder(example_binary(), &file.path)
+        .ttl(ttl)
+        .start()
+        .await
+        .unwrap();
+
+    let before = answer(&function, &event("checkout.json")).await;
+    assert_eq!(before["subtotalCents"], 3300);
+    assert_eq!(before["discount"]["percentage"], 15.0);
+    assert_eq!(before["totalCents"], 3300 - 495);
+
+    file.write(&with(
+        example_flags(),
+        "discountBanner",
+        json!({"enabled": true, "percentage": 40, "message": "Flash sale"}),
+    ));
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    let after = answer(&function, &event("checkout.json")).await;
+    assert_eq!(
+        after["discount"],
+        json!({"percentage": 40.0, "message": "Flash sale", "amountCents": 1320})
+    );
+    assert_eq!(after["totalCents"], 3300 - 1320);
+
+    file.write(&with(
+        example_flags(),
+        "discountBanner",
+        json!({"enabled": false}),
+    ));
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    let off = answer(&function, &event("checkout.json")).await;
+    assert_eq!(off["discount"], Value::Null);
+    assert_eq!(off["totalCents"], 3300);
+    function.stop().await;
+}
+
+#[tokio::test]
+async fn sync_gated_helper_follows_its_flag() {
+    let ttl = Duration::from_millis(300);
+    let file = FlagsFile::new(&example_flags());
+    let function = LocalFunction::builder(example_binary(), &file.path)
+        .ttl(ttl)
+        .start()
+        .await
+        .unwrap();
+    let methods = |a: &Value| -> Vec<String> {
+        a["shipping"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| q["method"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        methods(&answer(&function, &event("checkout.json")).await),
+        ["standard"]
+    );
+    file.write(&with(
+        example_flags(),
+        "expressShipping",
+        json!({"enabled": true}),
+    ));
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    // The sync check never waits: the refresh it starts lands within a couple of invocations.
+    let mut seen = Vec::new();
+    for _ in 0..20 {
+        seen = methods(&answer(&function, &event("checkout.json")).await);
+        if seen.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen, ["standard", "express"]);
+    function.stop().await;
+}
+
+#[tokio::test]
+async fn agent_stopped_mid_run_keeps_last_known_good_then_recovers() {
+    let ttl = Duration::from_millis(300);
+    let file = FlagsFile::new(&example_flags());
+    let mut function = LocalFunction::builder(example_binary(), &file.path)
+        .ttl(ttl)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer(&function, &event("checkout.json")).await["checkout"],
+        "new"
+    );
+
+    function.stop_agent().await;
+    for _ in 0..4 {
+        tokio::time::sleep(ttl).await;
+        let a = answer(&function, &event("checkout.json")).await;
+        assert_eq!(
+            a["checkout"], "new",
+            "last-known-good while the agent is down"
+        );
+        assert_eq!(a["discount"]["percentage"], 15.0, "attributes too");
+    }
+
+    file.write(&with(
+        example_flags(),
+        "newCheckout",
+        json!({"enabled": false}),
+    ));
+    function.start_agent().await.unwrap();
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    assert_eq!(
+        answer(&function, &event("checkout.json")).await["checkout"],
+        "old",
+        "new values once back"
+    );
+
+    let logs = function.logs();
+    assert_eq!(
+        logs.matches("refresh failed").count(),
+        1,
+        "one warning per fault streak:\n{logs}"
+    );
+    assert_eq!(logs.matches("recovered").count(), 1, "{logs}");
+    function.stop().await;
+}
+
+#[tokio::test]
+async fn agent_absent_from_the_start_runs_the_fallback_until_it_comes() {
+    let ttl = Duration::from_millis(300);
+    let file = FlagsFile::new(&example_flags());
+    let mut function = LocalFunction::builder(example_binary(), &file.path)
+        .ttl(ttl)
+        .without_agent()
+        .start()
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let a = answer(&function, &event("checkout.json")).await;
+        assert_eq!(a["checkout"], "old", "nothing known: the fallback path");
+        assert_eq!(a["discount"], Value::Null);
+        assert_eq!(a["flagsVersion"], Value::Null);
+    }
+    function.start_agent().await.unwrap();
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    let a = answer(&function, &event("checkout.json")).await;
+    assert_eq!(a["checkout"], "new", "agent back: new values picked up");
+    assert_eq!(a["flagsVersion"], "1");
+    function.stop().await;
+}
+
+#[tokio::test]
+async fn a_hanging_agent_costs_at_most_the_timeout() {
+    let ttl = Duration::from_millis(200);
+    let agent_timeout = Duration::from_millis(250);
+    let margin = Duration::from_millis(500);
+    let file = FlagsFile::new(&example_flags());
+    let function = LocalFunction::builder(example_binary(), &file.path)
+        .ttl(ttl)
+        .agent_timeout(agent_timeout)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer(&function, &event("checkout.json")).await["checkout"],
+        "new"
+    );
+
+    for fault in [
+        Fault::Hang,
+        Fault::Delay(Duration::from_secs(3)),
+        Fault::Trickle(Duration::from_secs(1)),
+    ] {
+        function.agent().unwrap().set_fault(fault.clone());
+        for _ in 0..3 {
+            tokio::time::sleep(ttl).await;
+            let invocation = function
+                .invoke(&event("checkout.json"), INVOKE_TIMEOUT)
+                .await
+                .unwrap();
+            assert!(
+                invocation.duration < agent_timeout + margin,
+                "{fault:?}: took {:?}",
+                invocation.duration
+            );
+            match invocation.outcome {
+                Outcome::Response(a) => {
+                    assert_eq!(a["checkout"], "new", "{fault:?}: last-known-good")
+                }
+                other => panic!("{fault:?}: {other:?}"),
+            }
+        }
+        function.agent().unwrap().clear_fault();
+    }
+    function.stop().await;
+}
+
+#[tokio::test]
+async fn handler_errors_reach_the_runtime_api() {
+    let file = FlagsFile::new(&example_flags());
+    let function = LocalFunction::builder(example_binary(), &file.path)
+        .start()
+        .await
+        .unwrap();
+    let invocation = function
+        .invoke(&event("empty-cart.json"), INVOKE_TIMEOUT)
+        .await
+        .unwrap();
+    assert_eq!(
+        invocation.outcome,
+        Outcome::Error {
+            error_type: "EmptyCart".into(),
+            message: "the cart is empty".into()
+        }
+    );
+    function.stop().await;
+}
