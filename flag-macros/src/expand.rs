@@ -94,14 +94,19 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     let fallback = &args.fallback;
     let fallback_call = quote_spanned!(fallback.span()=> #fallback(#(#forward),*));
     let is_async = item.sig.asyncness.is_some();
+    // Each call site keeps its last answer, valid until the snapshot changes.
+    let site = format_ident!("__FEATURE_FLAG_SITE", span = Span::mixed_site());
+    let site_static = quote_spanned! {flag.span()=>
+        static #site: #krate::__private::Site = #krate::__private::Site::new(#flag);
+    };
     let (check, fallback_call) = if is_async {
         (
-            quote_spanned!(flag.span()=> #krate::__private::check(#flag).await),
+            quote_spanned!(flag.span()=> #krate::__private::check(&#site).await),
             quote_spanned!(fallback.span()=> #fallback_call.await),
         )
     } else {
         (
-            quote_spanned!(flag.span()=> #krate::__private::check_now(#flag)),
+            quote_spanned!(flag.span()=> #krate::__private::check_now(&#site)),
             fallback_call,
         )
     };
@@ -143,6 +148,7 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
         {
             #tracking
             #deprecation
+            #site_static
             if #check {
                 #(#rebind)*
                 #body

@@ -1,15 +1,18 @@
 //! The flag source: a lock-free snapshot cache in front of the agent, refreshed by one request
 //! at a time and never at the expense of a reader.
 
+use std::cell::RefCell;
+use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use tokio::sync::Notify;
 
 use crate::client::AgentClient;
+use crate::clock;
 use crate::config::Config;
 use crate::error::Error;
 use crate::overrides;
@@ -51,10 +54,14 @@ struct Inner {
     ttl_ms: u64,
     timeout: Duration,
     current: ArcSwapOption<Snapshot>,
-    epoch: Instant,
-    /// Milliseconds since `epoch` at which the next refresh is due (0: due now).
+    /// Unique among all sources of the process (keys the per-thread snapshot cache).
+    id: u64,
+    /// Changes (to a value unique in the process) every time `current` is replaced; read
+    /// before `current`, so a reader that sees a generation also sees its snapshot.
+    generation: AtomicU64,
+    /// [`clock::now_ms`] at which the next refresh is due (0: due now).
     next_refresh_ms: AtomicU64,
-    /// 0 when no refresh runs; else the instant (ms since `epoch`) after which a refresh that
+    /// 0 when no refresh runs; else the [`clock::now_ms`] after which a refresh that
     /// never finished (its task frozen, dropped or leaked) is presumed dead and replaced.
     lease_until_ms: AtomicU64,
     refreshed: Notify,
@@ -150,7 +157,8 @@ impl FlagSource {
                 ttl_ms: config.ttl().as_millis().try_into().unwrap_or(u64::MAX),
                 timeout: config.timeout(),
                 current: ArcSwapOption::empty(),
-                epoch: Instant::now(),
+                id: NEXT_SOURCE_ID.fetch_add(1, Ordering::Relaxed),
+                generation: AtomicU64::new(0),
                 next_refresh_ms: AtomicU64::new(0),
                 lease_until_ms: AtomicU64::new(0),
                 refreshed: Notify::new(),
@@ -161,12 +169,23 @@ impl FlagSource {
 
     /// Whether `flag` is on. Loads the flags on first use and refreshes them when stale,
     /// waiting at most the configured timeout; on any fault, last-known-good, else `false`.
-    pub async fn is_enabled(&self, flag: &str) -> bool {
-        if let Some(forced) = overrides::enabled(flag) {
-            return forced;
+    pub fn is_enabled<'a>(&'a self, flag: &'a str) -> impl Future<Output = bool> + Send + 'a {
+        // Decided when called, not when first polled: a warm check's future then holds only the
+        // answer, and polling it is free.
+        let now = match overrides::enabled(flag) {
+            Some(forced) => Some(forced),
+            None if !self.inner.is_due() => Some(self.inner.read(flag)),
+            None => None,
+        };
+        async move {
+            match now {
+                Some(answer) => answer,
+                None => {
+                    self.ensure_fresh().await;
+                    self.inner.read(flag)
+                }
+            }
         }
-        self.ensure_fresh().await;
-        self.inner.read(flag)
     }
 
     /// Whether `flag` is on, without ever waiting: the current snapshot is served, and a due
@@ -266,7 +285,44 @@ impl FlagSource {
 
     async fn ensure_fresh(&self) {
         if self.inner.is_due() {
-            self.inner.refresh_due().await;
+            // Boxed: the refresh future (an HTTP request) is large, and every check's future
+            // would otherwise carry its space and be initialised and moved with it. The box is
+            // allocated only when a refresh is due, at most once per TTL window.
+            Box::pin(self.inner.refresh_due()).await;
+        }
+    }
+
+    /// The gate check of a `#[feature_flag]` call site: [`is_enabled_now`](Self::is_enabled_now)
+    /// with the answer cached in the site until the snapshot changes.
+    #[inline]
+    pub(crate) fn is_enabled_now_at(&self, site: &Site) -> bool {
+        if let Some(forced) = overrides::enabled(site.flag) {
+            return forced;
+        }
+        self.refresh_in_background();
+        self.inner.read_at(site)
+    }
+
+    /// The async gate check of a `#[feature_flag]` call site (decided when called, like
+    /// [`is_enabled`](Self::is_enabled)).
+    #[inline]
+    pub(crate) fn is_enabled_at<'a>(
+        &'a self,
+        site: &'a Site,
+    ) -> impl Future<Output = bool> + Send + 'a {
+        let now = match overrides::enabled(site.flag) {
+            Some(forced) => Some(forced),
+            None if !self.inner.is_due() => Some(self.inner.read_at(site)),
+            None => None,
+        };
+        async move {
+            match now {
+                Some(answer) => answer,
+                None => {
+                    self.ensure_fresh().await;
+                    self.inner.read_at(site)
+                }
+            }
         }
     }
 
@@ -286,10 +342,87 @@ impl FlagSource {
     }
 }
 
+static NEXT_SOURCE_ID: AtomicU64 = AtomicU64::new(1);
+static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
+
+/// Sources a thread keeps a snapshot of, at most (the oldest entry is evicted beyond).
+const SEEN_PER_THREAD: usize = 8;
+
+/// A `#[feature_flag]` call site of the default source: the flag it checks and its last answer,
+/// tagged with the snapshot generation it came from. Not public API.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Site {
+    flag: &'static str,
+    /// `generation << 1 | enabled`; 0 before the first read.
+    state: AtomicU64,
+}
+
+impl Site {
+    /// A call site checking `flag`.
+    pub const fn new(flag: &'static str) -> Self {
+        Site {
+            flag,
+            state: AtomicU64::new(0),
+        }
+    }
+}
+
+/// A thread's view of a source's current snapshot, valid while the source's generation is the
+/// one recorded: a warm check then touches no shared reference count and no arc-swap slot.
+struct Seen {
+    source: u64,
+    generation: u64,
+    snapshot: Option<Arc<Snapshot>>,
+}
+
+thread_local! {
+    static SEEN: RefCell<Vec<Seen>> = const { RefCell::new(Vec::new()) };
+}
+
 impl Inner {
+    #[inline]
     fn now_ms(&self) -> u64 {
-        // +1 so that 0 never means "now" (0 is the "due/free" marker).
-        self.epoch.elapsed().as_millis() as u64 + 1
+        clock::now_ms()
+    }
+
+    /// Runs `f` on the current snapshot, from this thread's cache when it is still current.
+    #[inline]
+    fn with_snapshot<R>(&self, f: impl FnOnce(Option<&Snapshot>) -> R) -> R {
+        let mut f = Some(f);
+        let generation = self.generation.load(Ordering::Acquire);
+        let cached = SEEN.try_with(|seen| {
+            // Re-entered (a `tracing` subscriber checking a flag): use the shared path.
+            let mut seen = seen.try_borrow_mut().ok()?;
+            let index = match seen.iter().position(|s| s.source == self.id) {
+                Some(index) => index,
+                None => {
+                    if seen.len() >= SEEN_PER_THREAD {
+                        seen.remove(0);
+                    }
+                    seen.push(Seen {
+                        source: self.id,
+                        generation: u64::MAX,
+                        snapshot: None,
+                    });
+                    seen.len() - 1
+                }
+            };
+            let entry = &mut seen[index];
+            if entry.generation != generation {
+                entry.snapshot = self.current.load_full();
+                entry.generation = generation;
+            }
+            let f = f.take().expect("called once");
+            Some(f(entry.snapshot.as_deref()))
+        });
+        match cached {
+            Ok(Some(result)) => result,
+            _ => {
+                let f = f.take().expect("not called yet");
+                f(self.current.load().as_deref())
+            }
+        }
     }
 
     #[inline]
@@ -299,20 +432,32 @@ impl Inner {
 
     #[inline]
     fn read(&self, flag: &str) -> bool {
-        match &*self.current.load() {
-            Some(snapshot) => snapshot.check(flag),
-            None => false,
+        self.with_snapshot(|snapshot| snapshot.is_some_and(|s| s.check(flag)))
+    }
+
+    /// A site remembers the answer it read and the generation it read it from.
+    #[inline]
+    fn read_at(&self, site: &Site) -> bool {
+        let generation = self.generation.load(Ordering::Acquire);
+        let state = site.state.load(Ordering::Relaxed);
+        if generation != 0 && state >> 1 == generation {
+            return state & 1 == 1;
         }
+        let enabled = self.read(site.flag);
+        site.state
+            .store(generation << 1 | u64::from(enabled), Ordering::Relaxed);
+        enabled
     }
 
     fn read_flag(&self, flag: &str) -> Option<Flag> {
-        let snapshot = self.current.load();
-        let snapshot = snapshot.as_ref()?;
-        let found = snapshot.flag(flag).cloned();
-        if found.is_none() {
-            snapshot.log_missing(flag);
-        }
-        found
+        self.with_snapshot(|snapshot| {
+            let snapshot = snapshot?;
+            let found = snapshot.flag(flag).cloned();
+            if found.is_none() {
+                snapshot.log_missing(flag);
+            }
+            found
+        })
     }
 
     fn health(&self) -> std::sync::MutexGuard<'_, Health> {
@@ -392,6 +537,10 @@ impl Inner {
                     "feature flags loaded"
                 );
                 self.current.store(Some(Arc::new(snapshot)));
+                self.generation.store(
+                    NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),
+                    Ordering::Release,
+                );
                 RefreshOutcome::Updated {
                     version: version.map(str::to_owned),
                 }

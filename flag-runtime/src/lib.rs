@@ -62,10 +62,12 @@
 //!
 //! [AWS AppConfig Lambda extension]: https://docs.aws.amazon.com/appconfig/latest/userguide/appconfig-integration-lambda-extensions.html
 #![warn(missing_docs)]
-#![forbid(unsafe_code)]
+// One `unsafe` call, in `clock`: reading Linux's coarse monotonic clock.
+#![deny(unsafe_code)]
 
 mod cache;
 mod client;
+mod clock;
 mod config;
 mod error;
 mod overrides;
@@ -111,17 +113,18 @@ pub fn install_default(source: FlagSource) -> Result<(), Error> {
 /// Not public API: what `#[feature_flag]` expands to. May change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::cache::Site;
     pub use crate::default_source;
 
-    /// The async gate check of the default source.
+    /// The async gate check of the default source, for one call site.
     #[inline]
-    pub async fn check(flag: &'static str) -> bool {
-        crate::default_source().is_enabled(flag).await
+    pub fn check(site: &'static Site) -> impl std::future::Future<Output = bool> + Send {
+        crate::default_source().is_enabled_at(site)
     }
 
-    /// The sync, never-waiting gate check of the default source.
+    /// The sync, never-waiting gate check of the default source, for one call site.
     #[inline]
-    pub fn check_now(flag: &'static str) -> bool {
-        crate::default_source().is_enabled_now(flag)
+    pub fn check_now(site: &'static Site) -> bool {
+        crate::default_source().is_enabled_now_at(site)
     }
 }

@@ -594,5 +594,20 @@ fn checks_are_send_futures() {
     is_send(&flags.is_enabled("x"));
     is_send(&flags.flag("x"));
     is_send(&flags.refresh());
-    is_send(&flag_runtime::__private::check("x"));
+    static SITE: flag_runtime::__private::Site = flag_runtime::__private::Site::new("x");
+    is_send(&flag_runtime::__private::check(&SITE));
+}
+
+#[test]
+fn check_futures_are_small() {
+    let flags = source(dead_port(), LONG, TIMEOUT);
+    let f = flags.is_enabled("x");
+    println!("is_enabled future: {} bytes", std::mem::size_of_val(&f));
+    static SITE: flag_runtime::__private::Site = flag_runtime::__private::Site::new("x");
+    let g = flag_runtime::__private::check(&SITE);
+    println!("site check future: {} bytes", std::mem::size_of_val(&g));
+    assert!(
+        std::mem::size_of_val(&f) <= 128,
+        "the refresh future must not be inlined in every check"
+    );
 }

@@ -1,0 +1,73 @@
+//! Shared set-up for the benchmarks in `benches/` (run them with `cargo bench -p flag-bench`).
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use flag_agent::{Agent, RunningAgent};
+use flag_runtime::{Config, FlagSource};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// The example's flags file.
+pub fn example_flags() -> PathBuf {
+    root().join("example-lambda/flags.json")
+}
+
+/// The local agent serving the example's flags, on a free loopback port.
+pub async fn agent() -> RunningAgent {
+    Agent::new(example_flags(), "bench", "bench", "flags")
+        .start("127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("agent")
+}
+
+/// A source on `agent` whose snapshot stays fresh for the whole run, loaded.
+pub async fn warm_source(agent: &RunningAgent, ttl: Duration) -> FlagSource {
+    let config = Config::builder()
+        .without_env()
+        .application("bench")
+        .environment("bench")
+        .configuration("flags")
+        .port(agent.addr().port())
+        .ttl(ttl)
+        .build()
+        .unwrap();
+    let source = FlagSource::new(config).unwrap();
+    source.refresh().await.expect("first load");
+    source
+}
+
+/// The agent URL of [`agent`]'s configuration.
+pub fn agent_url(agent: &RunningAgent) -> String {
+    format!(
+        "http://{}/applications/bench/environments/bench/configurations/flags",
+        agent.addr()
+    )
+}
+
+/// Completes a future that must not wait (a warm check), without a runtime in the way.
+pub fn ready<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(value) => value,
+        Poll::Pending => panic!("expected a future that completes without waiting"),
+    }
+}
+
+/// Median of `samples` (sorted in place).
+pub fn median(samples: &mut [f64]) -> f64 {
+    samples.sort_by(|a, b| a.total_cmp(b));
+    samples[samples.len() / 2]
+}
