@@ -26,8 +26,10 @@ pub enum Fault {
     Trickle(Duration),
     /// Send the headers and half the normal body, then drop the connection.
     ResetMidBody,
-    /// Answer 200 with a valid JSON body of at least this many bytes.
+    /// Answer 200 with a valid JSON body of at least this many bytes, with a `Content-Length`.
     Oversized(usize),
+    /// The same, streamed in chunks without a `Content-Length`.
+    OversizedStream(usize),
 }
 
 #[derive(Debug, Default)]

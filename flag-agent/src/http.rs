@@ -170,6 +170,10 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Reply> {
             body.resize(body.len().max(size), b' ');
             Reply::full(body)
         }
+        Some(Fault::OversizedStream(size)) => {
+            body.resize(body.len().max(size), b' ');
+            Reply::Chunked(Bytes::from(body))
+        }
         _ => Reply::full(body),
     };
     let mut response = Response::new(reply);
@@ -253,6 +257,8 @@ pub(crate) enum Reply {
         sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     },
     Broken(Option<Bytes>),
+    /// Sent in 8 KiB chunks with no length announced (chunked transfer encoding).
+    Chunked(Bytes),
 }
 
 impl Reply {
@@ -278,6 +284,13 @@ impl Body for Reply {
                     "fault injected: connection reset mid-body",
                 )))),
             },
+            Reply::Chunked(data) => {
+                if data.is_empty() {
+                    return Poll::Ready(None);
+                }
+                let chunk = data.split_to(data.len().min(8192));
+                Poll::Ready(Some(Ok(Frame::data(chunk))))
+            }
             Reply::Trickle {
                 data,
                 pos,
@@ -306,7 +319,7 @@ impl Body for Reply {
             Reply::Full(None) => hyper::body::SizeHint::with_exact(0),
             Reply::Trickle { data, .. } => hyper::body::SizeHint::with_exact(data.len() as u64),
             Reply::Broken(Some(d)) => hyper::body::SizeHint::with_exact(d.len() as u64),
-            Reply::Broken(None) => hyper::body::SizeHint::default(),
+            Reply::Broken(None) | Reply::Chunked(_) => hyper::body::SizeHint::default(),
         }
     }
 }
