@@ -215,8 +215,14 @@ impl Flag {
     pub fn attribute<'a, T: Deserialize<'a>>(&'a self, name: &str) -> Option<T> {
         match self.try_attribute(name) {
             Ok(value) => value,
-            Err(error) => {
-                tracing::debug!(%error, "attribute of an unexpected type; treated as absent");
+            Err(_) => {
+                // Not the error itself: serde's message quotes the value, and attribute values
+                // may hold customer data. Only names are logged.
+                tracing::debug!(
+                    attribute = name,
+                    expected = std::any::type_name::<T>(),
+                    "attribute has an unexpected type; treated as absent"
+                );
                 None
             }
         }

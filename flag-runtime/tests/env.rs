@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use flag_runtime::{Config, Error, FlagSource};
 
+mod common;
+
 #[test]
 fn environment_configures_the_client() {
     for var in [
@@ -72,4 +74,29 @@ fn environment_configures_the_client() {
             ..
         })
     ));
+
+    // A proxy set for outbound traffic must not capture the agent on loopback.
+    for var in ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] {
+        std::env::set_var(var, format!("http://127.0.0.1:{}", common::dead_port()));
+    }
+    std::env::remove_var("NO_PROXY");
+    std::env::remove_var("no_proxy");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let file = common::FlagsFile::new(&common::doc(true, 5));
+        let agent = common::start_agent(&file).await;
+        let flags = common::source(
+            agent.addr().port(),
+            Duration::from_secs(60),
+            Duration::from_secs(1),
+        );
+        assert!(
+            flags.refresh().await.is_ok(),
+            "the client ignores HTTP(S)_PROXY for the agent"
+        );
+        assert!(flags.is_enabled("newCheckout").await);
+    });
 }

@@ -112,7 +112,14 @@ impl Logs {
             .with_ansi(false)
             .with_writer(move || writer.clone())
             .finish();
+        // With a single registered dispatcher, tracing-core computes a callsite's interest from
+        // the registering thread's default only: a callsite first hit on another test's thread
+        // (no subscriber there) would stay disabled for us. A second, idle dispatcher makes it
+        // combine all of them.
+        static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+        SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
         let guard = tracing::subscriber::set_default(subscriber);
+        tracing::callsite::rebuild_interest_cache();
         (logs, guard)
     }
 
