@@ -93,7 +93,11 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Reply> {
         return response;
     }
     state.requests.fetch_add(1, Ordering::SeqCst);
-    let (app, env, profile) = (decode(app), decode(env), decode(profile));
+    let (app, env, profile) = (
+        decode(app, false),
+        decode(env, false),
+        decode(profile, false),
+    );
     for (kind, given, served) in [
         ("application", &app, &state.application),
         ("environment", &env, &state.environment),
@@ -133,11 +137,18 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Reply> {
             )
         }
     };
-    let wanted: Vec<String> = query
+    let wanted: Option<Vec<String>> = query
         .split('&')
         .filter_map(|pair| pair.strip_prefix("flag="))
-        .filter_map(decode)
+        .map(|value| decode(value, true))
         .collect();
+    let Some(wanted) = wanted else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "a `flag` parameter is not valid UTF-8",
+        );
+    };
     let body = match wanted.as_slice() {
         [] => Value::Object(served.evaluated.clone()),
         [one] => match served.evaluated.get(one) {
@@ -214,31 +225,29 @@ fn text(status: StatusCode, body: &'static str) -> Response<Reply> {
     response
 }
 
-/// Percent-decodes a path segment or query value; `None` if it is not valid UTF-8 after decoding.
-fn decode(text: &str) -> Option<String> {
+/// Percent-decodes a path segment (`plus_is_space: false`) or a query value (`true`); `None`
+/// if it is not valid UTF-8 after decoding. A `%` not followed by two hex digits stays as is.
+fn decode(text: &str, plus_is_space: bool) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(byte) => {
-                        out.push(byte);
-                        i += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
+        let byte = bytes[i];
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (
+            byte,
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
             }
-            b'+' => {
+            (b'+', _, _) if plus_is_space => {
                 out.push(b' ');
                 i += 1;
             }
-            byte => {
+            _ => {
                 out.push(byte);
                 i += 1;
             }

@@ -114,6 +114,13 @@ async fn flag_parameter_narrows_the_answer() {
         body,
         json!({"newCheckout": {"enabled": true, "limit": 5}, "banner": {"enabled": false}})
     );
+    let (status, _, _) = s.get(&format!("{PATH}?flag=%FF")).await;
+    assert_eq!(
+        status, 400,
+        "an undecodable flag name is refused, not ignored"
+    );
+    let (status, _, _) = s.get(&format!("{PATH}?flag=new%43heckout")).await;
+    assert_eq!(status, 200, "flag names are percent-decoded");
     let (status, _, body) = s.get(&format!("{PATH}?flag=newCheckout&flag=nope")).await;
     assert_eq!(status, 400, "an unknown flag fails the whole request");
     assert!(body["Message"].as_str().unwrap().contains("nope"));

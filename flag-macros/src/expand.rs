@@ -59,6 +59,19 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     let mut forward = Vec::new();
     let mut rebind = Vec::new();
     for (index, input) in item.sig.inputs.iter_mut().enumerate() {
+        let attrs = match &*input {
+            FnArg::Receiver(receiver) => &receiver.attrs,
+            FnArg::Typed(typed) => &typed.attrs,
+        };
+        if let Some(cfg) = attrs
+            .iter()
+            .find(|a| a.path().is_ident("cfg") || a.path().is_ident("cfg_attr"))
+        {
+            return Err(Error::new_spanned(
+                cfg,
+                "#[feature_flag] cannot forward a parameter under `#[cfg]`: the fallback call would not match every configuration",
+            ));
+        }
         match input {
             FnArg::Receiver(receiver) => {
                 forward.push(quote_spanned!(receiver.self_token.span=> self))
@@ -144,14 +157,26 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     });
 
     let body = &item.block;
+    // With destructured arguments, the body's value is taken in a `let` of its own: temporaries
+    // of its tail expression (a lock guard, a `RefCell` borrow) then end before the rebound
+    // arguments do, as they would have in the function as written.
+    let result = format_ident!("__feature_flag_result", span = Span::mixed_site());
+    let on_path = if rebind.is_empty() {
+        quote!(#body)
+    } else {
+        quote! {
+            #(#rebind)*
+            let #result = #body;
+            #result
+        }
+    };
     let new_body = quote! {
         {
             #tracking
             #deprecation
             #site_static
             if #check {
-                #(#rebind)*
-                #body
+                #on_path
             } else {
                 #fallback_call
             }

@@ -155,6 +155,23 @@ fn old_patterns(pair: (u8, u8), names: Pair, ignored: u8, array: [u8; 3]) -> Str
     )
 }
 
+#[feature_flag("shapeFlag", fallback = old_locked, schema = "tests/flags.json")]
+fn locked((m, n): (std::sync::Mutex<u32>, u32)) -> u32 {
+    *m.lock().unwrap() + n
+}
+
+fn old_locked(pair: (std::sync::Mutex<u32>, u32)) -> u32 {
+    pair.1
+}
+
+#[test]
+fn tail_temporaries_of_destructured_arguments() {
+    let _f = on("shapeFlag");
+    assert_eq!(locked((std::sync::Mutex::new(2), 3)), 5);
+    drop(_f);
+    assert_eq!(locked((std::sync::Mutex::new(2), 3)), 3);
+}
+
 #[test]
 fn pattern_arguments_are_bound_once_and_forwarded() {
     let pair = || Pair {

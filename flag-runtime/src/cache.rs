@@ -174,7 +174,7 @@ impl FlagSource {
         // answer, and polling it is free.
         let now = match overrides::enabled(flag) {
             Some(forced) => Some(forced),
-            None if !self.inner.is_due() => Some(self.inner.read(flag)),
+            None if self.inner.serve_now() => Some(self.inner.read(flag)),
             None => None,
         };
         async move {
@@ -246,7 +246,7 @@ impl FlagSource {
     ///
     /// If a refresh is already running, waits for it (up to the timeout) and reports its outcome.
     pub async fn refresh(&self) -> Result<RefreshOutcome, Error> {
-        let outcome = match self.inner.try_lease() {
+        let outcome = match self.inner.try_lease(true) {
             Some(lease) => self.inner.run_refresh(lease).await,
             None => {
                 self.inner.wait_for_refresh().await;
@@ -312,7 +312,7 @@ impl FlagSource {
     ) -> impl Future<Output = bool> + Send + 'a {
         let now = match overrides::enabled(site.flag) {
             Some(forced) => Some(forced),
-            None if !self.inner.is_due() => Some(self.inner.read_at(site)),
+            None if self.inner.serve_now() => Some(self.inner.read_at(site)),
             None => None,
         };
         async move {
@@ -333,7 +333,7 @@ impl FlagSource {
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        if let Some(lease) = self.inner.try_lease() {
+        if let Some(lease) = self.inner.try_lease(false) {
             let inner = Arc::clone(&self.inner);
             drop(handle.spawn(async move {
                 inner.run_refresh(lease).await;
@@ -425,6 +425,15 @@ impl Inner {
         }
     }
 
+    /// Whether an async check can answer without awaiting anything: nothing is due, or a
+    /// refresh is already running and there is a snapshot to serve meanwhile.
+    #[inline]
+    fn serve_now(&self) -> bool {
+        !self.is_due()
+            || (self.generation.load(Ordering::Relaxed) != 0
+                && self.lease_until_ms.load(Ordering::Relaxed) > self.now_ms())
+    }
+
     #[inline]
     fn is_due(&self) -> bool {
         self.now_ms() >= self.next_refresh_ms.load(Ordering::Acquire)
@@ -465,7 +474,9 @@ impl Inner {
     }
 
     /// Takes the single-flight lease if it is free (or its holder is presumed dead).
-    fn try_lease(self: &Arc<Self>) -> Option<Lease> {
+    /// `force`: for an explicit [`FlagSource::refresh`]; otherwise the lease is only kept if a
+    /// refresh is still due once it is won (the previous holder may have just finished).
+    fn try_lease(self: &Arc<Self>, force: bool) -> Option<Lease> {
         let now = self.now_ms();
         let held = self.lease_until_ms.load(Ordering::Acquire);
         if held != 0 && held > now {
@@ -473,19 +484,28 @@ impl Inner {
         }
         // A live refresh ends within `timeout`; twice that (plus a margin) means its task was
         // frozen, dropped without unwinding, or leaked.
-        let until = now + 2 * self.timeout.as_millis() as u64 + 100;
+        let timeout_ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
+        let until = now
+            .saturating_add(timeout_ms.saturating_mul(2))
+            .saturating_add(100);
         self.lease_until_ms
             .compare_exchange(held, until, Ordering::AcqRel, Ordering::Relaxed)
-            .ok()
-            .map(|_| Lease {
-                inner: Arc::clone(self),
-                until,
-            })
+            .ok()?;
+        let lease = Lease {
+            inner: Arc::clone(self),
+            until,
+            settled: false,
+        };
+        if !force && !self.is_due() {
+            lease.abandon();
+            return None;
+        }
+        Some(lease)
     }
 
     /// Called by a check that found the snapshot due.
     async fn refresh_due(self: &Arc<Self>) {
-        match self.try_lease() {
+        match self.try_lease(false) {
             Some(lease) => {
                 self.run_refresh(lease).await;
             }
@@ -499,21 +519,33 @@ impl Inner {
     async fn wait_for_refresh(&self) {
         let mut notified = pin!(self.refreshed.notified());
         notified.as_mut().enable();
-        if self.lease_until_ms.load(Ordering::Acquire) == 0 {
+        if self.lease_until_ms.load(Ordering::Acquire) == 0
+            || tokio::runtime::Handle::try_current().is_err()
+        {
             return;
         }
         let _ = tokio::time::timeout(self.timeout, notified).await;
     }
 
-    async fn run_refresh(&self, lease: Lease) -> RefreshOutcome {
-        let outcome = match &self.client {
-            Ok(client) => match client.fetch().await {
-                Ok(answer) => self.publish(&answer.body, answer.version.as_deref()),
-                Err(e) => RefreshOutcome::Failed(e),
-            },
-            Err(e) => RefreshOutcome::Failed(e.clone()),
+    async fn run_refresh(&self, mut lease: Lease) -> RefreshOutcome {
+        let fetched = match &self.client {
+            // The HTTP client and its timeout need a tokio runtime (with IO and time).
+            Ok(_) if tokio::runtime::Handle::try_current().is_err() => Err(Error::NoRuntime),
+            Ok(client) => client.fetch().await,
+            Err(e) => Err(e.clone()),
+        };
+        // A freeze that outlasted the lease let a newer refresh take over: this answer may be
+        // older than what that one publishes, so it is dropped, not published or recorded.
+        if !lease.is_current() {
+            lease.settled = true;
+            return RefreshOutcome::Failed(Error::Cancelled);
+        }
+        let outcome = match fetched {
+            Ok(answer) => self.publish(&answer.body, answer.version.as_deref()),
+            Err(e) => RefreshOutcome::Failed(e),
         };
         self.record(&outcome);
+        lease.settled = true;
         drop(lease);
         outcome
     }
@@ -555,60 +587,92 @@ impl Inner {
         // hammered, and a flapping one costs no more than a healthy one.
         self.next_refresh_ms
             .store(now.saturating_add(self.ttl_ms), Ordering::Release);
-        let mut health = self.health();
+        let serving = if self.current.load().is_some() {
+            "last-known-good flags"
+        } else {
+            "no flags (every flag is off)"
+        };
+        // Decide under the lock, log after it: a `tracing` layer may itself call `status()`.
+        let streak_before = {
+            let mut health = self.health();
+            let before = health.failure_streak;
+            match outcome {
+                RefreshOutcome::Failed(error) => {
+                    health.failure_streak += 1;
+                    health.last_error = Some(error.clone());
+                }
+                RefreshOutcome::Updated { .. } | RefreshOutcome::Unchanged { .. } => {
+                    health.failure_streak = 0;
+                    health.last_success_ms = Some(now);
+                }
+            }
+            health.last_outcome = Some(outcome.clone());
+            before
+        };
         match outcome {
-            RefreshOutcome::Failed(error) => {
-                if health.failure_streak == 0 {
-                    let serving = if self.current.load().is_some() {
-                        "last-known-good flags"
-                    } else {
-                        "no flags (every flag is off)"
-                    };
-                    tracing::warn!(
-                        %error,
-                        kind = error.kind(),
-                        serving,
-                        "AppConfig agent refresh failed; logged once until it recovers"
-                    );
-                } else {
-                    tracing::debug!(%error, streak = health.failure_streak + 1, "AppConfig agent refresh failed again");
-                }
-                health.failure_streak += 1;
-                health.last_error = Some(error.clone());
+            RefreshOutcome::Failed(error) if streak_before == 0 => tracing::warn!(
+                %error,
+                kind = error.kind(),
+                serving,
+                "AppConfig agent refresh failed; logged once until it recovers"
+            ),
+            RefreshOutcome::Failed(error) => tracing::debug!(
+                %error,
+                streak = streak_before + 1,
+                "AppConfig agent refresh failed again"
+            ),
+            RefreshOutcome::Updated { version } | RefreshOutcome::Unchanged { version }
+                if streak_before > 0 =>
+            {
+                tracing::info!(
+                    failures = streak_before,
+                    version = version.as_deref(),
+                    "AppConfig agent recovered"
+                );
             }
-            RefreshOutcome::Updated { version } | RefreshOutcome::Unchanged { version } => {
-                if health.failure_streak > 0 {
-                    tracing::info!(
-                        failures = health.failure_streak,
-                        version = version.as_deref(),
-                        "AppConfig agent recovered"
-                    );
-                }
-                health.failure_streak = 0;
-                health.last_success_ms = Some(now);
-            }
+            _ => {}
         }
-        health.last_outcome = Some(outcome.clone());
     }
 }
 
 /// The right to refresh. Released when dropped, also when the refreshing future is cancelled
-/// (its task aborted, its runtime shut down): a cut refresh never blocks the next one.
+/// (its task aborted, its runtime shut down): a cut refresh never blocks the next one, and is
+/// recorded as a failed refresh (so the next is due a TTL later, not on the very next check).
 struct Lease {
     inner: Arc<Inner>,
     until: u64,
+    /// Whether the outcome was recorded (or deliberately not): otherwise the drop records a
+    /// cancellation.
+    settled: bool,
+}
+
+impl Lease {
+    /// Whether this lease is still the one in force (not expired and taken over).
+    fn is_current(&self) -> bool {
+        self.inner.lease_until_ms.load(Ordering::Acquire) == self.until
+    }
+
+    /// Gives the lease back unused.
+    fn abandon(mut self) {
+        self.settled = true;
+    }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
         // Only release our own lease: a presumed-dead holder that wakes up late must not
-        // release its successor's.
-        let _ = self.inner.lease_until_ms.compare_exchange(
-            self.until,
-            0,
-            Ordering::AcqRel,
-            Ordering::Relaxed,
-        );
+        // release its successor's, nor wake its successor's waiters.
+        let released = self
+            .inner
+            .lease_until_ms
+            .compare_exchange(self.until, 0, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok();
+        if !released {
+            return;
+        }
+        if !self.settled {
+            self.inner.record(&RefreshOutcome::Failed(Error::Cancelled));
+        }
         self.inner.refreshed.notify_waiters();
     }
 }

@@ -29,7 +29,10 @@ impl AgentClient {
             .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
             .connect_timeout(config.timeout())
-            .pool_max_idle_per_host(2)
+            // No pooled connections: one loopback connect per TTL window costs nothing, while a
+            // pooled connection belongs to the runtime that opened it and breaks under another
+            // (tests with a runtime each, a runtime rebuilt after a Lambda SnapStart restore).
+            .pool_max_idle_per_host(0)
             .build()
             .map_err(|e| Error::InvalidSetting {
                 setting: "http client",
@@ -90,7 +93,9 @@ impl AgentClient {
             .or_else(|| headers.get("configurationversion"))
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let mut body = Vec::with_capacity(response.content_length().unwrap_or(0) as usize);
+        // Capacity from the announced length, bounded: the length is the agent's word.
+        let announced = response.content_length().unwrap_or(0).min(64 * 1024) as usize;
+        let mut body = Vec::with_capacity(announced);
         while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(e))? {
             if body.len() + chunk.len() > self.max_body_bytes {
                 return Err(Error::TooLarge {

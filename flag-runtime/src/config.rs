@@ -24,6 +24,8 @@ pub const DEFAULT_PORT: u16 = 2772;
 pub const DEFAULT_TTL: Duration = Duration::from_secs(5);
 /// How long one agent request may take, body included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Longest accepted request timeout (a Lambda invocation lasts at most 15 minutes).
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(900);
 /// Largest answer accepted: AppConfig's maximum hosted configuration size (4 MB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
@@ -248,10 +250,14 @@ impl ConfigBuilder {
             Some(timeout) => timeout,
             None => millis(ENV_TIMEOUT_MS)?.unwrap_or(DEFAULT_TIMEOUT),
         };
-        if timeout.is_zero() {
+        if timeout.is_zero() || timeout > MAX_TIMEOUT {
             return Err(Error::InvalidSetting {
                 setting: "timeout",
-                reason: "must be more than zero".into(),
+                reason: format!(
+                    "must be more than zero and at most {} s, found {} ms",
+                    MAX_TIMEOUT.as_secs(),
+                    timeout.as_millis()
+                ),
             });
         }
         let max_body_bytes = self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
@@ -434,7 +440,12 @@ mod tests {
     }
 
     #[test]
-    fn zero_timeout_is_refused() {
+    fn zero_or_huge_timeout_is_refused() {
+        assert!(matches!(
+            base().timeout(Duration::from_secs(901)).build(),
+            Err(Error::InvalidSetting { .. })
+        ));
+        assert!(base().timeout(MAX_TIMEOUT).build().is_ok());
         assert!(matches!(
             base().timeout(Duration::ZERO).build(),
             Err(Error::InvalidSetting { .. })

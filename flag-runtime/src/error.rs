@@ -79,6 +79,12 @@ pub enum Error {
         /// The deserializer's message.
         detail: String,
     },
+    /// The refresh ended before the agent answered: its future was dropped (a cancelled task, a
+    /// runtime shut down), or a freeze outlasted its lease and a newer refresh took over.
+    Cancelled,
+    /// No tokio runtime (with IO and time enabled) is running, so the agent cannot be asked;
+    /// checks keep serving the current snapshot.
+    NoRuntime,
     /// [`install_default`](crate::install_default) was called after the default source was
     /// already set up (installed, or configured from the environment by a first check).
     DefaultAlreadySet,
@@ -99,6 +105,8 @@ impl Error {
             Error::MalformedJson { .. } => "malformed_json",
             Error::InvalidShape { .. } => "invalid_shape",
             Error::AttributeType { .. } => "attribute_type",
+            Error::Cancelled => "cancelled",
+            Error::NoRuntime => "no_runtime",
             Error::DefaultAlreadySet => "default_already_set",
         }
     }
@@ -145,6 +153,10 @@ impl fmt::Display for Error {
             Error::AttributeType { attribute, detail } => {
                 write!(f, "attribute `{attribute}` has an unexpected type: {detail}")
             }
+            Error::Cancelled => f.write_str("the refresh was cancelled before the AppConfig agent answered"),
+            Error::NoRuntime => f.write_str(
+                "no tokio runtime (with IO and time enabled) is running, so the AppConfig agent cannot be asked",
+            ),
             Error::DefaultAlreadySet => f.write_str(
                 "the default flag source is already set (installed, or configured from the \
                  environment by an earlier check); install it once, before the first check",

@@ -79,6 +79,7 @@ pub use cache::{FlagSource, RefreshOutcome, Status};
 pub use config::{
     Config, ConfigBuilder, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, DEFAULT_TIMEOUT, DEFAULT_TTL,
     ENV_APPLICATION, ENV_CONFIGURATION, ENV_ENVIRONMENT, ENV_PORT, ENV_TIMEOUT_MS, ENV_TTL_MS,
+    MAX_TIMEOUT,
 };
 pub use error::Error;
 pub use overrides::{OverrideGuard, Overrides};

@@ -137,12 +137,15 @@ impl Snapshot {
     }
 
     pub(crate) fn log_missing(&self, name: &str) {
-        let mut logged = self
-            .missing_logged
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if !logged.contains(name) {
-            logged.insert(name.into());
+        let first = {
+            let mut logged = self
+                .missing_logged
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            !logged.contains(name) && logged.insert(name.into())
+        };
+        // Logged after the lock is released: a `tracing` layer may check flags itself.
+        if first {
             tracing::warn!(
                 flag = name,
                 version = self.version(),

@@ -372,6 +372,9 @@ fn refresh_cut_mid_flight_does_not_block_the_next() {
     });
     drop(doomed); // the in-flight refresh is dropped, not completed
 
+    // The cut refresh is recorded as a failure (so the next one waits for the TTL, not for the
+    // next check), and its lease is free.
+    assert_eq!(flags.status().last_error, Some(Error::Cancelled));
     agent.clear_fault();
     let fresh = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -379,6 +382,7 @@ fn refresh_cut_mid_flight_does_not_block_the_next() {
         .unwrap();
     let t = Instant::now();
     fresh.block_on(async {
+        tokio::time::sleep(Duration::from_millis(60)).await;
         assert!(flags.is_enabled("newCheckout").await);
     });
     assert!(
@@ -386,6 +390,31 @@ fn refresh_cut_mid_flight_does_not_block_the_next() {
         "the cut refresh's lease was released"
     );
     drop(agent);
+}
+
+/// A caller that gives up on a check (its future dropped mid-refresh) does not make every
+/// following check ask the agent again.
+#[tokio::test]
+async fn an_abandoned_check_does_not_hammer_the_agent() {
+    let file = FlagsFile::new(&doc(true, 5));
+    let agent = start_agent(&file).await;
+    agent.set_fault(Fault::Hang);
+    let flags = source(
+        agent.addr().port(),
+        Duration::from_millis(300),
+        Duration::from_secs(5),
+    );
+    for _ in 0..20 {
+        let _ =
+            tokio::time::timeout(Duration::from_millis(10), flags.is_enabled("newCheckout")).await;
+    }
+    assert_eq!(
+        agent.requests(),
+        1,
+        "one abandoned refresh, then the TTL window applies"
+    );
+    assert_eq!(flags.status().last_error, Some(Error::Cancelled));
+    assert_eq!(flags.status().failure_streak, 1);
 }
 
 #[tokio::test]

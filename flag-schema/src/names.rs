@@ -30,33 +30,40 @@ pub fn suggest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) 
     candidates
         .into_iter()
         .map(|c| (distance(&wanted_lower, &c.to_ascii_lowercase()), c))
-        .filter(|(d, c)| *d <= (wanted.len().max(c.len()) / 3).max(1))
+        .filter(|(d, c)| *d != usize::MAX && *d <= (wanted.len().max(c.len()) / 3).max(1))
         .min_by_key(|(d, c)| (*d, *c))
         .map(|(_, c)| c)
 }
 
-/// Optimal string alignment distance over bytes (names are ASCII).
+/// Names longer than this are never "close" to anything: valid keys have at most 64 characters,
+/// and the distance costs time proportional to the product of the lengths.
+const MAX_COMPARED: usize = 128;
+
+/// Optimal string alignment distance over bytes (names are ASCII), in three rolling rows.
 fn distance(a: &str, b: &str) -> usize {
     let (a, b) = (a.as_bytes(), b.as_bytes());
-    let width = b.len() + 1;
-    let mut rows = vec![0usize; (a.len() + 1) * width];
-    for (j, cell) in rows.iter_mut().take(width).enumerate() {
-        *cell = j;
+    if a.len() > MAX_COMPARED || b.len() > MAX_COMPARED {
+        return usize::MAX;
     }
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current: Vec<usize> = vec![0; b.len() + 1];
     for i in 1..=a.len() {
-        rows[i * width] = i;
+        current[0] = i;
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (rows[(i - 1) * width + j] + 1)
-                .min(rows[i * width + j - 1] + 1)
-                .min(rows[(i - 1) * width + j - 1] + cost);
+            let mut best = (previous[j] + 1)
+                .min(current[j - 1] + 1)
+                .min(previous[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(rows[(i - 2) * width + j - 2] + 1);
+                best = best.min(before[j - 2] + 1);
             }
-            rows[i * width + j] = best;
+            current[j] = best;
         }
+        std::mem::swap(&mut before, &mut previous);
+        std::mem::swap(&mut previous, &mut current);
     }
-    rows[a.len() * width + b.len()]
+    previous[b.len()]
 }
 
 #[cfg(test)]
@@ -82,6 +89,10 @@ mod tests {
         assert_eq!(distance("abc", "abc"), 0);
         assert_eq!(distance("", "abc"), 3);
         assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("ab", "ba"), 1);
+        assert_eq!(distance("abc", ""), 3);
+        // Found by the fuzzer: two 400-byte names once cost a 1.3 MB matrix.
+        assert_eq!(distance(&"[".repeat(400), &"[".repeat(399)), usize::MAX);
     }
 
     #[test]
