@@ -37,7 +37,7 @@ async fn flag_flip_in_the_file_switches_the_path_after_the_ttl() {
     let ttl = Duration::from_millis(1500);
     let file = FlagsFile::new(&example_flags());
     let started = Instant::now();
-    let function = LocalFunction::builder(example_binary(), &file.path)
+    let function = LocalFunction::builder(example_binary(), file.path())
         .ttl(ttl)
         .start()
         .await
@@ -77,7 +77,7 @@ async fn flag_flip_in_the_file_switches_the_path_after_the_ttl() {
 async fn attribute_change_changes_the_answer() {
     let ttl = Duration::from_millis(300);
     let file = FlagsFile::new(&example_flags());
-    let function = LocalFunction::builder(example_binary(), &file.path)
+    let function = LocalFunction::builder(example_binary(), file.path())
         .ttl(ttl)
         .start()
         .await
@@ -117,7 +117,7 @@ async fn attribute_change_changes_the_answer() {
 async fn sync_gated_helper_follows_its_flag() {
     let ttl = Duration::from_millis(300);
     let file = FlagsFile::new(&example_flags());
-    let function = LocalFunction::builder(example_binary(), &file.path)
+    let function = LocalFunction::builder(example_binary(), file.path())
         .ttl(ttl)
         .start()
         .await
@@ -157,7 +157,7 @@ async fn sync_gated_helper_follows_its_flag() {
 async fn agent_stopped_mid_run_keeps_last_known_good_then_recovers() {
     let ttl = Duration::from_millis(300);
     let file = FlagsFile::new(&example_flags());
-    let mut function = LocalFunction::builder(example_binary(), &file.path)
+    let mut function = LocalFunction::builder(example_binary(), file.path())
         .ttl(ttl)
         .start()
         .await
@@ -205,7 +205,7 @@ async fn agent_stopped_mid_run_keeps_last_known_good_then_recovers() {
 async fn agent_absent_from_the_start_runs_the_fallback_until_it_comes() {
     let ttl = Duration::from_millis(300);
     let file = FlagsFile::new(&example_flags());
-    let mut function = LocalFunction::builder(example_binary(), &file.path)
+    let mut function = LocalFunction::builder(example_binary(), file.path())
         .ttl(ttl)
         .without_agent()
         .start()
@@ -231,7 +231,7 @@ async fn a_hanging_agent_costs_at_most_the_timeout() {
     let agent_timeout = Duration::from_millis(250);
     let margin = Duration::from_millis(500);
     let file = FlagsFile::new(&example_flags());
-    let function = LocalFunction::builder(example_binary(), &file.path)
+    let function = LocalFunction::builder(example_binary(), file.path())
         .ttl(ttl)
         .agent_timeout(agent_timeout)
         .start()
@@ -274,7 +274,7 @@ async fn a_hanging_agent_costs_at_most_the_timeout() {
 #[tokio::test]
 async fn handler_errors_reach_the_runtime_api() {
     let file = FlagsFile::new(&example_flags());
-    let function = LocalFunction::builder(example_binary(), &file.path)
+    let function = LocalFunction::builder(example_binary(), file.path())
         .start()
         .await
         .unwrap();
@@ -288,6 +288,94 @@ async fn handler_errors_reach_the_runtime_api() {
             error_type: "EmptyCart".into(),
             message: "the cart is empty".into()
         }
+    );
+    function.stop().await;
+}
+
+/// A real freeze: the function process is stopped (SIGSTOP, as Lambda freezes a sandbox) while
+/// its refresh waits on a slow agent, for longer than the refresh's lease, then resumed.
+/// Nothing hangs, nothing is lost: the frozen invocation completes, later ones are served at
+/// once, and a flip made meanwhile is picked up.
+#[tokio::test]
+async fn a_freeze_in_the_middle_of_a_refresh() {
+    let ttl = Duration::from_millis(200);
+    let agent_timeout = Duration::from_millis(500);
+    let file = FlagsFile::new(&example_flags());
+    let function = LocalFunction::builder(example_binary(), file.path())
+        .ttl(ttl)
+        .agent_timeout(agent_timeout)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer(&function, &event("checkout.json")).await["checkout"],
+        "new"
+    );
+
+    function
+        .agent()
+        .unwrap()
+        .set_fault(Fault::Delay(Duration::from_millis(400)));
+    tokio::time::sleep(ttl + Duration::from_millis(50)).await;
+    let pid = function.pid().unwrap().to_string();
+    let payload = event("checkout.json");
+    let frozen = {
+        let invocation = function.invoke(&payload, INVOKE_TIMEOUT);
+        let freeze = async {
+            // Let the invocation start its (slow) refresh, then freeze the process past the
+            // lease (2 x timeout + 100 ms) and thaw it.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert!(std::process::Command::new("kill")
+                .args(["-STOP", &pid])
+                .status()
+                .unwrap()
+                .success());
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            assert!(std::process::Command::new("kill")
+                .args(["-CONT", &pid])
+                .status()
+                .unwrap()
+                .success());
+        };
+        let (invocation, ()) = tokio::join!(invocation, freeze);
+        invocation.expect("the frozen invocation completes after the thaw")
+    };
+    match frozen.outcome {
+        Outcome::Response(a) => {
+            assert_eq!(a["checkout"], "new", "last-known-good across the freeze")
+        }
+        other => panic!("{other:?}"),
+    }
+
+    function.agent().unwrap().clear_fault();
+    file.write(&with(
+        example_flags(),
+        "newCheckout",
+        json!({"enabled": false}),
+    ));
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    let mut last = Value::Null;
+    for _ in 0..5 {
+        let invocation = function
+            .invoke(&event("checkout.json"), INVOKE_TIMEOUT)
+            .await
+            .unwrap();
+        assert!(
+            invocation.duration < agent_timeout + Duration::from_millis(500),
+            "{:?}",
+            invocation.duration
+        );
+        if let Outcome::Response(a) = invocation.outcome {
+            last = a;
+        }
+        if last["checkout"] == "old" {
+            break;
+        }
+        tokio::time::sleep(ttl).await;
+    }
+    assert_eq!(
+        last["checkout"], "old",
+        "the flip made during the freeze is seen after it"
     );
     function.stop().await;
 }

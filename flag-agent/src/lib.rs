@@ -37,6 +37,7 @@
 #![forbid(unsafe_code)]
 
 mod fault;
+mod flags_file;
 mod http;
 mod store;
 
@@ -49,6 +50,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use fault::Fault;
+pub use flags_file::FlagsFile;
 
 /// What the stand-in serves and under which names. See the [crate docs](crate).
 #[derive(Debug, Clone)]

@@ -1,42 +1,30 @@
 //! The stand-in answers as the AppConfig agent does, over real HTTP.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use flag_agent::{Agent, RunningAgent};
+use flag_agent::{Agent, FlagsFile, RunningAgent};
 use serde_json::{json, Value};
 
 struct Setup {
-    dir: PathBuf,
+    file: FlagsFile,
     agent: RunningAgent,
     http: reqwest::Client,
 }
 
 impl Setup {
     async fn new(doc: &Value) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "flag-agent-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("flags.json"), doc.to_string()).unwrap();
-        let agent = Agent::new(dir.join("flags.json"), "shop", "develop", "flags")
+        let file = FlagsFile::new(doc);
+        let agent = Agent::new(file.path(), "shop", "develop", "flags")
             .start("127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
         Setup {
-            dir,
+            file,
             agent,
             http: reqwest::Client::new(),
         }
     }
 
     fn write(&self, text: &str) {
-        let tmp = self.dir.join("flags.tmp");
-        std::fs::write(&tmp, text).unwrap();
-        std::fs::rename(tmp, self.dir.join("flags.json")).unwrap();
+        self.file.write_raw(text.as_bytes());
     }
 
     async fn get(&self, path: &str) -> (u16, Option<String>, Value) {
@@ -50,12 +38,6 @@ impl Setup {
         let text = response.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         (status, version, body)
-    }
-}
-
-impl Drop for Setup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -145,10 +127,8 @@ async fn unknown_resources_are_404() {
 
 #[tokio::test]
 async fn names_are_percent_decoded() {
-    let dir = std::env::temp_dir().join(format!("flag-agent-pct-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("flags.json"), doc().to_string()).unwrap();
-    let agent = Agent::new(dir.join("flags.json"), "my shop/eu", "develop", "flags")
+    let file = FlagsFile::new(&doc());
+    let agent = Agent::new(file.path(), "my shop/eu", "develop", "flags")
         .start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
@@ -157,7 +137,6 @@ async fn names_are_percent_decoded() {
         agent.addr()
     );
     assert_eq!(reqwest::get(url).await.unwrap().status(), 200);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
@@ -231,10 +210,8 @@ async fn ping_and_methods() {
 
 #[tokio::test]
 async fn stop_closes_the_port() {
-    let dir = std::env::temp_dir().join(format!("flag-agent-stop-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("flags.json"), doc().to_string()).unwrap();
-    let agent = Agent::new(dir.join("flags.json"), "shop", "develop", "flags")
+    let file = FlagsFile::new(&doc());
+    let agent = Agent::new(file.path(), "shop", "develop", "flags")
         .start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
@@ -248,5 +225,4 @@ async fn stop_closes_the_port() {
     );
     agent.stop().await;
     assert!(reqwest::get(format!("http://{addr}{PATH}")).await.is_err());
-    let _ = std::fs::remove_dir_all(dir);
 }

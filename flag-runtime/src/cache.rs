@@ -169,23 +169,11 @@ impl FlagSource {
 
     /// Whether `flag` is on. Loads the flags on first use and refreshes them when stale,
     /// waiting at most the configured timeout; on any fault, last-known-good, else `false`.
+    ///
+    /// The check happens when this is called; the future only awaits a due refresh (a warm
+    /// check's future is ready at once). Await it where it is created.
     pub fn is_enabled<'a>(&'a self, flag: &'a str) -> impl Future<Output = bool> + Send + 'a {
-        // Decided when called, not when first polled: a warm check's future then holds only the
-        // answer, and polling it is free.
-        let now = match overrides::enabled(flag) {
-            Some(forced) => Some(forced),
-            None if self.inner.serve_now() => Some(self.inner.read(flag)),
-            None => None,
-        };
-        async move {
-            match now {
-                Some(answer) => answer,
-                None => {
-                    self.ensure_fresh().await;
-                    self.inner.read(flag)
-                }
-            }
-        }
+        self.check_async(flag, move |inner| inner.read(flag))
     }
 
     /// Whether `flag` is on, without ever waiting: the current snapshot is served, and a due
@@ -310,9 +298,20 @@ impl FlagSource {
         &'a self,
         site: &'a Site,
     ) -> impl Future<Output = bool> + Send + 'a {
-        let now = match overrides::enabled(site.flag) {
+        self.check_async(site.flag, move |inner| inner.read_at(site))
+    }
+
+    /// The async check: decided when called, not when first polled, so a warm check's future
+    /// holds only its answer and polling it is free; only a due refresh is awaited.
+    #[inline]
+    fn check_async<'a>(
+        &'a self,
+        flag: &'a str,
+        read: impl Fn(&Inner) -> bool + Send + 'a,
+    ) -> impl Future<Output = bool> + Send + 'a {
+        let now = match overrides::enabled(flag) {
             Some(forced) => Some(forced),
-            None if self.inner.serve_now() => Some(self.inner.read_at(site)),
+            None if self.inner.serve_now() => Some(read(&self.inner)),
             None => None,
         };
         async move {
@@ -320,7 +319,7 @@ impl FlagSource {
                 Some(answer) => answer,
                 None => {
                     self.ensure_fresh().await;
-                    self.inner.read_at(site)
+                    read(&self.inner)
                 }
             }
         }

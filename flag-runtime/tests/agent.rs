@@ -211,7 +211,7 @@ async fn agent_absent_from_the_start_then_back() {
 
     // The agent comes up on that port.
     let file = FlagsFile::new(&doc(true, 5));
-    let agent = flag_agent::Agent::new(&file.path, APP, ENV, PROFILE)
+    let agent = flag_agent::Agent::new(file.path(), APP, ENV, PROFILE)
         .start(format!("127.0.0.1:{port}").parse().unwrap())
         .await
         .unwrap();
@@ -252,7 +252,7 @@ async fn agent_stopped_mid_run_serves_last_known_good() {
     assert!(logs.text().contains("last-known-good"));
 
     file.write(&doc(false, 7));
-    let agent = flag_agent::Agent::new(&file.path, APP, ENV, PROFILE)
+    let agent = flag_agent::Agent::new(file.path(), APP, ENV, PROFILE)
         .start(format!("127.0.0.1:{port}").parse().unwrap())
         .await
         .unwrap();

@@ -86,7 +86,7 @@ impl Agentish {
         match &self.agent {
             Some(agent) => agent.clear_fault(),
             None => {
-                let agent = flag_agent::Agent::new(&self.file.path, APP, ENV, PROFILE)
+                let agent = flag_agent::Agent::new(self.file.path(), APP, ENV, PROFILE)
                     .start(format!("127.0.0.1:{}", self.port).parse().unwrap())
                     .await
                     .unwrap();

@@ -42,7 +42,7 @@ async fn readers_flips_and_faults_together() {
 
     let flipper = {
         let (agent, stop) = (Arc::clone(&agent), Arc::clone(&stop));
-        let path = file.path.clone();
+        let path = file.path().to_owned();
         tokio::spawn(async move {
             let mut generation = 0u64;
             while !stop.load(Ordering::Relaxed) {

@@ -2,7 +2,6 @@
 //! files derived from the example's own `flags.json`.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -26,42 +25,7 @@ pub fn example_flags() -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-/// A flags file in a fresh temp dir, removed on drop.
-pub struct FlagsFile {
-    /// Where it is.
-    pub path: PathBuf,
-}
-
-impl FlagsFile {
-    /// Writes `doc` to a new file.
-    pub fn new(doc: &Value) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "flag-e2e-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = FlagsFile {
-            path: dir.join("flags.json"),
-        };
-        file.write(doc);
-        file
-    }
-
-    /// Replaces the content atomically (write, then rename), as editors do.
-    pub fn write(&self, doc: &Value) {
-        let tmp = self.path.with_extension("tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(doc).unwrap()).unwrap();
-        std::fs::rename(tmp, &self.path).unwrap();
-    }
-}
-
-impl Drop for FlagsFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(self.path.parent().unwrap());
-    }
-}
+pub use flag_agent::FlagsFile;
 
 /// Reads a sample event from `example-lambda/events/`.
 pub fn event(name: &str) -> Value {

@@ -2,8 +2,6 @@
 //! Shared helpers: a flags file in a temp dir, the local agent on a free port, log capture.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,45 +13,7 @@ pub const APP: &str = "shop";
 pub const ENV: &str = "develop";
 pub const PROFILE: &str = "flags";
 
-pub struct FlagsFile {
-    pub path: PathBuf,
-}
-
-impl FlagsFile {
-    pub fn new(doc: &Value) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "flag-runtime-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = FlagsFile {
-            path: dir.join("flags.json"),
-        };
-        file.write(doc);
-        file
-    }
-
-    /// Replaces the file's content atomically (write + rename), as editors do.
-    pub fn write(&self, doc: &Value) {
-        write_atomic(&self.path, doc.to_string().as_bytes());
-    }
-}
-
-impl Drop for FlagsFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(self.path.parent().unwrap());
-    }
-}
-
-pub fn write_atomic(path: &Path, bytes: &[u8]) {
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).unwrap();
-    f.write_all(bytes).unwrap();
-    f.sync_all().unwrap();
-    std::fs::rename(&tmp, path).unwrap();
-}
+pub use flag_agent::FlagsFile;
 
 /// A flags document with `newCheckout` (attribute `limit`) and `banner`.
 pub fn doc(new_checkout: bool, limit: u32) -> Value {
@@ -71,7 +31,7 @@ pub fn doc(new_checkout: bool, limit: u32) -> Value {
 }
 
 pub async fn start_agent(file: &FlagsFile) -> RunningAgent {
-    Agent::new(&file.path, APP, ENV, PROFILE)
+    Agent::new(file.path(), APP, ENV, PROFILE)
         .start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap()
