@@ -49,9 +49,12 @@ fn cache() -> &'static Mutex<HashMap<PathBuf, Entry>> {
     CACHE.get_or_init(Mutex::default)
 }
 
-/// How many times a schema was actually read and validated (for the cache's tests).
 #[cfg(test)]
-static PARSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+thread_local! {
+    /// How many times this thread actually read and validated a schema (for the cache's tests;
+    /// per thread, so tests running in parallel do not count each other's reads).
+    static PARSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
 
 /// The validated schema at `path`. Read and validated once per compiler process (and again only
 /// if the file changes, which matters for long-lived hosts such as rust-analyzer).
@@ -78,7 +81,7 @@ pub(crate) fn load(path: &Path) -> Loaded {
 
 fn read(path: &Path) -> Loaded {
     #[cfg(test)]
-    PARSES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    PARSES.with(|p| p.set(p.get() + 1));
     let shown = display(path);
     let text = std::fs::read_to_string(path).map_err(|e| {
         format!(
@@ -95,7 +98,6 @@ fn read(path: &Path) -> Loaded {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::Ordering;
 
     #[test]
     fn read_once_per_process_until_the_file_changes() {
@@ -104,12 +106,12 @@ mod tests {
         let path = dir.join("flags.json");
         std::fs::write(&path, r#"{"version": "1", "flags": {"a": {}}}"#).unwrap();
 
-        let before = PARSES.load(Ordering::SeqCst);
+        let before = PARSES.with(std::cell::Cell::get);
         for _ in 0..500 {
             assert!(load(&path).unwrap().flag("a").is_some());
         }
         assert_eq!(
-            PARSES.load(Ordering::SeqCst) - before,
+            PARSES.with(std::cell::Cell::get) - before,
             1,
             "500 expansions, one parse"
         );
@@ -117,7 +119,7 @@ mod tests {
         // A changed file (different length, so even coarse mtimes notice) is read again.
         std::fs::write(&path, r#"{"version": "1", "flags": {"a": {}, "bb": {}}}"#).unwrap();
         assert!(load(&path).unwrap().flag("bb").is_some());
-        assert_eq!(PARSES.load(Ordering::SeqCst) - before, 2);
+        assert_eq!(PARSES.with(std::cell::Cell::get) - before, 2);
         let _ = std::fs::remove_dir_all(dir);
     }
 
