@@ -1,16 +1,23 @@
 //! `#[feature_flag]`: gate a function on an AWS AppConfig feature flag.
 //!
-//! ```ignore
+//! ```
 //! use flag_macros::feature_flag;
 //!
-//! #[feature_flag("newCheckout", fallback = old_checkout)]
-//! async fn checkout(cart: Cart) -> Result<Receipt, Error> {
-//!     // runs when `newCheckout` is on
+//! #[feature_flag("newCheckout", fallback = old_checkout, schema = "tests/flags.json")]
+//! async fn checkout(items: u32) -> String {
+//!     format!("new checkout of {items}") // runs when `newCheckout` is on
 //! }
 //!
-//! async fn old_checkout(cart: Cart) -> Result<Receipt, Error> {
-//!     // runs when it is off, or when nothing is known about it
+//! async fn old_checkout(items: u32) -> String {
+//!     format!("old checkout of {items}") // runs when it is off, or nothing is known about it
 //! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! // In a test, force the flag without any agent:
+//! let _flags = flag_runtime::Overrides::new().enable("newCheckout").apply();
+//! assert_eq!(checkout(2).await, "new checkout of 2");
+//! # }
 //! ```
 //!
 //! The function keeps its signature, attributes, docs and visibility. Its body runs when the
