@@ -10,6 +10,15 @@ use serde_json::{json, Value};
 
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The example binary on `file`'s flags, with the runtime's TTL set to `ttl`.
+async fn start(file: &FlagsFile, ttl: Duration) -> LocalFunction {
+    LocalFunction::builder(example_binary(), file.path())
+        .ttl(ttl)
+        .start()
+        .await
+        .unwrap()
+}
+
 async fn answer(function: &LocalFunction, payload: &Value) -> Value {
     let invocation = function
         .invoke(payload, INVOKE_TIMEOUT)
@@ -37,11 +46,7 @@ async fn flag_flip_in_the_file_switches_the_path_after_the_ttl() {
     let ttl = Duration::from_millis(1500);
     let file = FlagsFile::new(&example_flags());
     let started = Instant::now();
-    let function = LocalFunction::builder(example_binary(), file.path())
-        .ttl(ttl)
-        .start()
-        .await
-        .unwrap();
+    let function = start(&file, ttl).await;
 
     let first = answer(&function, &event("checkout.json")).await;
     assert_eq!(first["checkout"], "new", "{first}");
@@ -77,11 +82,7 @@ async fn flag_flip_in_the_file_switches_the_path_after_the_ttl() {
 async fn attribute_change_changes_the_answer() {
     let ttl = Duration::from_millis(300);
     let file = FlagsFile::new(&example_flags());
-    let function = LocalFunction::builder(example_binary(), file.path())
-        .ttl(ttl)
-        .start()
-        .await
-        .unwrap();
+    let function = start(&file, ttl).await;
 
     let before = answer(&function, &event("checkout.json")).await;
     assert_eq!(before["subtotalCents"], 3300);
@@ -117,11 +118,7 @@ async fn attribute_change_changes_the_answer() {
 async fn sync_gated_helper_follows_its_flag() {
     let ttl = Duration::from_millis(300);
     let file = FlagsFile::new(&example_flags());
-    let function = LocalFunction::builder(example_binary(), file.path())
-        .ttl(ttl)
-        .start()
-        .await
-        .unwrap();
+    let function = start(&file, ttl).await;
     let methods = |a: &Value| -> Vec<String> {
         a["shipping"]
             .as_array()
@@ -157,11 +154,7 @@ async fn sync_gated_helper_follows_its_flag() {
 async fn agent_stopped_mid_run_keeps_last_known_good_then_recovers() {
     let ttl = Duration::from_millis(300);
     let file = FlagsFile::new(&example_flags());
-    let mut function = LocalFunction::builder(example_binary(), file.path())
-        .ttl(ttl)
-        .start()
-        .await
-        .unwrap();
+    let mut function = start(&file, ttl).await;
     assert_eq!(
         answer(&function, &event("checkout.json")).await["checkout"],
         "new"

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use criterion::Criterion;
 use flag_bench::{median, ready};
@@ -115,13 +115,8 @@ fn per_call(batches: usize, n: u64, mut f: impl FnMut(u64)) -> f64 {
 
 fn main() {
     let listing = std::env::args().any(|a| a == "--list");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let agent = rt.block_on(flag_bench::agent());
-    let flags = rt.block_on(flag_bench::warm_source(&agent, Duration::from_secs(3600)));
+    // A long TTL: only what the bench itself does refreshes the snapshot.
+    let (rt, agent, flags) = flag_bench::warm_setup();
     flag_runtime::install_default(flags.clone()).unwrap();
     let url = flag_bench::agent_url(&agent);
     let http = reqwest::Client::builder().no_proxy().build().unwrap();

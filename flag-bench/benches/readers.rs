@@ -13,14 +13,8 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list` / `cargo test --benches` probing
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let agent = rt.block_on(flag_bench::agent());
-    // A long TTL: readers never refresh; only the swapper does.
-    let flags = rt.block_on(flag_bench::warm_source(&agent, Duration::from_secs(3600)));
+    // A long TTL: only what the bench itself does refreshes the snapshot.
+    let (rt, agent, flags) = flag_bench::warm_setup();
     let stop = AtomicBool::new(false);
     let swaps = AtomicU64::new(0);
     let handle = rt.handle().clone();

@@ -46,6 +46,19 @@ pub async fn warm_source(agent: &RunningAgent, ttl: Duration) -> FlagSource {
     source
 }
 
+/// A multi-threaded runtime (one worker), the agent on it, and a loaded source whose snapshot
+/// stays fresh for the whole run.
+pub fn warm_setup() -> (tokio::runtime::Runtime, RunningAgent, FlagSource) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let agent = rt.block_on(agent());
+    let flags = rt.block_on(warm_source(&agent, Duration::from_secs(3600)));
+    (rt, agent, flags)
+}
+
 /// The agent URL of [`agent`]'s configuration.
 pub fn agent_url(agent: &RunningAgent) -> String {
     format!(
