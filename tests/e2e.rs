@@ -19,6 +19,16 @@ async fn start(file: &FlagsFile, ttl: Duration) -> LocalFunction {
         .unwrap()
 }
 
+/// As [`start`], with the runtime's agent request timeout set too.
+async fn start_bounded(file: &FlagsFile, ttl: Duration, agent_timeout: Duration) -> LocalFunction {
+    LocalFunction::builder(example_binary(), file.path())
+        .ttl(ttl)
+        .agent_timeout(agent_timeout)
+        .start()
+        .await
+        .unwrap()
+}
+
 async fn answer(function: &LocalFunction, payload: &Value) -> Value {
     let invocation = function
         .invoke(payload, INVOKE_TIMEOUT)
@@ -224,12 +234,7 @@ async fn a_hanging_agent_costs_at_most_the_timeout() {
     let agent_timeout = Duration::from_millis(250);
     let margin = Duration::from_millis(500);
     let file = FlagsFile::new(&example_flags());
-    let function = LocalFunction::builder(example_binary(), file.path())
-        .ttl(ttl)
-        .agent_timeout(agent_timeout)
-        .start()
-        .await
-        .unwrap();
+    let function = start_bounded(&file, ttl, agent_timeout).await;
     assert_eq!(
         answer(&function, &event("checkout.json")).await["checkout"],
         "new"
@@ -294,12 +299,7 @@ async fn a_freeze_in_the_middle_of_a_refresh() {
     let ttl = Duration::from_millis(200);
     let agent_timeout = Duration::from_millis(500);
     let file = FlagsFile::new(&example_flags());
-    let function = LocalFunction::builder(example_binary(), file.path())
-        .ttl(ttl)
-        .agent_timeout(agent_timeout)
-        .start()
-        .await
-        .unwrap();
+    let function = start_bounded(&file, ttl, agent_timeout).await;
     assert_eq!(
         answer(&function, &event("checkout.json")).await["checkout"],
         "new"
