@@ -22,7 +22,7 @@ pub enum SchemaError {
 pub struct Problem {
     /// Dotted path to the offending value, from the document's root.
     pub path: String,
-    /// What is wrong there.
+    /// What is wrong there: the rule and the JSON kind found, never the offending value.
     pub message: String,
 }
 

@@ -1,5 +1,9 @@
 //! AppConfig's rules for `AWS.AppConfig.FeatureFlags` documents, checked while building the
 //! typed [`Document`]. Every problem is collected so one edit can fix them all.
+//!
+//! Messages name keys, positions and constraints, and the JSON kind of what was found ("a
+//! string"), never a value: the local agent logs them and serves them in its 500 answers, and a
+//! flag value must not reach a function's logs that way.
 
 use std::collections::BTreeMap;
 
@@ -56,7 +60,10 @@ pub(crate) fn document(root: &Value, size: usize) -> Result<Document, SchemaErro
         Some(Value::String(v)) if v == crate::SCHEMA_VERSION => {}
         Some(other) => p.add(
             "version",
-            format!("must be the string \"1\", found {}", short(other)),
+            format!(
+                "must be the string \"1\", found {}",
+                found(other, "a string")
+            ),
         ),
         None => p.add("version", "missing; AppConfig requires \"version\": \"1\""),
     }
@@ -159,13 +166,17 @@ fn deprecation(p: &mut Problems, path: &str, value: &Value) -> Option<Deprecatio
         let here = format!("{path}.{key}");
         match (key.as_str(), v) {
             ("status", Value::String(s)) if s == "planned" => status = Some(s.clone()),
-            ("status", other) => {
-                p.add(here, format!("must be \"planned\", found {}", short(other)))
-            }
+            ("status", other) => p.add(
+                here,
+                format!("must be \"planned\", found {}", found(other, "a string")),
+            ),
             ("date", Value::String(s)) if is_date(s) => date = Some(s.clone()),
             ("date", other) => p.add(
                 here,
-                format!("must be a date `YYYY-MM-DD`, found {}", short(other)),
+                format!(
+                    "must be a date `YYYY-MM-DD`, found {}",
+                    found(other, "a string")
+                ),
             ),
             _ => p.add(
                 here,
@@ -229,7 +240,7 @@ fn constraint(p: &mut Problems, path: &str, value: &Value, top_level: bool) -> O
             };
             p.add(
                 format!("{path}.type"),
-                format!("unknown type `{ty}` (expected {expected})"),
+                format!("unknown constraint type (expected {expected})"),
             );
             return None;
         }
@@ -348,7 +359,7 @@ fn flag_value(
         Some(Value::Bool(b)) => out.enabled = *b,
         Some(other) => p.add(
             format!("{path}.enabled"),
-            format!("must be a boolean, found {}", short(other)),
+            format!("must be a boolean, found {}", kind(other)),
         ),
         None => p.add(path, "missing `enabled` (true or false)"),
     }
@@ -486,22 +497,25 @@ fn meets(p: &mut Problems, path: &str, c: &Constraint, value: &Value) {
         (ConstraintKind::Number { minimum, maximum }, Value::Number(n)) => {
             let x = n.as_f64().unwrap_or(f64::NAN);
             if let Some(lo) = minimum.filter(|lo| x < *lo) {
-                p.add(path, format!("{n} is below the minimum {lo}"));
+                p.add(path, format!("the number is below the minimum {lo}"));
             }
             if let Some(hi) = maximum.filter(|hi| x > *hi) {
-                p.add(path, format!("{n} is above the maximum {hi}"));
+                p.add(path, format!("the number is above the maximum {hi}"));
             }
         }
         (ConstraintKind::String { pattern, allowed }, Value::String(s)) => {
             if let Some(allowed) = allowed.as_ref().filter(|a| !a.contains(s)) {
                 p.add(
                     path,
-                    format!("\"{s}\" is not one of the allowed values {allowed:?}"),
+                    format!("the string is not one of the allowed values {allowed:?}"),
                 );
             }
             if let Some(re) = pattern {
                 if regex_lite::Regex::new(re).is_ok_and(|r| !r.is_match(s)) {
-                    p.add(path, format!("\"{s}\" does not match the pattern `{re}`"));
+                    p.add(
+                        path,
+                        format!("the string does not match the pattern `{re}`"),
+                    );
                 }
             }
         }
@@ -520,7 +534,7 @@ fn meets(p: &mut Problems, path: &str, c: &Constraint, value: &Value) {
                 ConstraintKind::Boolean => "a boolean",
                 ConstraintKind::Array { .. } => "an array",
             };
-            p.add(path, format!("expected {want}, found {}", short(other)));
+            p.add(path, format!("expected {want}, found {}", kind(other)));
         }
     }
 }
@@ -585,11 +599,11 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-/// A value for an error message: scalars verbatim, containers by kind.
-fn short(value: &Value) -> String {
-    match value {
-        Value::Array(_) | Value::Object(_) => kind(value).to_owned(),
-        Value::String(s) if s.len() > 40 => format!("a string of {} bytes", s.len()),
-        other => other.to_string(),
+/// What was found instead of one expected value of kind `expected`, for an error message: its
+/// JSON kind, never the value itself (a flag value must not reach a log or a compile error).
+fn found(value: &Value, expected: &str) -> String {
+    match kind(value) {
+        same if same == expected => format!("another {}", same.trim_start_matches("a ")),
+        other => other.to_owned(),
     }
 }

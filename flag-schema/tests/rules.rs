@@ -43,9 +43,9 @@ fn syntax_errors_carry_line_and_column() {
 fn version_must_be_the_string_1() {
     assert_problem(
         json!({"version": "2"}),
-        "`version`: must be the string \"1\", found \"2\"",
+        "`version`: must be the string \"1\", found another string",
     );
-    assert_problem(json!({"version": 1}), "found 1");
+    assert_problem(json!({"version": 1}), "found a number");
     assert_problem(json!({"flags": {}}), "`version`: missing");
     assert!(problems(json!({"version": "1"})).is_empty());
 }
@@ -86,7 +86,7 @@ fn values_must_name_defined_flags() {
     );
     assert_problem(
         json!({"version": "1", "flags": {"a": {}}, "values": {"a": {"enabled": "yes"}}}),
-        "`values.a.enabled`: must be a boolean, found \"yes\"",
+        "`values.a.enabled`: must be a boolean, found a string",
     );
     assert_problem(
         json!({"version": "1", "flags": {"a": {}}, "values": {"a": {}}}),
@@ -106,29 +106,29 @@ fn with_attr(constraints: serde_json::Value, value: serde_json::Value) -> serde_
 fn attribute_values_meet_their_constraints() {
     assert_problem(
         with_attr(json!({"type": "number", "maximum": 10}), json!(12)),
-        "12 is above the maximum 10",
+        "`values.f.x`: the number is above the maximum 10",
     );
     assert_problem(
         with_attr(json!({"type": "number", "minimum": 1}), json!(0)),
-        "0 is below the minimum 1",
+        "`values.f.x`: the number is below the minimum 1",
     );
     assert_problem(
         with_attr(json!({"type": "number"}), json!("5")),
-        "expected a number, found \"5\"",
+        "expected a number, found a string",
     );
     assert_problem(
         with_attr(
             json!({"type": "string", "enum": ["light", "dark"]}),
             json!("blue"),
         ),
-        "\"blue\" is not one of the allowed values",
+        "the string is not one of the allowed values [\"light\", \"dark\"]",
     );
     assert_problem(
         with_attr(
             json!({"type": "string", "pattern": "^[A-Z]+$"}),
             json!("abc"),
         ),
-        "does not match the pattern `^[A-Z]+$`",
+        "the string does not match the pattern `^[A-Z]+$`",
     );
     assert_problem(
         with_attr(json!({"type": "boolean"}), json!(1)),
@@ -139,7 +139,7 @@ fn attribute_values_meet_their_constraints() {
             json!({"type": "array", "elements": {"type": "number", "maximum": 3}}),
             json!([1, 4]),
         ),
-        "`values.f.x[1]`: 4 is above the maximum 3",
+        "`values.f.x[1]`: the number is above the maximum 3",
     );
     assert_problem(
         with_attr(json!({"type": "string"}), json!({"a": 1})),
@@ -180,7 +180,7 @@ fn constraint_definitions_are_checked() {
     );
     assert_problem(
         json!({"version": "1", "flags": {"f": {"attributes": {"x": {"constraints": {"type": "date"}}}}}}),
-        "unknown type `date`",
+        "`flags.f.attributes.x.constraints.type`: unknown constraint type (expected number, string, boolean or array)",
     );
 }
 
@@ -194,8 +194,69 @@ fn deprecation_is_read() {
     assert_eq!(dep.date.as_deref(), Some("2027-01-31"));
     assert_problem(
         json!({"version": "1", "flags": {"old": {"_deprecation": {"status": "soon"}}}}),
-        "must be \"planned\"",
+        "`flags.old._deprecation.status`: must be \"planned\", found another string",
     );
+    assert_problem(
+        json!({"version": "1", "flags": {"old": {"_deprecation": {"date": 20270131}}}}),
+        "`flags.old._deprecation.date`: must be a date `YYYY-MM-DD`, found a number",
+    );
+}
+
+/// The local agent logs these messages and answers them in its 500s: a value (here a marker in
+/// every place a value can break a rule) must never appear in one, only keys and positions.
+#[test]
+fn messages_never_quote_a_value() {
+    const V: &str = "s3cr3t";
+    let doc = json!({
+        "version": V,
+        "flags": {
+            "f": {
+                "_createdAt": 7,
+                "_deprecation": {"status": V, "date": V},
+                "attributes": {
+                    "n": {"constraints": {"type": "number", "minimum": 1, "maximum": 3}},
+                    "e": {"constraints": {"type": "string", "enum": ["a", "b"]}},
+                    "p": {"constraints": {"type": "string", "pattern": "^[0-9]+$"}},
+                    "b": {"constraints": {"type": "boolean"}},
+                    "l": {"constraints": {"type": "array", "elements": {"type": "number", "maximum": 1}}},
+                    "t": {"constraints": {"type": V}}
+                }
+            }
+        },
+        "values": {
+            "f": {
+                "enabled": V,
+                "n": 987654321,
+                "e": V,
+                "p": V,
+                "b": V,
+                "l": [123456789],
+                "_variants": [{"name": "x", "enabled": true, "rule": 5, "attributeValues": {"n": V}}]
+            }
+        }
+    });
+    let found = problems(doc);
+    assert!(found.len() >= 10, "{found:#?}");
+    for problem in &found {
+        for value in [V, "987654321", "123456789"] {
+            assert!(!problem.contains(value), "a value is quoted in {problem:?}");
+        }
+    }
+    for needle in [
+        "`version`: must be the string \"1\", found another string",
+        "`values.f.enabled`: must be a boolean, found a string",
+        "`values.f.n`: the number is above the maximum 3",
+        "`values.f.e`: the string is not one of the allowed values",
+        "`values.f.p`: the string does not match the pattern",
+        "`values.f.b`: expected a boolean, found a string",
+        "`values.f.l[0]`: the number is above the maximum 1",
+        "`values.f._variants[0].attributeValues.n`: expected a number, found a string",
+    ] {
+        assert!(
+            found.iter().any(|p| p.contains(needle)),
+            "expected {needle:?} in {found:#?}"
+        );
+    }
 }
 
 #[test]
