@@ -1,24 +1,26 @@
 //! The agent's HTTP API over hyper.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http_body_util::BodyExt as _;
 use hyper::body::{Body, Bytes, Frame, Incoming};
-use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Map, Value};
-use tokio::net::TcpListener;
-use tokio::task::JoinSet;
 
 use crate::fault::{Fault, FaultSlot};
+use crate::server::{read_body, BodyError};
 use crate::store::Store;
+
+/// Largest request body read. None is expected (every route is a `GET`); this leaves room for
+/// clients that send a small one anyway.
+pub(crate) const MAX_REQUEST_BODY: usize = 64 * 1024;
+
+/// Longest part of a request (a name, a flag) quoted back in an error message.
+const MAX_QUOTED_CHARS: usize = 64;
 
 #[derive(Debug)]
 pub(crate) struct State {
@@ -30,43 +32,33 @@ pub(crate) struct State {
     pub fault: FaultSlot,
 }
 
-pub(crate) async fn serve(listener: TcpListener, state: Arc<State>) {
-    // Connections live in the set: aborting this task (stop) drops them all.
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, _) = match accepted {
-                    Ok(pair) => pair,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let state = Arc::clone(&state);
-                connections.spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let state = Arc::clone(&state);
-                        async move { Ok::<_, Infallible>(handle(&state, req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-}
-
-async fn handle(state: &State, req: Request<Incoming>) -> Response<Reply> {
+pub(crate) async fn handle(state: &State, req: Request<Incoming>) -> Response<Reply> {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
-    // The request body (none is expected) is drained so keep-alive works.
-    let _ = req.into_body().collect().await;
+    // The request body (none is expected) is read, so keep-alive works, up to a small cap.
+    match read_body(req.into_body(), MAX_REQUEST_BODY).await {
+        Ok(_) => {}
+        Err(BodyError::TooLarge { limit }) => {
+            let mut response = error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PayloadTooLarge",
+                &format!("request bodies are limited to {limit} bytes (none is expected)"),
+            );
+            // The rest of the body is not read: the connection cannot be reused.
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+            return response;
+        }
+        Err(BodyError::Read(_)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "the request body could not be read",
+            )
+        }
+    }
     if path == "/ping" {
         return text(
             StatusCode::OK,
@@ -104,7 +96,7 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Reply> {
         ("configuration profile", &profile, &state.profile),
     ] {
         if given.as_deref() != Some(served.as_str()) {
-            let shown = given.as_deref().unwrap_or("(undecodable)");
+            let shown = given.as_deref().map_or("(undecodable)".into(), quoted);
             return error(
                 StatusCode::NOT_FOUND,
                 "ResourceNotFound",
@@ -196,8 +188,27 @@ fn unknown_flag(key: &str) -> Response<Reply> {
     error(
         StatusCode::BAD_REQUEST,
         "BadRequest",
-        &format!("flag `{key}` is not in this configuration"),
+        &format!("flag `{}` is not in this configuration", quoted(key)),
     )
+}
+
+/// A name from the request, for an error message: at most [`MAX_QUOTED_CHARS`] characters
+/// (then `...`), control characters escaped, so a client cannot make the message huge or
+/// forge lines in whatever logs it.
+fn quoted(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == MAX_QUOTED_CHARS {
+            out.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn set_json(response: &mut Response<Reply>, version: Option<&str>) {

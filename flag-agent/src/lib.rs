@@ -18,6 +18,19 @@
 //! An invalid edit is refused like AppConfig refuses an invalid upload: it is logged and the last
 //! valid content keeps being served. A file that was never valid answers 500 with the reasons.
 //!
+//! Limits, so that a wrong path or a hostile client cannot hang it or run it out of memory:
+//!
+//! * it serves a regular file only: [`Agent::start`] refuses a FIFO, a device or a directory
+//!   ([`FlagsFileError`]); if one replaces the file later, requests are answered from the last
+//!   valid content (or 500 with the reason), and nothing ever waits on the path;
+//! * it reads at most 4 MiB (AppConfig's maximum configuration size) and refuses a larger file;
+//! * a request body (none is expected) over 64 KiB is refused with 413, unread;
+//! * a client must send its request head within 10 s ([`Agent::header_read_timeout`]);
+//! * accept failures (such as running out of file descriptors) are retried with back-off, from
+//!   10 ms up to 1 s, and logged once per streak;
+//! * error messages name keys and positions, never a flag value, and quote at most 64
+//!   characters of a name taken from the request.
+//!
 //! Not modelled: multi-variant rules (the default variant is served, see
 //! [`flag_schema::Document::evaluate`]), the `Context` and `Entity-Id` headers (accepted and
 //! ignored), polling AppConfig itself.
@@ -39,12 +52,15 @@
 mod fault;
 mod flags_file;
 mod http;
+#[doc(hidden)]
+pub mod server;
 mod store;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -59,7 +75,48 @@ pub struct Agent {
     application: String,
     environment: String,
     profile: String,
+    header_read_timeout: Duration,
 }
+
+/// Why [`Agent::start`] refused its flags file (inside the [`std::io::Error`] it returns, of
+/// kind [`InvalidInput`](std::io::ErrorKind::InvalidInput)).
+///
+/// ```no_run
+/// # async fn demo() {
+/// let err = flag_agent::Agent::new("/dev/zero", "app", "develop", "flags")
+///     .start("127.0.0.1:0".parse().unwrap())
+///     .await
+///     .unwrap_err();
+/// let why = err.get_ref().and_then(|e| e.downcast_ref::<flag_agent::FlagsFileError>());
+/// assert!(matches!(why, Some(flag_agent::FlagsFileError::NotARegularFile { .. })));
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FlagsFileError {
+    /// The path names a FIFO, a device, a directory or a socket, which could block the agent or
+    /// never end: it serves regular files only.
+    NotARegularFile {
+        /// The flags file given.
+        path: PathBuf,
+        /// What it is instead: `"a FIFO"`, `"a character device"`, `"a directory"`, ...
+        kind: &'static str,
+    },
+}
+
+impl std::fmt::Display for FlagsFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FlagsFileError::NotARegularFile { path, kind } => write!(
+                f,
+                "{} is {kind}, not a regular file; the agent serves regular files only",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FlagsFileError {}
 
 /// A running stand-in. Dropping it stops it too; [`stop`](Self::stop) also waits for that.
 #[derive(Debug)]
@@ -83,12 +140,39 @@ impl Agent {
             application: application.into(),
             environment: environment.into(),
             profile: profile.into(),
+            header_read_timeout: server::DEFAULT_HEADER_READ_TIMEOUT,
         }
+    }
+
+    /// How long a client may take to send a request head (10 s by default); a connection that
+    /// has not sent one by then is closed. A kept-alive connection gets as long between requests.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
     }
 
     /// Binds `addr` (port 0 picks a free port) and serves until stopped. The flags file is
     /// loaded (and validated) before this returns, so its problems show up at once in the log.
+    ///
+    /// # Errors
+    /// If `addr` cannot be bound; if the flags file exists but is not a regular file, an error of
+    /// kind [`InvalidInput`](std::io::ErrorKind::InvalidInput) holding a [`FlagsFileError`]. A
+    /// missing or invalid file is not an error: it is logged, answered with 500 until it is fixed.
     pub async fn start(self, addr: SocketAddr) -> std::io::Result<RunningAgent> {
+        let flags_file = self.flags_file.clone();
+        let kind = tokio::task::spawn_blocking(move || store::not_regular(&flags_file))
+            .await
+            .ok()
+            .flatten();
+        if let Some(kind) = kind {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                FlagsFileError::NotARegularFile {
+                    path: self.flags_file,
+                    kind,
+                },
+            ));
+        }
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(http::State {
@@ -102,7 +186,15 @@ impl Agent {
         if let Err(message) = state.store.current().await {
             tracing::error!(%message, "the flags file cannot be served yet");
         }
-        let task = tokio::spawn(http::serve(listener, Arc::clone(&state)));
+        let config = server::Config {
+            header_read_timeout: self.header_read_timeout,
+            ..server::Config::new("flag-agent")
+        };
+        let served = Arc::clone(&state);
+        let task = tokio::spawn(server::serve(listener, config, move |req| {
+            let state = Arc::clone(&served);
+            async move { http::handle(&state, req).await }
+        }));
         Ok(RunningAgent {
             addr,
             state,

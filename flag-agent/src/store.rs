@@ -1,6 +1,7 @@
 //! The flags file, re-read on every request, each new valid content numbered.
 
-use std::path::PathBuf;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use flag_schema::Document;
@@ -8,7 +9,7 @@ use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
 /// Largest flags file read (AppConfig's maximum hosted configuration size).
-const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Debug)]
 pub(crate) struct Store {
@@ -43,8 +44,11 @@ impl Store {
     /// quick edits of the same length, and a flags file is small.
     pub(crate) async fn current(&self) -> Result<Arc<Served>, String> {
         let mut state = self.state.lock().await;
-        let len = tokio::fs::metadata(&self.path).await.map(|m| m.len());
-        self.reload(&mut state, len).await;
+        let path = self.path.clone();
+        let raw = tokio::task::spawn_blocking(move || read_capped(&path, MAX_FILE_BYTES))
+            .await
+            .unwrap_or_else(|e| Err(format!("cannot read {}: {e}", self.path.display())));
+        self.reload(&mut state, raw);
         match &state.served {
             Some(served) => Ok(Arc::clone(served)),
             None => Err(state
@@ -54,17 +58,8 @@ impl Store {
         }
     }
 
-    async fn reload(&self, state: &mut Loaded, len: std::io::Result<u64>) {
+    fn reload(&self, state: &mut Loaded, raw: Result<Vec<u8>, String>) {
         let shown = self.path.display();
-        let raw = match len {
-            Ok(len) if len > MAX_FILE_BYTES => Err(format!(
-                "{shown} is {len} bytes; AppConfig's maximum is {MAX_FILE_BYTES}"
-            )),
-            Ok(_) => tokio::fs::read(&self.path)
-                .await
-                .map_err(|e| format!("cannot read {shown}: {e}")),
-            Err(e) => Err(format!("cannot read {shown}: {e}")),
-        };
         let raw = match raw {
             Ok(raw) if raw == state.raw && state.served.is_some() => return,
             Ok(raw) => raw,
@@ -102,5 +97,104 @@ impl Store {
             tracing::error!(%message, "no valid flags file to serve");
         }
         state.last_error = Some(message);
+    }
+}
+
+/// What `path` is when it exists and is not a regular file ("a FIFO", "a directory", ...).
+pub(crate) fn not_regular(path: &Path) -> Option<&'static str> {
+    let meta = std::fs::metadata(path).ok()?;
+    (!meta.is_file()).then(|| kind(&meta.file_type()))
+}
+
+fn kind(file_type: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The content of `path` if it is a regular file of at most `cap` bytes. Never blocks on a FIFO
+/// or a device (they are refused before they are read, and opened non-blocking in case one
+/// replaced the file in between) and never reads more than `cap + 1` bytes (a file can grow
+/// after its size was checked, and `/proc`-like files announce no size at all). The message
+/// names the path and the problem, never the content.
+pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
+    let shown = path.display();
+    let refuse_kind = |what: &str| {
+        format!("{shown} is {what}, not a regular file; the agent serves regular files only")
+    };
+    if let Some(what) = not_regular(path) {
+        return Err(refuse_kind(what));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        // Opening a FIFO for reading blocks until a writer comes, a terminal could become the
+        // controlling one: neither, whatever is at the path by now.
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options
+        .open(path)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if !meta.is_file() {
+        return Err(refuse_kind(kind(&meta.file_type())));
+    }
+    let too_large =
+        || format!("{shown} is over {cap} bytes, AppConfig's maximum configuration size");
+    if meta.len() > cap {
+        return Err(too_large());
+    }
+    let mut raw = Vec::with_capacity(meta.len() as usize + 1);
+    file.take(cap + 1)
+        .read_to_end(&mut raw)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if raw.len() as u64 > cap {
+        return Err(too_large());
+    }
+    Ok(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_read_stops_past_the_cap_even_when_the_size_is_unknown() {
+        // A /proc file reports a size of 0 but has content: only the `take` catches it.
+        let path = Path::new("/proc/self/status");
+        if std::fs::metadata(path).map(|m| m.len()).ok() != Some(0) {
+            return; // not Linux
+        }
+        let whole = read_capped(path, MAX_FILE_BYTES).unwrap();
+        assert!(whole.len() > 100);
+        let err = read_capped(path, 100).unwrap_err();
+        assert!(
+            err.ends_with("is over 100 bytes, AppConfig's maximum configuration size"),
+            "{err}"
+        );
     }
 }

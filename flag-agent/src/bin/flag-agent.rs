@@ -18,7 +18,8 @@ Options:
   -h, --help            this text
 
 Edit the file while it runs: the next request serves the new flags under the next
-Configuration-Version. Logs go to stderr; RUST_LOG=debug for more.";
+Configuration-Version. Regular files only, at most 4 MiB. Logs go to stderr;
+RUST_LOG=debug for more.";
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -81,7 +82,12 @@ fn run(args: Vec<String>) -> Result<(), String> {
         let agent = flag_agent::Agent::new(&flags, &application, &environment, &configuration)
             .start(SocketAddr::new(host, port))
             .await
-            .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
+            .map_err(|e| {
+                match e.get_ref().and_then(|e| e.downcast_ref::<flag_agent::FlagsFileError>()) {
+                    Some(refused) => refused.to_string(),
+                    None => format!("cannot listen on {host}:{port}: {e}"),
+                }
+            })?;
         let addr = agent.addr();
         // One machine-readable line on stdout, for scripts that started it with --port 0.
         println!("listening on {addr}");
