@@ -33,7 +33,6 @@ pub async fn agent() -> RunningAgent {
 /// A source on `agent` whose snapshot stays fresh for the whole run, loaded.
 pub async fn warm_source(agent: &RunningAgent, ttl: Duration) -> FlagSource {
     let config = Config::builder()
-        .without_env()
         .application("bench")
         .environment("bench")
         .configuration("flags")

@@ -40,7 +40,6 @@ async fn gated_functions_follow_the_agent() {
         .unwrap();
     let ttl = Duration::from_millis(200);
     let config = Config::builder()
-        .without_env()
         .application("shop")
         .environment("develop")
         .configuration("flags")

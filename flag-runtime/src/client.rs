@@ -3,10 +3,12 @@
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::error::Error;
+use std::sync::Arc;
+
+use crate::error::{token, ConfigError, FetchError};
 
 /// What the agent answered: the raw body and its configuration version.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Answer {
     pub body: Vec<u8>,
     pub version: Option<String>,
@@ -21,7 +23,7 @@ pub(crate) struct AgentClient {
 }
 
 impl AgentClient {
-    pub(crate) fn new(config: &Config) -> Result<Self, Error> {
+    pub(crate) fn new(config: &Config) -> Result<Self, ConfigError> {
         let http = reqwest::Client::builder()
             // The agent is on loopback: an HTTP(S)_PROXY meant for outbound traffic must not
             // capture it, and a redirect could only lead somewhere it should not.
@@ -29,15 +31,11 @@ impl AgentClient {
             .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
             .connect_timeout(config.timeout())
-            // No pooled connections: one loopback connect per TTL window costs nothing, while a
-            // pooled connection belongs to the runtime that opened it and breaks under another
-            // (tests with a runtime each, a runtime rebuilt after a Lambda SnapStart restore).
+            // No pooled connections: one loopback connect per TTL window costs nothing, and a
+            // pooled connection across a Lambda freeze (or a SnapStart restore) is a dead one.
             .pool_max_idle_per_host(0)
             .build()
-            .map_err(|e| Error::InvalidSetting {
-                setting: "http client",
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| ConfigError::HttpClient(Arc::new(e)))?;
         Ok(AgentClient {
             http,
             url: config.url().to_owned(),
@@ -46,17 +44,18 @@ impl AgentClient {
         })
     }
 
-    /// GET the configuration, whole or not at all, within the timeout.
-    pub(crate) async fn fetch(&self) -> Result<Answer, Error> {
-        match tokio::time::timeout(self.timeout, self.fetch_unbounded()).await {
+    /// GET the configuration, whole or not at all, by `deadline` (the timeout after the refresh
+    /// started). Needs a tokio runtime with IO and time: it runs on the background refresher's.
+    pub(crate) async fn fetch(&self, deadline: tokio::time::Instant) -> Result<Answer, FetchError> {
+        match tokio::time::timeout_at(deadline, self.fetch_unbounded()).await {
             Ok(result) => result,
-            Err(_) => Err(Error::Timeout {
+            Err(_) => Err(FetchError::Timeout {
                 after: self.timeout,
             }),
         }
     }
 
-    async fn fetch_unbounded(&self) -> Result<Answer, Error> {
+    async fn fetch_unbounded(&self) -> Result<Answer, FetchError> {
         let mut response = self
             .http
             .get(&self.url)
@@ -66,24 +65,25 @@ impl AgentClient {
             .map_err(|e| self.classify(e))?;
         let status = response.status();
         if !status.is_success() {
+            // Only the reason code of the agent's JSON error body is kept, and only when it is
+            // a short token: the rest of the body is agent text (it may quote a value).
             let mut body = Vec::new();
-            while body.len() < 512 {
+            while body.len() < ERROR_BODY_BYTES {
                 match response.chunk().await {
                     Ok(Some(chunk)) => body.extend_from_slice(&chunk),
                     _ => break,
                 }
             }
-            body.truncate(512);
-            return Err(Error::Status {
+            return Err(FetchError::Status {
                 status: status.as_u16(),
-                body: String::from_utf8_lossy(&body).trim().to_owned(),
+                reason: reason_code(&body),
             });
         }
         if response
             .content_length()
             .is_some_and(|len| len > self.max_body_bytes as u64)
         {
-            return Err(Error::TooLarge {
+            return Err(FetchError::TooLarge {
                 limit: self.max_body_bytes,
             });
         }
@@ -98,7 +98,7 @@ impl AgentClient {
         let mut body = Vec::with_capacity(announced);
         while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(e))? {
             if body.len() + chunk.len() > self.max_body_bytes {
-                return Err(Error::TooLarge {
+                return Err(FetchError::TooLarge {
                     limit: self.max_body_bytes,
                 });
             }
@@ -107,34 +107,45 @@ impl AgentClient {
         Ok(Answer { body, version })
     }
 
-    fn classify(&self, error: reqwest::Error) -> Error {
+    fn classify(&self, error: reqwest::Error) -> FetchError {
         if error.is_timeout() {
-            Error::Timeout {
+            FetchError::Timeout {
                 after: self.timeout,
             }
         } else if error.is_connect() {
-            Error::Connect {
-                detail: chain(&error),
-            }
+            FetchError::Connect(Arc::new(error))
         } else {
-            Error::Transport {
-                detail: chain(&error),
-            }
+            FetchError::Transport(Arc::new(error))
         }
     }
 }
 
-/// The error and its causes on one line ("error sending request: connection refused").
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
+/// How much of an error answer is read to find its reason code.
+const ERROR_BODY_BYTES: usize = 4096;
+
+/// The `ReasonCode` (or `Code`) of an agent error body, when it is a short token.
+fn reason_code(body: &[u8]) -> Option<String> {
+    let body = body.get(..ERROR_BODY_BYTES).unwrap_or(body);
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    ["ReasonCode", "reasonCode", "Code", "code"]
+        .iter()
+        .find_map(|key| value.get(key)?.as_str())
+        .and_then(token)
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reason_code;
+
+    #[test]
+    fn only_a_token_reason_code_is_kept() {
+        assert_eq!(
+            reason_code(br#"{"Message": "value s3cr3t is bad", "ReasonCode": "BadRequest"}"#),
+            Some("BadRequest".to_owned())
+        );
+        assert_eq!(reason_code(br#"{"ReasonCode": "s3cr3t value"}"#), None);
+        assert_eq!(reason_code(br#"{"Message": "s3cr3t"}"#), None);
+        assert_eq!(reason_code(b"s3cr3t"), None);
     }
-    text
 }

@@ -3,7 +3,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::error::Error;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use crate::error::ConfigError;
 
 /// Environment variable naming the AppConfig application (name or ID).
 pub const ENV_APPLICATION: &str = "APPCONFIG_APPLICATION";
@@ -45,7 +47,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 ///     config.url(),
 ///     "http://127.0.0.1:2772/applications/checkout/environments/develop/configurations/flags"
 /// );
-/// # Ok::<(), flag_runtime::Error>(())
+/// # Ok::<(), flag_runtime::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -60,7 +62,8 @@ pub struct Config {
     url: String,
 }
 
-/// Builder for [`Config`]; unset values come from the environment, then from the defaults.
+/// Builder for [`Config`]: what it is given, then the defaults. It reads no environment
+/// variable unless told to with [`with_env`](Self::with_env).
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct ConfigBuilder {
@@ -77,18 +80,27 @@ pub struct ConfigBuilder {
 }
 
 impl Config {
-    /// A builder that falls back to the environment for anything it is not given.
+    /// A builder with nothing set: it reads no environment variable (see
+    /// [`ConfigBuilder::with_env`] for that).
     pub fn builder() -> ConfigBuilder {
-        ConfigBuilder {
-            use_env: true,
-            ..ConfigBuilder::default()
-        }
+        ConfigBuilder::default()
     }
 
     /// Everything from the environment: [`ENV_APPLICATION`], [`ENV_ENVIRONMENT`],
     /// [`ENV_CONFIGURATION`] (required), [`ENV_PORT`], [`ENV_TTL_MS`], [`ENV_TIMEOUT_MS`].
-    pub fn from_env() -> Result<Self, Error> {
-        Self::builder().build()
+    /// The same as `Config::builder().with_env().build()`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::builder().with_env().build()
+    }
+
+    /// The settings of a source that never asks anything (unconfigured).
+    pub(crate) fn placeholder() -> Self {
+        Config::builder()
+            .application("-")
+            .environment("-")
+            .configuration("-")
+            .build()
+            .expect("the defaults are valid")
     }
 
     /// The application's name or ID.
@@ -128,25 +140,25 @@ impl Config {
 }
 
 impl ConfigBuilder {
-    /// The AppConfig application (name or ID). Default: `$APPCONFIG_APPLICATION`.
+    /// The AppConfig application (name or ID). Required.
     pub fn application(mut self, value: impl Into<String>) -> Self {
         self.application = Some(value.into());
         self
     }
 
-    /// The AppConfig environment (name or ID). Default: `$APPCONFIG_ENVIRONMENT`.
+    /// The AppConfig environment (name or ID). Required.
     pub fn environment(mut self, value: impl Into<String>) -> Self {
         self.environment = Some(value.into());
         self
     }
 
-    /// The feature-flag configuration profile (name or ID). Default: `$APPCONFIG_CONFIGURATION`.
+    /// The feature-flag configuration profile (name or ID). Required.
     pub fn configuration(mut self, value: impl Into<String>) -> Self {
         self.configuration = Some(value.into());
         self
     }
 
-    /// The agent's port. Default: `$AWS_APPCONFIG_EXTENSION_HTTP_PORT`, else 2772.
+    /// The agent's port. Default 2772.
     pub fn port(mut self, port: u16) -> Self {
         self.port = Some(port);
         self
@@ -166,14 +178,13 @@ impl ConfigBuilder {
         self
     }
 
-    /// How long a snapshot is served before the next check refreshes it (default 5 s,
-    /// `$FLAGS_TTL_MS`). At most one agent request is made per TTL window.
+    /// How long a snapshot is served before the next check refreshes it (default 5 s). At most one agent request is made per TTL window.
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = Some(ttl);
         self
     }
 
-    /// How long one agent request may take, body included (default 1 s, `$FLAGS_TIMEOUT_MS`).
+    /// How long one agent request may take, body included (default 1 s).
     /// It also bounds how long an async check waits.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
@@ -186,14 +197,26 @@ impl ConfigBuilder {
         self
     }
 
-    /// Ignore the environment: only what the builder is given, then the defaults.
-    pub fn without_env(mut self) -> Self {
-        self.use_env = false;
+    /// Fill every setting the builder is not given from the environment ([`ENV_APPLICATION`],
+    /// [`ENV_ENVIRONMENT`], [`ENV_CONFIGURATION`], [`ENV_PORT`], [`ENV_TTL_MS`],
+    /// [`ENV_TIMEOUT_MS`]), then from the defaults. What the builder is given wins.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// // The Lambda's environment, with a longer TTL than `$FLAGS_TTL_MS` says:
+    /// let config = flag_runtime::Config::builder()
+    ///     .ttl(Duration::from_secs(30))
+    ///     .with_env()
+    ///     .build()?;
+    /// # Ok::<(), flag_runtime::ConfigError>(())
+    /// ```
+    pub fn with_env(mut self) -> Self {
+        self.use_env = true;
         self
     }
 
     /// Validates the settings.
-    pub fn build(self) -> Result<Config, Error> {
+    pub fn build(self) -> Result<Config, ConfigError> {
         let env = |name: &str| {
             if self.use_env {
                 std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -204,9 +227,9 @@ impl ConfigBuilder {
         let required = |given: Option<String>, setting: &'static str, var: &'static str| {
             let value = given
                 .or_else(|| env(var))
-                .ok_or(Error::MissingSetting { setting, env: var })?;
+                .ok_or(ConfigError::MissingSetting { setting, env: var })?;
             check_segment(setting, &value)?;
-            Ok::<_, Error>(value)
+            Ok::<_, ConfigError>(value)
         };
         let application = required(self.application.clone(), "application", ENV_APPLICATION)?;
         let environment = required(self.environment.clone(), "environment", ENV_ENVIRONMENT)?;
@@ -223,19 +246,19 @@ impl ConfigBuilder {
                 .parse::<u16>()
                 .ok()
                 .filter(|p| *p != 0)
-                .ok_or_else(|| Error::InvalidSetting {
+                .ok_or_else(|| ConfigError::InvalidSetting {
                     setting: ENV_PORT,
                     reason: format!("`{text}` is not a port number"),
                 })?,
             (None, None) => DEFAULT_PORT,
         };
-        let millis = |var: &'static str| -> Result<Option<Duration>, Error> {
+        let millis = |var: &'static str| -> Result<Option<Duration>, ConfigError> {
             env(var)
                 .map(|text| {
                     text.trim()
                         .parse::<u64>()
                         .map(Duration::from_millis)
-                        .map_err(|_| Error::InvalidSetting {
+                        .map_err(|_| ConfigError::InvalidSetting {
                             setting: var,
                             reason: format!("`{text}` is not a whole number of milliseconds"),
                         })
@@ -251,7 +274,7 @@ impl ConfigBuilder {
             None => millis(ENV_TIMEOUT_MS)?.unwrap_or(DEFAULT_TIMEOUT),
         };
         if timeout.is_zero() || timeout > MAX_TIMEOUT {
-            return Err(Error::InvalidSetting {
+            return Err(ConfigError::InvalidSetting {
                 setting: "timeout",
                 reason: format!(
                     "must be more than zero and at most {} s, found {} ms",
@@ -263,10 +286,10 @@ impl ConfigBuilder {
         let max_body_bytes = self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
         let host = self.host.clone().unwrap_or_else(|| "127.0.0.1".to_owned());
         if !self.allow_remote && !is_loopback(&host) {
-            return Err(Error::NotLoopback { host });
+            return Err(ConfigError::NotLoopback { host });
         }
         if host.is_empty() || host.contains(['/', '?', '#', '@', ' ']) {
-            return Err(Error::InvalidSetting {
+            return Err(ConfigError::InvalidSetting {
                 setting: "host",
                 reason: format!("`{host}` is not a host name or address"),
             });
@@ -304,19 +327,19 @@ fn is_loopback(host: &str) -> bool {
 
 /// `.` and `..` would be resolved away by URL normalisation and reach another resource;
 /// everything else is percent-encoded by [`encode_segment`].
-fn check_segment(setting: &'static str, value: &str) -> Result<(), Error> {
+fn check_segment(setting: &'static str, value: &str) -> Result<(), ConfigError> {
     if value == "."
         || value == ".."
         || value.eq_ignore_ascii_case("%2e")
         || value.eq_ignore_ascii_case("%2e%2e")
     {
-        return Err(Error::InvalidSetting {
+        return Err(ConfigError::InvalidSetting {
             setting,
             reason: format!("`{value}` is a relative path segment, not a name or ID"),
         });
     }
     if value.len() > 2048 || value.chars().any(char::is_control) {
-        return Err(Error::InvalidSetting {
+        return Err(ConfigError::InvalidSetting {
             setting,
             reason: "must be at most 2048 bytes with no control characters".into(),
         });
@@ -324,18 +347,16 @@ fn check_segment(setting: &'static str, value: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Percent-encodes everything but RFC 3986's unreserved characters, so `/`, `?`, `#` and `%`
+/// Everything but RFC 3986's unreserved characters is percent-encoded, so `/`, `?`, `#` and `%`
 /// stay inside the segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 pub(crate) fn encode_segment(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(value, SEGMENT).to_string()
 }
 
 #[cfg(test)]
@@ -344,7 +365,6 @@ mod tests {
 
     fn base() -> ConfigBuilder {
         Config::builder()
-            .without_env()
             .application("app")
             .environment("env")
             .configuration("flags")
@@ -378,7 +398,7 @@ mod tests {
             assert!(
                 matches!(
                     err,
-                    Error::InvalidSetting {
+                    ConfigError::InvalidSetting {
                         setting: "environment",
                         ..
                     }
@@ -391,18 +411,17 @@ mod tests {
     #[test]
     fn missing_settings_name_the_variable() {
         let err = Config::builder()
-            .without_env()
             .application("a")
             .environment("e")
             .build()
             .unwrap_err();
-        assert_eq!(
+        assert!(matches!(
             err,
-            Error::MissingSetting {
+            ConfigError::MissingSetting {
                 setting: "configuration",
                 env: ENV_CONFIGURATION
             }
-        );
+        ));
         assert!(err.to_string().contains("APPCONFIG_CONFIGURATION"));
     }
 
@@ -410,11 +429,11 @@ mod tests {
     fn only_loopback_unless_allowed() {
         assert!(matches!(
             base().host("10.0.0.1").build(),
-            Err(Error::NotLoopback { .. })
+            Err(ConfigError::NotLoopback { .. })
         ));
         assert!(matches!(
             base().host("example.com").build(),
-            Err(Error::NotLoopback { .. })
+            Err(ConfigError::NotLoopback { .. })
         ));
         assert!(base().host("localhost").build().is_ok());
         assert!(base()
@@ -432,7 +451,7 @@ mod tests {
         assert!(remote.url().starts_with("http://agent.internal:2772/"));
         assert!(matches!(
             base().host("a@b").allow_remote_endpoint(true).build(),
-            Err(Error::InvalidSetting {
+            Err(ConfigError::InvalidSetting {
                 setting: "host",
                 ..
             })
@@ -443,12 +462,12 @@ mod tests {
     fn zero_or_huge_timeout_is_refused() {
         assert!(matches!(
             base().timeout(Duration::from_secs(901)).build(),
-            Err(Error::InvalidSetting { .. })
+            Err(ConfigError::InvalidSetting { .. })
         ));
         assert!(base().timeout(MAX_TIMEOUT).build().is_ok());
         assert!(matches!(
             base().timeout(Duration::ZERO).build(),
-            Err(Error::InvalidSetting { .. })
+            Err(ConfigError::InvalidSetting { .. })
         ));
     }
 }

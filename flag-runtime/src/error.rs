@@ -1,16 +1,22 @@
+//! The errors, by concern: a setting that cannot be used ([`ConfigError`]), a refresh that failed
+//! ([`FetchError`]), an attribute read as the wrong type ([`AttributeError`]).
+//!
+//! None of them holds text the agent supplied beyond a status code, a flag key that is a valid
+//! AppConfig key, and a reason code that is a short token: an error may be logged, and a flag
+//! value must never reach a log.
+
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// Everything that can go wrong between this crate and the AppConfig agent.
-///
-/// Gate checks never return it: a fault means last-known-good, else the flag is off. It is what
-/// [`FlagSource::refresh`](crate::FlagSource::refresh), the configuration builders and
-/// [`Flag::try_attribute`](crate::Flag::try_attribute) return, and what
-/// [`Status::last_error`](crate::Status::last_error) reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A setting that cannot be used: from [`ConfigBuilder::build`](crate::ConfigBuilder::build),
+/// [`Config::from_env`](crate::Config::from_env), [`FlagSource::new`](crate::FlagSource::new) or
+/// [`install_default`](crate::install_default).
+#[derive(Debug, Clone)]
 #[non_exhaustive]
-pub enum Error {
-    /// A required setting is neither given to the builder nor set in the environment.
+pub enum ConfigError {
+    /// A required setting was not given (and, with [`ConfigBuilder::with_env`](crate::ConfigBuilder::with_env),
+    /// is not set in the environment either).
     MissingSetting {
         /// The setting, as the builder names it.
         setting: &'static str,
@@ -29,11 +35,58 @@ pub enum Error {
         /// The refused host.
         host: String,
     },
+    /// The HTTP client could not be built.
+    HttpClient(Arc<reqwest::Error>),
+    /// [`install_default`](crate::install_default) was called after the default source was
+    /// already set up (installed, or configured from the environment by a first check).
+    DefaultAlreadySet,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::MissingSetting { setting, env } => write!(
+                f,
+                "no AppConfig {setting} configured: call the builder's `{setting}`, or set {env} \
+                 and use `Config::from_env`"
+            ),
+            ConfigError::InvalidSetting { setting, reason } => {
+                write!(f, "invalid {setting}: {reason}")
+            }
+            ConfigError::NotLoopback { host } => write!(
+                f,
+                "refusing to talk to `{host}`: the AppConfig agent runs on loopback; \
+                 call `allow_remote_endpoint(true)` to allow another host"
+            ),
+            ConfigError::HttpClient(_) => f.write_str("the HTTP client could not be built"),
+            ConfigError::DefaultAlreadySet => f.write_str(
+                "the default flag source is already set (installed, or configured from the \
+                 environment by an earlier check); install it once, before the first check",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConfigError::HttpClient(e) => Some(&**e),
+            _ => None,
+        }
+    }
+}
+
+/// Why a refresh failed. Gate checks never return it (a fault means last-known-good, else the
+/// flag is off): [`FlagSource::refresh`](crate::FlagSource::refresh) does, and
+/// [`Status`](crate::Status) reports the latest.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// The source has no usable configuration (see [`FlagSource::from_env`](crate::FlagSource::from_env)),
+    /// so the agent is never asked.
+    Unconfigured(ConfigError),
     /// Nothing accepted the connection: the agent is not (yet) listening.
-    Connect {
-        /// The underlying error.
-        detail: String,
-    },
+    Connect(Arc<reqwest::Error>),
     /// No complete answer within the configured timeout.
     Timeout {
         /// The timeout that expired.
@@ -43,8 +96,9 @@ pub enum Error {
     Status {
         /// The HTTP status code.
         status: u16,
-        /// The start of the answer's body (at most 512 bytes), for the log.
-        body: String,
+        /// The agent's reason code (`ReasonCode` in its JSON error body), when it is a short
+        /// token (letters, digits, `_.:-`, at most 64 bytes). Nothing else of the body is kept.
+        reason: Option<String>,
     },
     /// The answer is larger than the configured cap; it was refused, not buffered.
     TooLarge {
@@ -52,117 +106,213 @@ pub enum Error {
         limit: usize,
     },
     /// The connection broke while sending or receiving.
-    Transport {
-        /// The underlying error.
-        detail: String,
-    },
-    /// The answer is not JSON.
+    Transport(Arc<reqwest::Error>),
+    /// The answer is not JSON (the position of the first fault; no text of the answer is kept).
     MalformedJson {
         /// 1-based line.
         line: usize,
         /// 1-based column.
         column: usize,
-        /// What the parser found.
-        detail: String,
     },
     /// The answer is JSON, but not a map of flag objects with a boolean `enabled`.
     InvalidShape {
-        /// The offending flag, when one is to blame.
+        /// The offending flag's key, when one is to blame and the key is a valid AppConfig key
+        /// (`^[a-z][a-zA-Z0-9_-]{0,63}$`); any other key is not repeated.
         flag: Option<String>,
         /// What is wrong.
-        detail: String,
+        problem: ShapeProblem,
     },
-    /// An attribute exists but does not deserialize into the requested type.
-    AttributeType {
-        /// The attribute's name.
-        attribute: String,
-        /// The deserializer's message.
-        detail: String,
-    },
-    /// The refresh ended before the agent answered: its future was dropped (a cancelled task, a
-    /// runtime shut down), or a freeze outlasted its lease and a newer refresh took over.
+    /// The refresh never finished: it was superseded after a freeze outlasted its lease, or its
+    /// task ended without an answer.
     Cancelled,
-    /// No tokio runtime (with IO and time enabled) is running, so the agent cannot be asked;
-    /// checks keep serving the current snapshot.
-    NoRuntime,
-    /// [`install_default`](crate::install_default) was called after the default source was
-    /// already set up (installed, or configured from the environment by a first check).
-    DefaultAlreadySet,
+    /// The background refresher (a thread with its own tokio runtime) could not be started.
+    Refresher(Arc<std::io::Error>),
 }
 
-impl Error {
+/// What is wrong with the shape of an answer ([`FetchError::InvalidShape`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ShapeProblem {
+    /// The answer is not a JSON object of flags.
+    NotAnObjectOfFlags,
+    /// A flag is not a JSON object.
+    FlagNotAnObject,
+    /// A flag has no `enabled`.
+    MissingEnabled,
+    /// A flag's `enabled` is not a boolean.
+    EnabledNotBoolean,
+    /// A flag's `_variant` is not a string.
+    VariantNotString,
+}
+
+impl fmt::Display for ShapeProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ShapeProblem::NotAnObjectOfFlags => "expected a JSON object of flags",
+            ShapeProblem::FlagNotAnObject => "a flag must be a JSON object",
+            ShapeProblem::MissingEnabled => "missing `enabled`",
+            ShapeProblem::EnabledNotBoolean => "`enabled` must be a boolean",
+            ShapeProblem::VariantNotString => "`_variant` must be a string",
+        })
+    }
+}
+
+impl FetchError {
     /// A short, stable name for the kind of fault (for metrics and log fields).
     pub fn kind(&self) -> &'static str {
         match self {
-            Error::MissingSetting { .. } => "missing_setting",
-            Error::InvalidSetting { .. } => "invalid_setting",
-            Error::NotLoopback { .. } => "not_loopback",
-            Error::Connect { .. } => "connect",
-            Error::Timeout { .. } => "timeout",
-            Error::Status { .. } => "status",
-            Error::TooLarge { .. } => "too_large",
-            Error::Transport { .. } => "transport",
-            Error::MalformedJson { .. } => "malformed_json",
-            Error::InvalidShape { .. } => "invalid_shape",
-            Error::AttributeType { .. } => "attribute_type",
-            Error::Cancelled => "cancelled",
-            Error::NoRuntime => "no_runtime",
-            Error::DefaultAlreadySet => "default_already_set",
+            FetchError::Unconfigured(_) => "unconfigured",
+            FetchError::Connect(_) => "connect",
+            FetchError::Timeout { .. } => "timeout",
+            FetchError::Status { .. } => "status",
+            FetchError::TooLarge { .. } => "too_large",
+            FetchError::Transport(_) => "transport",
+            FetchError::MalformedJson { .. } => "malformed_json",
+            FetchError::InvalidShape { .. } => "invalid_shape",
+            FetchError::Cancelled => "cancelled",
+            FetchError::Refresher(_) => "refresher",
         }
     }
 }
 
-impl fmt::Display for Error {
+impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::MissingSetting { setting, env } => {
-                write!(f, "no AppConfig {setting} configured: set {env} or call the builder's `{setting}`")
-            }
-            Error::InvalidSetting { setting, reason } => write!(f, "invalid {setting}: {reason}"),
-            Error::NotLoopback { host } => write!(
+            FetchError::Unconfigured(_) => f.write_str("feature flags are not configured"),
+            FetchError::Connect(_) => f.write_str("the AppConfig agent is not reachable"),
+            FetchError::Timeout { after } => write!(
                 f,
-                "refusing to talk to `{host}`: the AppConfig agent runs on loopback; \
-                 call `allow_remote_endpoint(true)` to allow another host"
+                "the AppConfig agent did not answer within {} ms",
+                after.as_millis()
             ),
-            Error::Connect { detail } => write!(f, "the AppConfig agent is not reachable: {detail}"),
-            Error::Timeout { after } => {
-                write!(f, "the AppConfig agent did not answer within {} ms", after.as_millis())
-            }
-            Error::Status { status, body } if body.is_empty() => {
-                write!(f, "the AppConfig agent answered HTTP {status}")
-            }
-            Error::Status { status, body } => {
-                write!(f, "the AppConfig agent answered HTTP {status}: {body}")
-            }
-            Error::TooLarge { limit } => {
-                write!(f, "the AppConfig agent's answer is larger than the {limit}-byte cap")
-            }
-            Error::Transport { detail } => {
-                write!(f, "the connection to the AppConfig agent failed: {detail}")
-            }
-            Error::MalformedJson { line, column, detail } => write!(
+            FetchError::Status {
+                status,
+                reason: None,
+            } => write!(f, "the AppConfig agent answered HTTP {status}"),
+            FetchError::Status {
+                status,
+                reason: Some(reason),
+            } => write!(f, "the AppConfig agent answered HTTP {status} ({reason})"),
+            FetchError::TooLarge { limit } => write!(
                 f,
-                "the AppConfig agent's answer is not valid JSON (line {line}, column {column}): {detail}"
+                "the AppConfig agent's answer is larger than the {limit}-byte cap"
             ),
-            Error::InvalidShape { flag: Some(flag), detail } => {
-                write!(f, "flag `{flag}` in the AppConfig agent's answer is malformed: {detail}")
-            }
-            Error::InvalidShape { flag: None, detail } => {
-                write!(f, "the AppConfig agent's answer is not a feature-flag map: {detail}")
-            }
-            Error::AttributeType { attribute, detail } => {
-                write!(f, "attribute `{attribute}` has an unexpected type: {detail}")
-            }
-            Error::Cancelled => f.write_str("the refresh was cancelled before the AppConfig agent answered"),
-            Error::NoRuntime => f.write_str(
-                "no tokio runtime (with IO and time enabled) is running, so the AppConfig agent cannot be asked",
+            FetchError::Transport(_) => f.write_str("the connection to the AppConfig agent failed"),
+            FetchError::MalformedJson { line, column } => write!(
+                f,
+                "the AppConfig agent's answer is not valid JSON (line {line}, column {column})"
             ),
-            Error::DefaultAlreadySet => f.write_str(
-                "the default flag source is already set (installed, or configured from the \
-                 environment by an earlier check); install it once, before the first check",
+            FetchError::InvalidShape {
+                flag: Some(flag),
+                problem,
+            } => write!(
+                f,
+                "flag `{flag}` in the AppConfig agent's answer is malformed: {problem}"
             ),
+            FetchError::InvalidShape {
+                flag: None,
+                problem,
+            } => write!(f, "the AppConfig agent's answer is malformed: {problem}"),
+            FetchError::Cancelled => {
+                f.write_str("the refresh ended before the AppConfig agent's answer was applied")
+            }
+            FetchError::Refresher(_) => {
+                f.write_str("the background refresher thread could not be started")
+            }
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for FetchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FetchError::Unconfigured(e) => Some(e),
+            FetchError::Connect(e) | FetchError::Transport(e) => Some(&**e),
+            FetchError::Refresher(e) => Some(&**e),
+            _ => None,
+        }
+    }
+}
+
+/// An attribute exists but is not of the requested type ([`Flag::try_attribute`](crate::Flag::try_attribute)).
+///
+/// It names the attribute, the type asked for and the JSON type found, never the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttributeError {
+    /// The attribute's name.
+    pub attribute: String,
+    /// The Rust type asked for.
+    pub expected: &'static str,
+    /// The JSON type found ("a string", "a number", ...).
+    pub found: &'static str,
+}
+
+impl fmt::Display for AttributeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "attribute `{}` is {}, which does not fit a `{}`",
+            self.attribute, self.found, self.expected
+        )
+    }
+}
+
+impl std::error::Error for AttributeError {}
+
+/// `text` when it is a short token that cannot carry a value (letters, digits, `_.:-`, at most
+/// 64 bytes): what an agent-supplied reason code or version may show in a log.
+pub(crate) fn token(text: &str) -> Option<&str> {
+    let ok = !text.is_empty()
+        && text.len() <= 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
+    ok.then_some(text)
+}
+
+/// `key` when it is a valid AppConfig flag key (`^[a-z][a-zA-Z0-9_-]{0,63}$`).
+pub(crate) fn flag_key(key: &str) -> Option<&str> {
+    let bytes = key.as_bytes();
+    let ok = !bytes.is_empty()
+        && bytes.len() <= 64
+        && bytes[0].is_ascii_lowercase()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+    ok.then_some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_and_keys_are_bounded() {
+        assert_eq!(token("ResourceNotFound"), Some("ResourceNotFound"));
+        assert_eq!(token("12"), Some("12"));
+        assert_eq!(token("has space"), None);
+        assert_eq!(token("\"quoted\""), None);
+        assert_eq!(token(&"a".repeat(65)), None);
+        assert_eq!(token(""), None);
+        assert_eq!(flag_key("newCheckout"), Some("newCheckout"));
+        assert_eq!(flag_key("NewCheckout"), None);
+        assert_eq!(flag_key("a b"), None);
+        assert_eq!(flag_key(&"a".repeat(65)), None);
+    }
+
+    #[test]
+    fn sources_are_kept() {
+        use std::error::Error as _;
+        let config = ConfigError::MissingSetting {
+            setting: "application",
+            env: "APPCONFIG_APPLICATION",
+        };
+        let fetch = FetchError::Unconfigured(config.clone());
+        assert_eq!(
+            fetch.source().map(ToString::to_string),
+            Some(config.to_string())
+        );
+        let io = FetchError::Refresher(Arc::new(std::io::Error::other("no threads")));
+        assert_eq!(io.source().unwrap().to_string(), "no threads");
+    }
+}

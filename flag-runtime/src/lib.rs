@@ -8,7 +8,9 @@
 //! * **Fast**: a check on a fresh snapshot does no I/O, takes no lock and allocates nothing.
 //! * **Fresh**: a snapshot older than the TTL (5 s by default) is refreshed by one request at a
 //!   time; other readers keep the last-known-good snapshot meanwhile. At most one agent request
-//!   per TTL window, however many checks run.
+//!   per TTL window, however many checks run. Refreshes run on a background thread with a
+//!   tokio runtime of the crate's own, so sync code, async code and any host runtime (with or
+//!   without a timer or IO, or none at all) get the same fresh flags, and none can panic a check.
 //! * **Safe**: no fault of the agent (not listening, timeout, HTTP error, malformed or oversized
 //!   answer, a flag missing) fails or panics the caller. Last-known-good wins; with nothing known
 //!   the flag is off, so the fallback path runs. Each fault streak is logged once, with its
@@ -25,8 +27,9 @@
 //! | `FLAGS_TTL_MS` | snapshot TTL | 5000 |
 //! | `FLAGS_TIMEOUT_MS` | timeout of one agent request | 1000 |
 //!
-//! The same settings exist on [`Config::builder`], which also takes the answer size cap and,
-//! deliberately, a non-loopback host.
+//! [`Config::from_env`] reads them; [`Config::builder`] takes the same settings in code (and
+//! reads no environment unless told to with [`ConfigBuilder::with_env`]), plus the answer size
+//! cap and, deliberately, a non-loopback host.
 //!
 //! # Usage
 //!
@@ -44,6 +47,9 @@
 //!
 //! // In sync code: never waits, refreshes in the background when due.
 //! let express = flags.is_enabled_now("expressShipping");
+//!
+//! // A kill switch: on unless AppConfig says otherwise, even when nothing could be loaded.
+//! let payments = flags.is_enabled_or("paymentsEnabled", true).await;
 //! # }
 //! ```
 //!
@@ -51,8 +57,8 @@
 //! from the `flag-macros` crate, which checks flag names at compile time.
 //!
 //! At start-up, [`FlagSource::refresh`] loads the flags before the first request and reports
-//! a fault as a typed [`Error`]; [`install_default`] replaces the environment-configured
-//! default with a source of your own.
+//! a fault as a typed [`FetchError`]; [`install_default`] replaces the environment-configured
+//! default with a source of your own. Settings that cannot be used are a [`ConfigError`].
 //!
 //! # Tests
 //!
@@ -62,28 +68,33 @@
 //!
 //! [AWS AppConfig Lambda extension]: https://docs.aws.amazon.com/appconfig/latest/userguide/appconfig-integration-lambda-extensions.html
 #![warn(missing_docs)]
-// One `unsafe` call, in `clock`: reading Linux's coarse monotonic clock.
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
-mod cache;
+mod background;
 mod client;
 mod clock;
 mod config;
 mod error;
+mod health;
 mod overrides;
+mod published;
+mod refresh;
+mod site;
 mod snapshot;
+mod source;
 
 use std::sync::OnceLock;
 
-pub use cache::{FlagSource, RefreshOutcome, Status};
 pub use config::{
     Config, ConfigBuilder, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, DEFAULT_TIMEOUT, DEFAULT_TTL,
     ENV_APPLICATION, ENV_CONFIGURATION, ENV_ENVIRONMENT, ENV_PORT, ENV_TIMEOUT_MS, ENV_TTL_MS,
     MAX_TIMEOUT,
 };
-pub use error::Error;
+pub use error::{AttributeError, ConfigError, FetchError, ShapeProblem};
+pub use health::{Refreshed, Status};
 pub use overrides::{OverrideGuard, Overrides};
 pub use snapshot::{Flag, Snapshot};
+pub use source::FlagSource;
 
 static DEFAULT: OnceLock<FlagSource> = OnceLock::new();
 
@@ -96,31 +107,36 @@ pub fn default_source() -> &'static FlagSource {
 }
 
 /// Makes `source` the process-wide default. Call it once, at start-up, before the first check;
-/// afterwards it returns [`Error::DefaultAlreadySet`] and leaves the default as it was.
+/// afterwards it returns [`ConfigError::DefaultAlreadySet`] and leaves the default as it was.
 ///
 /// ```no_run
 /// use std::time::Duration;
 /// use flag_runtime::{Config, FlagSource};
 ///
-/// # fn main() -> Result<(), flag_runtime::Error> {
-/// let config = Config::builder().ttl(Duration::from_secs(30)).build()?;
+/// # fn main() -> Result<(), flag_runtime::ConfigError> {
+/// let config = Config::builder()
+///     .ttl(Duration::from_secs(30))
+///     .with_env()
+///     .build()?;
 /// flag_runtime::install_default(FlagSource::new(config)?)?;
 /// # Ok(()) }
 /// ```
-pub fn install_default(source: FlagSource) -> Result<(), Error> {
-    DEFAULT.set(source).map_err(|_| Error::DefaultAlreadySet)
+pub fn install_default(source: FlagSource) -> Result<(), ConfigError> {
+    DEFAULT
+        .set(source)
+        .map_err(|_| ConfigError::DefaultAlreadySet)
 }
 
 /// Not public API: what `#[feature_flag]` expands to. May change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::cache::Site;
     pub use crate::default_source;
+    pub use crate::site::Site;
 
     /// The async gate check of the default source, for one call site.
     #[inline]
-    pub fn check(site: &'static Site) -> impl std::future::Future<Output = bool> + Send {
-        crate::default_source().is_enabled_at(site)
+    pub async fn check(site: &'static Site) -> bool {
+        crate::default_source().is_enabled_at(site).await
     }
 
     /// The sync, never-waiting gate check of the default source, for one call site.

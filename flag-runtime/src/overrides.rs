@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::snapshot::Flag;
+use crate::snapshot::{Flag, Snapshot};
 
 /// How many override scopes are active in the whole process; while 0 (production), a check
 /// pays one relaxed atomic load for this feature and nothing else.
@@ -27,7 +27,8 @@ type Layer = HashMap<String, Flag>;
 /// Flags forced on or off for a scope, for unit tests of gated code; no agent needed.
 ///
 /// Overrides apply to every [`FlagSource`](crate::FlagSource) (so to `#[feature_flag]`
-/// functions too) and only inside their scope, so tests running in parallel do not see each
+/// functions and to [`FlagSource::snapshot`](crate::FlagSource::snapshot) too) and only inside
+/// their scope, so tests running in parallel do not see each
 /// other's flags. Flags not overridden are read from the source as usual.
 ///
 /// * [`apply`](Self::apply) scopes them to the current thread until the guard is dropped: right
@@ -178,4 +179,22 @@ pub(crate) fn enabled(flag: &str) -> Option<bool> {
 /// The forced flag, if an active scope overrides it.
 pub(crate) fn flag(flag: &str) -> Option<Flag> {
     lookup(flag, Clone::clone)
+}
+
+/// `snapshot` with every flag overridden in the active scopes laid over it (outer scopes first,
+/// so inner ones win, and a task scope over a thread scope). No overrides: `snapshot` as is.
+pub(crate) fn overlay(snapshot: Option<Arc<Snapshot>>) -> Option<Arc<Snapshot>> {
+    if ACTIVE.load(Ordering::Relaxed) == 0 {
+        return snapshot;
+    }
+    let thread: Vec<Arc<Layer>> = THREAD.with(|stack| stack.borrow().clone());
+    let task: Option<Arc<Layer>> = TASK.try_with(Arc::clone).ok();
+    let layers: Vec<&Layer> = thread.iter().chain(task.iter()).map(|l| &**l).collect();
+    if layers.iter().all(|l| l.is_empty()) {
+        return snapshot;
+    }
+    let forced = layers
+        .into_iter()
+        .flat_map(|layer| layer.iter().map(|(name, flag)| (name.as_str(), flag)));
+    Some(Arc::new(Snapshot::overlaid(snapshot.as_deref(), forced)))
 }

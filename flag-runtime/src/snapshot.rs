@@ -1,13 +1,16 @@
 //! The immutable, parsed view of one answer from the agent.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::error::Error;
+use crate::error::{flag_key, AttributeError, FetchError, ShapeProblem};
+
+/// The flag map's hasher: seeded per process and per map, so an answer whose names were built to
+/// collide cannot make parsing or lookups quadratic.
+type Names = foldhash::fast::RandomState;
 
 /// One configuration version's flags, parsed once and shared by every reader.
 ///
@@ -17,10 +20,7 @@ use crate::error::Error;
 #[derive(Debug)]
 pub struct Snapshot {
     version: Option<Box<str>>,
-    flags: HashMap<Box<str>, Flag, BuildHasherDefault<NameHasher>>,
-    digest: u64,
-    /// Flags asked for but absent, already logged for this snapshot (touched on misses only).
-    missing_logged: Mutex<HashSet<Box<str>>>,
+    flags: HashMap<Box<str>, Flag, Names>,
 }
 
 /// One flag's evaluated state: on or off, its attributes and, for multi-variant flags, the
@@ -56,37 +56,50 @@ impl Snapshot {
     /// assert_eq!(snapshot.flag("newCheckout").unwrap().attribute::<u32>("limit"), Some(5));
     /// assert!(!snapshot.is_enabled("banner"));
     /// assert!(!snapshot.is_enabled("unknown"));
-    /// # Ok::<(), flag_runtime::Error>(())
+    /// # Ok::<(), flag_runtime::FetchError>(())
     /// ```
-    pub fn parse(body: &[u8], version: Option<&str>) -> Result<Self, Error> {
+    pub fn parse(body: &[u8], version: Option<&str>) -> Result<Self, FetchError> {
         let root: Map<String, Value> = serde_json::from_slice(body).map_err(|e| {
             if e.is_data() {
-                Error::InvalidShape {
+                // serde's message would quote the answer: only the problem is kept.
+                FetchError::InvalidShape {
                     flag: None,
-                    detail: "expected a JSON object of flags".into(),
+                    problem: ShapeProblem::NotAnObjectOfFlags,
                 }
             } else {
-                Error::MalformedJson {
+                FetchError::MalformedJson {
                     line: e.line(),
                     column: e.column(),
-                    detail: strip_position(&e.to_string()),
                 }
             }
         })?;
-        let mut flags = HashMap::with_capacity_and_hasher(root.len(), Default::default());
+        let mut flags = HashMap::with_capacity_and_hasher(root.len(), Names::default());
         for (key, value) in root {
-            let flag = Flag::from_value(value).map_err(|detail| Error::InvalidShape {
-                flag: Some(key.clone()),
-                detail,
+            let flag = Flag::from_value(value).map_err(|problem| FetchError::InvalidShape {
+                flag: flag_key(&key).map(str::to_owned),
+                problem,
             })?;
             flags.insert(key.into_boxed_str(), flag);
         }
         Ok(Snapshot {
             version: version.map(Into::into),
             flags,
-            digest: digest(body),
-            missing_logged: Mutex::default(),
         })
+    }
+
+    /// The same flags with `forced` laid over them (test overrides).
+    pub(crate) fn overlaid<'a>(
+        base: Option<&Snapshot>,
+        forced: impl IntoIterator<Item = (&'a str, &'a Flag)>,
+    ) -> Snapshot {
+        let mut flags = base.map_or_else(HashMap::default, |b| b.flags.clone());
+        for (name, flag) in forced {
+            flags.insert(name.into(), flag.clone());
+        }
+        Snapshot {
+            version: base.and_then(|b| b.version.clone()),
+            flags,
+        }
     }
 
     /// The `Configuration-Version` the agent sent with this answer.
@@ -104,6 +117,12 @@ impl Snapshot {
         self.flags.get(name).is_some_and(|f| f.enabled)
     }
 
+    /// Whether `name` is on, or `None` when the answer does not have it.
+    #[inline]
+    pub(crate) fn enabled(&self, name: &str) -> Option<bool> {
+        self.flags.get(name).map(|f| f.enabled)
+    }
+
     /// All flags, in no particular order.
     pub fn flags(&self) -> impl Iterator<Item = (&str, &Flag)> {
         self.flags.iter().map(|(k, v)| (&**k, v))
@@ -117,41 +136,6 @@ impl Snapshot {
     /// Whether the answer holds no flag at all.
     pub fn is_empty(&self) -> bool {
         self.flags.is_empty()
-    }
-
-    /// Whether `body` and `version` are exactly what this snapshot was parsed from.
-    pub(crate) fn same_answer(&self, body: &[u8], version: Option<&str>) -> bool {
-        self.version.as_deref() == version && self.digest == digest(body)
-    }
-
-    /// The gate check's view: `Some(enabled)`, or `None` (logged once per snapshot and name)
-    /// when the flag is missing from the answer.
-    pub(crate) fn check(&self, name: &str) -> bool {
-        match self.flags.get(name) {
-            Some(flag) => flag.enabled,
-            None => {
-                self.log_missing(name);
-                false
-            }
-        }
-    }
-
-    pub(crate) fn log_missing(&self, name: &str) {
-        let first = {
-            let mut logged = self
-                .missing_logged
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            !logged.contains(name) && logged.insert(name.into())
-        };
-        // Logged after the lock is released: a `tracing` layer may check flags itself.
-        if first {
-            tracing::warn!(
-                flag = name,
-                version = self.version(),
-                "feature flag is not in the AppConfig configuration; treating it as off"
-            );
-        }
     }
 }
 
@@ -172,29 +156,19 @@ impl Flag {
         self
     }
 
-    fn from_value(value: Value) -> Result<Self, String> {
+    fn from_value(value: Value) -> Result<Self, ShapeProblem> {
         let Value::Object(mut map) = value else {
-            return Err(format!("expected an object, found {}", kind(&value)));
+            return Err(ShapeProblem::FlagNotAnObject);
         };
         let enabled = match map.remove("enabled") {
             Some(Value::Bool(b)) => b,
-            Some(other) => {
-                return Err(format!(
-                    "`enabled` must be a boolean, found {}",
-                    kind(&other)
-                ))
-            }
-            None => return Err("missing `enabled`".into()),
+            Some(_) => return Err(ShapeProblem::EnabledNotBoolean),
+            None => return Err(ShapeProblem::MissingEnabled),
         };
         let variant = match map.remove("_variant") {
             None => None,
             Some(Value::String(s)) => Some(s),
-            Some(other) => {
-                return Err(format!(
-                    "`_variant` must be a string, found {}",
-                    kind(&other)
-                ))
-            }
+            Some(_) => return Err(ShapeProblem::VariantNotString),
         };
         map.retain(|k, _| !k.starts_with('_'));
         Ok(Flag {
@@ -231,17 +205,29 @@ impl Flag {
         }
     }
 
-    /// The attribute `name` as a `T`: `Ok(None)` when absent, an [`Error::AttributeType`] when
-    /// present but not a `T`.
-    pub fn try_attribute<'a, T: Deserialize<'a>>(&'a self, name: &str) -> Result<Option<T>, Error> {
+    /// The attribute `name` as a `T`: `Ok(None)` when absent, an [`AttributeError`] (naming the
+    /// attribute and the types, never the value) when present but not a `T`.
+    ///
+    /// ```
+    /// # let snapshot = flag_runtime::Snapshot::parse(br#"{"banner": {"enabled": true, "text": "Hi"}}"#, None)?;
+    /// let banner = snapshot.flag("banner").unwrap();
+    /// assert_eq!(banner.try_attribute::<String>("text")?, Some("Hi".to_owned()));
+    /// assert_eq!(banner.try_attribute::<String>("color")?, None);
+    /// let error = banner.try_attribute::<u32>("text").unwrap_err();
+    /// assert_eq!(error.to_string(), "attribute `text` is a string, which does not fit a `u32`");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn try_attribute<'a, T: Deserialize<'a>>(
+        &'a self,
+        name: &str,
+    ) -> Result<Option<T>, AttributeError> {
         match self.details.attributes.get(name) {
             None => Ok(None),
-            Some(value) => T::deserialize(value)
-                .map(Some)
-                .map_err(|e| Error::AttributeType {
-                    attribute: name.to_owned(),
-                    detail: e.to_string(),
-                }),
+            Some(value) => T::deserialize(value).map(Some).map_err(|_| AttributeError {
+                attribute: name.to_owned(),
+                expected: std::any::type_name::<T>(),
+                found: kind(value),
+            }),
         }
     }
 
@@ -265,64 +251,4 @@ fn kind(value: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
-}
-
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(at) => message[..at].to_owned(),
-        None => message.to_owned(),
-    }
-}
-
-/// A fast, non-keyed hash for flag names (short, trusted strings from our own configuration),
-/// eight bytes per step: hashing is on the gate check's path. (FxHash's mixing step.)
-#[derive(Default, Clone, Copy)]
-pub(crate) struct NameHasher(u64);
-
-impl NameHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl Hasher for NameHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        // Whole words, then the tail read as (possibly overlapping) fixed-size loads: no
-        // variable-length copy, which would cost a `memcpy` call per lookup.
-        let mut rest = bytes;
-        while let Some((word, tail)) = rest.split_first_chunk::<8>() {
-            self.add(u64::from_le_bytes(*word));
-            rest = tail;
-        }
-        let n = rest.len();
-        if n >= 4 {
-            let lo = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes"));
-            let hi = u32::from_le_bytes(rest[n - 4..].try_into().expect("4 bytes"));
-            self.add(u64::from(lo) | u64::from(hi) << 32);
-        } else if n > 0 {
-            self.add(
-                u64::from(rest[0]) | u64::from(rest[n / 2]) << 8 | u64::from(rest[n - 1]) << 16,
-            );
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, byte: u8) {
-        self.add(u64::from(byte));
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// Fingerprint of an answer body, to recognise an unchanged answer without re-parsing it.
-fn digest(bytes: &[u8]) -> u64 {
-    let mut h = NameHasher::default();
-    h.write(bytes);
-    h.write_u8(0xff);
-    h.finish() ^ bytes.len() as u64
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use flag_agent::Fault;
-use flag_runtime::{Error, RefreshOutcome};
+use flag_runtime::{AttributeError, FetchError, Refreshed};
 
 const LONG: Duration = Duration::from_secs(60);
 const TIMEOUT: Duration = Duration::from_millis(500);
@@ -35,14 +35,14 @@ async fn cold_load_on_first_check() {
     );
     assert!(matches!(
         flag.try_attribute::<String>("limit"),
-        Err(Error::AttributeType { .. })
+        Err(AttributeError { .. })
     ));
 
     let status = flags.status();
     assert_eq!(status.version.as_deref(), Some("1"));
     assert!(matches!(
         status.last_refresh,
-        Some(RefreshOutcome::Updated { .. })
+        Some(Ok(Refreshed::Updated { .. }))
     ));
     assert_eq!(status.failure_streak, 0);
     assert_eq!(agent.requests(), 1, "one request loads everything");
@@ -97,7 +97,7 @@ async fn unchanged_answer_keeps_the_snapshot() {
     );
     assert!(matches!(
         flags.status().last_refresh,
-        Some(RefreshOutcome::Unchanged { .. })
+        Some(Ok(Refreshed::Unchanged { .. }))
     ));
     assert_eq!(agent.requests(), 2);
 }
@@ -204,10 +204,10 @@ async fn agent_absent_from_the_start_then_back() {
         "one attempt per TTL window, not one per check"
     );
     assert!(
-        matches!(status.last_error, Some(Error::Connect { .. })),
+        matches!(status.last_error, Some(FetchError::Connect(_))),
         "{status:?}"
     );
-    assert!(matches!(flags.refresh().await, Err(Error::Connect { .. })));
+    assert!(matches!(flags.refresh().await, Err(FetchError::Connect(_))));
 
     // The agent comes up on that port.
     let file = FlagsFile::new(&doc(true, 5));
@@ -332,34 +332,50 @@ async fn sync_check_refreshes_in_the_background() {
     assert!(agent.requests() <= 3);
 }
 
+/// Sync code with no runtime at all: the check never blocks, and the background refresher
+/// loads the flags anyway (it used to need the caller's runtime, so nothing was ever loaded).
 #[test]
-fn sync_check_without_a_runtime_never_blocks() {
-    let flags = source(dead_port(), LONG, TIMEOUT);
-    assert!(!flags.is_enabled_now("newCheckout"));
-    assert!(flags.flag_now("newCheckout").is_none());
-    assert!(
-        flags.status().last_refresh.is_none(),
-        "no runtime: nothing attempted"
+fn sync_check_without_a_runtime_gets_fresh_flags() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let file = FlagsFile::new(&doc(true, 5));
+    let agent = rt.block_on(start_agent(&file));
+    let ttl = Duration::from_millis(100);
+    let flags = source(agent.addr().port(), ttl, TIMEOUT);
+
+    let t = Instant::now();
+    assert!(!flags.is_enabled_now("newCheckout"), "nothing loaded yet");
+    assert!(t.elapsed() < Duration::from_millis(50), "never waits");
+    wait_until(|| flags.is_enabled_now("newCheckout"), "first load");
+    file.write(&doc(false, 5));
+    std::thread::sleep(ttl);
+    wait_until(
+        || !flags.is_enabled_now("newCheckout"),
+        "refresh after the TTL",
     );
+    assert_eq!(
+        flags.attribute_now::<u32>("newCheckout", "limit"),
+        None,
+        "off: no attributes"
+    );
+    assert!(matches!(
+        flags.status().last_refresh,
+        Some(Ok(Refreshed::Updated { .. }))
+    ));
 }
 
-/// A refresh cut short (its runtime shut down mid-request, as a freeze-and-discard would)
-/// releases its single-flight lease: the next refresh proceeds and nothing hangs.
+/// The host runtime shut down in the middle of a refresh (as a freeze-and-discard would): the
+/// refresh runs on the crate's own thread, so it completes, and nothing hangs.
 #[test]
-fn refresh_cut_mid_flight_does_not_block_the_next() {
-    let file = FlagsFile::new(&doc(true, 5));
+fn a_host_runtime_shut_down_mid_refresh_does_not_cut_it() {
     let main = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
+    let file = FlagsFile::new(&doc(true, 5));
     let agent = main.block_on(start_agent(&file));
-    agent.set_fault(Fault::Hang);
-    let flags = source(
-        agent.addr().port(),
-        Duration::from_millis(50),
-        Duration::from_secs(30),
-    );
+    agent.set_fault(Fault::Delay(Duration::from_millis(200)));
+    let flags = source(agent.addr().port(), LONG, Duration::from_secs(5));
 
     let doomed = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -367,41 +383,25 @@ fn refresh_cut_mid_flight_does_not_block_the_next() {
         .unwrap();
     doomed.block_on(async {
         assert!(!flags.is_enabled_now("newCheckout"));
-        // Let the background refresh reach the hanging agent.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     });
-    drop(doomed); // the in-flight refresh is dropped, not completed
+    drop(doomed);
 
-    // The cut refresh is recorded as a failure (so the next one waits for the TTL, not for the
-    // next check), and its lease is free.
-    assert_eq!(flags.status().last_error, Some(Error::Cancelled));
-    agent.clear_fault();
-    let fresh = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let t = Instant::now();
-    fresh.block_on(async {
-        tokio::time::sleep(Duration::from_millis(60)).await;
-        assert!(flags.is_enabled("newCheckout").await);
-    });
-    assert!(
-        t.elapsed() < Duration::from_secs(5),
-        "the cut refresh's lease was released"
-    );
+    wait_until(|| flags.is_enabled_now("newCheckout"), "the refresh");
+    assert_eq!(agent.requests(), 1, "completed, not retried");
     drop(agent);
 }
 
 /// A caller that gives up on a check (its future dropped mid-refresh) does not make every
-/// following check ask the agent again.
+/// following check ask the agent again, and does not cut the refresh short.
 #[tokio::test]
 async fn an_abandoned_check_does_not_hammer_the_agent() {
     let file = FlagsFile::new(&doc(true, 5));
     let agent = start_agent(&file).await;
-    agent.set_fault(Fault::Hang);
+    agent.set_fault(Fault::Delay(Duration::from_millis(300)));
     let flags = source(
         agent.addr().port(),
-        Duration::from_millis(300),
+        Duration::from_secs(60),
         Duration::from_secs(5),
     );
     for _ in 0..20 {
@@ -411,10 +411,93 @@ async fn an_abandoned_check_does_not_hammer_the_agent() {
     assert_eq!(
         agent.requests(),
         1,
-        "one abandoned refresh, then the TTL window applies"
+        "one refresh in flight, not one per check"
     );
-    assert_eq!(flags.status().last_error, Some(Error::Cancelled));
-    assert_eq!(flags.status().failure_streak, 1);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        flags.is_enabled_now("newCheckout"),
+        "the abandoned refresh landed"
+    );
+    assert_eq!(agent.requests(), 1);
+    assert_eq!(flags.status().failure_streak, 0);
+}
+
+/// `refresh()` reports its own request, never the outcome of one it waited for: a slow refresh
+/// in flight loads the flags; the explicit refresh, called meanwhile, waits for it, then asks
+/// itself and reports *its* answer: unchanged. (It used to report the in-flight "updated".)
+#[tokio::test]
+async fn refresh_reports_its_own_request() {
+    let file = FlagsFile::new(&doc(true, 5));
+    let agent = start_agent(&file).await;
+    let flags = source(agent.addr().port(), LONG, TIMEOUT);
+    agent.set_fault(Fault::Delay(Duration::from_millis(200)));
+    assert!(
+        !flags.is_enabled_now("newCheckout"),
+        "starts a slow refresh"
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    file.write(&doc(false, 5));
+    agent.clear_fault();
+    match flags.refresh().await {
+        Ok(Refreshed::Unchanged { version }) => assert_eq!(version.as_deref(), Some("2")),
+        other => panic!("expected this call's own answer (unchanged), got {other:?}"),
+    }
+    assert_eq!(agent.requests(), 2, "the in-flight request, then its own");
+    assert!(!flags.is_enabled_now("newCheckout"));
+}
+
+/// A flag that must be on when nothing is known: the caller's default while nothing is loaded
+/// or the flag is missing, AppConfig's value once known.
+#[tokio::test]
+async fn a_kill_switch_defaults_on_when_nothing_is_known() {
+    let flags = source(dead_port(), LONG, TIMEOUT);
+    assert!(flags.is_enabled_or("payments", true).await);
+    assert!(flags.is_enabled_now_or("payments", true));
+    assert!(!flags.is_enabled("payments").await);
+
+    let file = FlagsFile::new(&doc(false, 5));
+    let agent = start_agent(&file).await;
+    let flags = source(agent.addr().port(), LONG, TIMEOUT);
+    assert!(
+        !flags.is_enabled_or("newCheckout", true).await,
+        "known: AppConfig's value"
+    );
+    assert!(
+        flags.is_enabled_or("notThere", true).await,
+        "missing from the answer: the default"
+    );
+}
+
+/// Futures are lazy: nothing is read until they are polled, so an override scope around an
+/// already-created check applies.
+#[tokio::test]
+async fn check_futures_do_nothing_until_polled() {
+    let flags = source(dead_port(), LONG, TIMEOUT);
+    let check = flags.is_enabled("newCheckout");
+    assert!(
+        flags.status().last_refresh.is_none(),
+        "nothing started on creation"
+    );
+    assert!(
+        flag_runtime::Overrides::new()
+            .enable("newCheckout")
+            .scope(check)
+            .await
+    );
+    let snapshot = flag_runtime::Overrides::new()
+        .enable("newCheckout")
+        .attribute("newCheckout", "limit", 3)
+        .scope(flags.snapshot())
+        .await
+        .expect("overrides apply to snapshots");
+    assert!(snapshot.is_enabled("newCheckout"));
+    assert_eq!(
+        snapshot
+            .flag("newCheckout")
+            .unwrap()
+            .attribute::<u32>("limit"),
+        Some(3)
+    );
 }
 
 #[tokio::test]
@@ -424,16 +507,16 @@ async fn explicit_refresh_reports_typed_errors() {
     let flags = source(agent.addr().port(), LONG, TIMEOUT);
     assert!(matches!(
         flags.refresh().await,
-        Ok(RefreshOutcome::Updated { .. })
+        Ok(Refreshed::Updated { .. })
     ));
     assert!(matches!(
         flags.refresh().await,
-        Ok(RefreshOutcome::Unchanged { .. })
+        Ok(Refreshed::Unchanged { .. })
     ));
     agent.set_fault(Fault::Status(502));
     assert!(matches!(
         flags.refresh().await,
-        Err(Error::Status { status: 502, .. })
+        Err(FetchError::Status { status: 502, .. })
     ));
     assert!(
         flags.is_enabled("newCheckout").await,
@@ -442,7 +525,6 @@ async fn explicit_refresh_reports_typed_errors() {
 
     let wrong = flag_runtime::FlagSource::new(
         flag_runtime::Config::builder()
-            .without_env()
             .application("nope")
             .environment(ENV)
             .configuration(PROFILE)
@@ -453,7 +535,10 @@ async fn explicit_refresh_reports_typed_errors() {
     .unwrap();
     agent.clear_fault();
     match wrong.refresh().await {
-        Err(Error::Status { status: 404, body }) => assert!(body.contains("nope"), "{body}"),
+        Err(FetchError::Status {
+            status: 404,
+            reason,
+        }) => assert_eq!(reason.as_deref(), Some("ResourceNotFound")),
         other => panic!("expected 404, got {other:?}"),
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use flag_runtime::{Config, Error, FlagSource};
+use flag_runtime::{Config, ConfigError, FetchError, FlagSource};
 
 mod common;
 
@@ -18,20 +18,41 @@ fn environment_configures_the_client() {
     ] {
         std::env::remove_var(var);
     }
-    assert_eq!(
+    assert!(matches!(
         Config::from_env().unwrap_err(),
-        Error::MissingSetting {
+        ConfigError::MissingSetting {
             setting: "application",
             env: "APPCONFIG_APPLICATION"
         }
-    );
-    // An unconfigured default source never panics: every flag is off, the reason is kept.
+    ));
+    // An unconfigured default source never panics: every flag is off (or its default), the
+    // reason is kept, logged once (it used to be logged twice: "not configured", then
+    // "refresh failed"), and the agent is never asked.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (logs, guard) = common::Logs::capture();
     let unconfigured = FlagSource::from_env();
     assert!(!unconfigured.is_enabled_now("anything"));
+    assert!(unconfigured.is_enabled_now_or("killSwitch", true));
+    rt.block_on(async {
+        assert!(!unconfigured.is_enabled("anything").await);
+        assert!(matches!(
+            unconfigured.refresh().await,
+            Err(FetchError::Unconfigured(ConfigError::MissingSetting { .. }))
+        ));
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(!unconfigured.is_enabled_now("anything"));
+    drop(guard);
     assert!(matches!(
         unconfigured.status().last_error,
-        Some(Error::MissingSetting { .. })
+        Some(FetchError::Unconfigured(ConfigError::MissingSetting { .. }))
     ));
+    assert!(unconfigured.status().last_refresh.is_none(), "never asked");
+    assert_eq!(logs.count("WARN", ""), 1, "{}", logs.text());
+    assert_eq!(logs.count("", "not configured"), 1, "{}", logs.text());
 
     std::env::set_var("APPCONFIG_APPLICATION", "shop app");
     std::env::set_var("APPCONFIG_ENVIRONMENT", "develop");
@@ -47,12 +68,22 @@ fn environment_configures_the_client() {
     assert_eq!(config.ttl(), Duration::from_millis(1500));
     assert_eq!(config.timeout(), Duration::from_millis(250));
 
-    // The builder wins over the environment.
+    // The builder reads no environment unless told to.
+    assert!(matches!(
+        Config::builder().build(),
+        Err(ConfigError::MissingSetting {
+            setting: "application",
+            ..
+        })
+    ));
+    // With the environment, what the builder is given wins.
     let config = Config::builder()
         .port(3000)
         .application("other")
+        .with_env()
         .build()
         .unwrap();
+    assert_eq!(config.ttl(), Duration::from_millis(1500));
     assert!(config
         .url()
         .starts_with("http://127.0.0.1:3000/applications/other/"));
@@ -60,7 +91,7 @@ fn environment_configures_the_client() {
     std::env::set_var("AWS_APPCONFIG_EXTENSION_HTTP_PORT", "http");
     assert!(matches!(
         Config::from_env(),
-        Err(Error::InvalidSetting {
+        Err(ConfigError::InvalidSetting {
             setting: "AWS_APPCONFIG_EXTENSION_HTTP_PORT",
             ..
         })
@@ -69,7 +100,7 @@ fn environment_configures_the_client() {
     std::env::set_var("FLAGS_TTL_MS", "5s");
     assert!(matches!(
         Config::from_env(),
-        Err(Error::InvalidSetting {
+        Err(ConfigError::InvalidSetting {
             setting: "FLAGS_TTL_MS",
             ..
         })

@@ -24,7 +24,6 @@ enum Case {
 
 fn source_for(port: u16) -> FlagSource {
     let config = Config::builder()
-        .without_env()
         .application(APP)
         .environment(ENV)
         .configuration(PROFILE)

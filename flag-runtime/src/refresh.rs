@@ -1,0 +1,400 @@
+//! The refresh policy, in one place.
+//!
+//! * **When.** A snapshot is served for the TTL; the first check after that starts a refresh.
+//!   At most one agent request per TTL window, failed or not: a dead agent is not hammered.
+//! * **One at a time.** A refresh holds the single *flight*; checks that find one running do
+//!   not start another. While it waits for the agent, the flight expires after twice the
+//!   timeout plus a second: a request stuck across a freeze of the Lambda sandbox is then
+//!   replaced by the next check, and when it wakes up it publishes nothing, since its answer may
+//!   be older than its successor's. A parse (of a capped answer) always ends, so the flight does
+//!   not expire under it, however slow the host.
+//! * **Where.** Every refresh runs on the [background refresher](crate::background), never on
+//!   the caller's runtime, so no host can make it panic or stall; the answer is parsed on its
+//!   blocking pool.
+//! * **Who waits.** The async check that starts a refresh waits for it, and so does an async check
+//!   while no snapshot is held yet (a first load); every other check serves the current snapshot
+//!   at once. Waiting ends when the refresh is applied or when the timeout has passed since it
+//!   started, whichever comes first, whatever the answer's size: a parse still running then
+//!   publishes later. [`FlagSource::refresh`](crate::FlagSource::refresh) waits for the outcome
+//!   itself.
+//! * **What changes.** An answer identical to the one held (same version, same bytes) is not
+//!   re-parsed; any other answer is parsed and published whole, or refused whole.
+
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tracing::instrument::WithSubscriber as _;
+
+use crate::background;
+use crate::client::{AgentClient, Answer};
+use crate::clock;
+use crate::config::Config;
+use crate::error::{ConfigError, FetchError};
+use crate::health::{loggable, Refreshed};
+use crate::snapshot::Snapshot;
+use crate::source::Inner;
+
+type Outcome = Result<Refreshed, FetchError>;
+
+#[derive(Debug)]
+pub(crate) struct Refresher {
+    client: Result<AgentClient, ConfigError>,
+    ttl_ms: u64,
+    timeout: Duration,
+    /// [`clock::now_ms`] from which a check starts a refresh; pushed to the flight's expiry while
+    /// one runs, so checks meanwhile do not even look; `u64::MAX`: never (unconfigured).
+    next_refresh_ms: AtomicU64,
+    flight: Mutex<Option<Flight>>,
+    /// The exact answer behind the published snapshot, to recognise an unchanged one.
+    held: Mutex<Option<Answer>>,
+}
+
+#[derive(Debug)]
+struct Flight {
+    id: u64,
+    expires_ms: u64,
+    attempt: Arc<Attempt>,
+}
+
+/// One refresh, as the checks waiting for it see it.
+#[derive(Debug, Default)]
+pub(crate) struct Attempt {
+    /// Waiting checks may go: the outcome is known, or the timeout has passed.
+    released: AtomicBool,
+    outcome: OnceLock<Outcome>,
+    changed: Notify,
+}
+
+enum Start {
+    Started(Lease),
+    Running(Arc<Attempt>),
+    NotDue,
+}
+
+/// The right to refresh, and the duty to settle: dropped unsettled (its task gone), it records
+/// the refresh as cancelled, so the next is due a TTL later rather than on every check.
+struct Lease {
+    inner: Arc<Inner>,
+    id: u64,
+    attempt: Arc<Attempt>,
+    settled: bool,
+}
+
+static NEXT_FLIGHT: AtomicU64 = AtomicU64::new(1);
+
+impl Refresher {
+    pub(crate) fn new(config: &Config) -> Result<Self, ConfigError> {
+        Ok(Self::with_client(Ok(AgentClient::new(config)?), config))
+    }
+
+    /// A refresher that never asks anything: every refresh fails with `error`.
+    pub(crate) fn unconfigured(error: ConfigError) -> Self {
+        let refresher = Self::with_client(Err(error), &Config::placeholder());
+        refresher.next_refresh_ms.store(u64::MAX, Ordering::Relaxed);
+        refresher
+    }
+
+    fn with_client(client: Result<AgentClient, ConfigError>, config: &Config) -> Self {
+        Refresher {
+            client,
+            ttl_ms: millis(config.ttl()),
+            timeout: config.timeout(),
+            next_refresh_ms: AtomicU64::new(0),
+            flight: Mutex::new(None),
+            held: Mutex::new(None),
+        }
+    }
+
+    /// Why this refresher can never ask the agent, if it cannot.
+    pub(crate) fn unusable(&self) -> Option<&ConfigError> {
+        self.client.as_ref().err()
+    }
+
+    fn flight(&self) -> MutexGuard<'_, Option<Flight>> {
+        self.flight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Inner {
+    /// Whether a check should start a refresh: the hot path's only clock read.
+    #[inline]
+    pub(crate) fn is_due(&self) -> bool {
+        clock::now_ms() >= self.refresher.next_refresh_ms.load(Ordering::Acquire)
+    }
+
+    /// Sync checks: start a due refresh in the background, never wait.
+    pub(crate) fn refresh_in_background(self: &Arc<Self>) {
+        if let Start::Started(lease) = self.try_start(false) {
+            self.launch(lease);
+        }
+    }
+
+    /// Async checks, when due or with nothing loaded yet: start a due refresh and wait for it
+    /// (bounded), or wait for a first load in flight; otherwise return at once.
+    pub(crate) async fn await_fresh(self: &Arc<Self>) {
+        match self.try_start(false) {
+            Start::Started(lease) => {
+                let attempt = Arc::clone(&lease.attempt);
+                self.launch(lease);
+                attempt.released().await;
+            }
+            Start::Running(attempt) if !self.published.has_snapshot() => {
+                attempt.released().await;
+            }
+            Start::Running(_) | Start::NotDue => {}
+        }
+    }
+
+    /// An explicit refresh: waits for a running one to end (its outcome is not ours), then asks
+    /// the agent itself and waits for the outcome, parse included.
+    pub(crate) async fn refresh_now(self: &Arc<Self>) -> Outcome {
+        loop {
+            match self.try_start(true) {
+                Start::Started(lease) => {
+                    let attempt = Arc::clone(&lease.attempt);
+                    self.launch(lease);
+                    return attempt.outcome().await;
+                }
+                Start::Running(attempt) => {
+                    let _ = attempt.outcome().await;
+                }
+                Start::NotDue => unreachable!("a forced start is always due"),
+            }
+        }
+    }
+
+    /// Takes the flight if it is free (or its holder is presumed dead). Unless `force`d, only
+    /// when a refresh is due once the flight is won (the previous holder may have just ended).
+    fn try_start(self: &Arc<Self>, force: bool) -> Start {
+        let now = clock::now_ms();
+        let mut flight = self.refresher.flight();
+        if let Some(running) = flight.as_ref().filter(|f| f.expires_ms > now) {
+            return Start::Running(Arc::clone(&running.attempt));
+        }
+        if !force && !self.is_due() {
+            return Start::NotDue;
+        }
+        let id = NEXT_FLIGHT.fetch_add(1, Ordering::Relaxed);
+        // A live refresh ends within the timeout (plus its parse); twice that and a second
+        // means it was frozen, or is stuck.
+        let expires_ms = now
+            .saturating_add(millis(self.refresher.timeout).saturating_mul(2))
+            .saturating_add(1000);
+        let attempt = Arc::new(Attempt::default());
+        *flight = Some(Flight {
+            id,
+            expires_ms,
+            attempt: Arc::clone(&attempt),
+        });
+        self.refresher
+            .next_refresh_ms
+            .store(expires_ms, Ordering::Release);
+        Start::Started(Lease {
+            inner: Arc::clone(self),
+            id,
+            attempt,
+            settled: false,
+        })
+    }
+
+    /// Runs the refresh on the background refresher, with the deadline that releases waiters.
+    /// Logs go to the subscriber of the check that started it.
+    fn launch(self: &Arc<Self>, lease: Lease) {
+        let handle = match background::handle() {
+            Ok(handle) => handle,
+            Err(error) => {
+                self.settle(lease, Err(error));
+                return;
+            }
+        };
+        let deadline = tokio::time::Instant::now() + self.refresher.timeout;
+        let inner = Arc::clone(self);
+        drop(
+            handle.spawn(async move { inner.run(lease, deadline).await }.with_current_subscriber()),
+        );
+    }
+
+    /// The refresh itself, on the refresher. Waiters are released when it settles, or at the
+    /// deadline if a parse is still running then.
+    async fn run(self: Arc<Self>, lease: Lease, deadline: tokio::time::Instant) {
+        let fetched = match &self.refresher.client {
+            Ok(client) => client.fetch(deadline).await,
+            Err(error) => Err(FetchError::Unconfigured(error.clone())),
+        };
+        let outcome = match fetched {
+            Ok(answer) => self.apply(answer, &lease, deadline).await,
+            Err(error) => Err(error),
+        };
+        self.settle(lease, outcome);
+    }
+
+    /// Parses and publishes a new answer; recognises an unchanged one.
+    async fn apply(
+        &self,
+        answer: Answer,
+        lease: &Lease,
+        deadline: tokio::time::Instant,
+    ) -> Outcome {
+        let unchanged = self
+            .refresher
+            .held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_some_and(|held| *held == answer);
+        if unchanged {
+            return Ok(Refreshed::Unchanged {
+                version: answer.version,
+            });
+        }
+        // A parse always ends (the answer is capped), however slow the host: the flight must not
+        // expire under it, or a successor would start over and never publish either.
+        if !self.hold_flight(lease) {
+            return Err(FetchError::Cancelled);
+        }
+        let mut parse = tokio::task::spawn_blocking(move || {
+            let snapshot = Snapshot::parse(&answer.body, answer.version.as_deref());
+            (snapshot, answer)
+        });
+        let parsed = match tokio::time::timeout_at(deadline, &mut parse).await {
+            Ok(parsed) => parsed,
+            Err(_) => {
+                // The budget is spent: waiting checks go on with what they have; the parse
+                // goes on here and publishes when done.
+                lease.attempt.release();
+                parse.await
+            }
+        };
+        let (snapshot, answer) = match parsed {
+            Ok((Ok(snapshot), answer)) => (snapshot, answer),
+            Ok((Err(error), _)) => return Err(error),
+            Err(_) => return Err(FetchError::Cancelled),
+        };
+        let flags = snapshot.len();
+        let version = answer.version.clone();
+        // Published only while the flight is still ours: a successor (after a freeze) may
+        // already have published a newer answer.
+        let replaced = {
+            let flight = self.refresher.flight();
+            if flight.as_ref().is_none_or(|f| f.id != lease.id) {
+                return Err(FetchError::Cancelled);
+            }
+            let replaced = self.published.swap(snapshot);
+            *self
+                .refresher
+                .held
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(answer);
+            replaced
+        };
+        tracing::info!(
+            version = loggable(version.as_deref()),
+            previous = loggable(replaced.as_ref().and_then(|s| s.version())),
+            flags,
+            "feature flags loaded"
+        );
+        drop(replaced);
+        Ok(Refreshed::Updated { version })
+    }
+
+    /// Keeps the flight from expiring (and checks from starting another) until it settles;
+    /// `false` if it was already taken over.
+    fn hold_flight(&self, lease: &Lease) -> bool {
+        let mut flight = self.refresher.flight();
+        match flight.as_mut().filter(|f| f.id == lease.id) {
+            Some(ours) => {
+                ours.expires_ms = u64::MAX;
+                self.refresher
+                    .next_refresh_ms
+                    .store(u64::MAX, Ordering::Release);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Ends the flight: the outcome is recorded, the next refresh scheduled a TTL later, and
+    /// waiters released, unless the flight was taken over meanwhile (then nothing is recorded:
+    /// the successor's outcome is what counts).
+    fn settle(&self, mut lease: Lease, outcome: Outcome) {
+        lease.settled = true;
+        let ours = {
+            let mut flight = self.refresher.flight();
+            let ours = flight.as_ref().is_some_and(|f| f.id == lease.id);
+            if ours {
+                *flight = None;
+            }
+            ours
+        };
+        if !ours {
+            lease.attempt.finish(Err(FetchError::Cancelled));
+            return;
+        }
+        let now = clock::now_ms();
+        self.refresher
+            .next_refresh_ms
+            .store(now.saturating_add(self.refresher.ttl_ms), Ordering::Release);
+        self.health
+            .record(&outcome, self.published.has_snapshot(), now);
+        lease.attempt.finish(outcome);
+    }
+}
+
+impl Attempt {
+    fn finish(&self, outcome: Outcome) {
+        let _ = self.outcome.set(outcome);
+        self.release();
+    }
+
+    fn release(&self) {
+        self.released.store(true, Ordering::Release);
+        self.changed.notify_waiters();
+    }
+
+    async fn released(&self) {
+        self.wait(|a| a.released.load(Ordering::Acquire)).await;
+    }
+
+    async fn outcome(&self) -> Outcome {
+        self.wait(|a| a.outcome.get().is_some()).await;
+        self.outcome
+            .get()
+            .cloned()
+            .unwrap_or(Err(FetchError::Cancelled))
+    }
+
+    /// Waits on any executor (no timer, no runtime needed) until `done`.
+    async fn wait(&self, done: impl Fn(&Self) -> bool) {
+        loop {
+            let mut notified = pin!(self.changed.notified());
+            notified.as_mut().enable();
+            if done(self) {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        // The refresh's task ended without settling (a panic, a runtime gone).
+        let lease = Lease {
+            inner: Arc::clone(&self.inner),
+            id: self.id,
+            attempt: Arc::clone(&self.attempt),
+            settled: true,
+        };
+        self.inner.settle(lease, Err(FetchError::Cancelled));
+    }
+}

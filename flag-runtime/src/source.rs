@@ -1,0 +1,284 @@
+//! The flag source: the public face of a published snapshot, its refresher and its health.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::clock;
+use crate::config::Config;
+use crate::error::{ConfigError, FetchError};
+use crate::health::{Health, Refreshed, Status};
+use crate::overrides;
+use crate::published::Published;
+use crate::refresh::Refresher;
+use crate::site::Site;
+use crate::snapshot::{Flag, Snapshot};
+
+/// A source of feature flags: the AppConfig agent behind an in-process snapshot cache.
+///
+/// Cloning is cheap and every clone shares the cache. Most code uses the process-wide
+/// [`default_source`](crate::default_source) (what `#[feature_flag]` consults); build your own
+/// for a second configuration profile or in tests.
+///
+/// * A check on a fresh snapshot is a memory read: no I/O, no lock, no allocation.
+/// * Once the snapshot is older than the TTL, the next check refreshes it: one request at a
+///   time (single-flight), at most one per TTL window whatever happens, while every other
+///   reader keeps the last-known-good snapshot. Refreshes run on a background thread of the
+///   crate's own, so checks work the same from async code, sync code and any host runtime.
+/// * A fault of the agent never reaches the caller: last-known-good, else the flag is off (or
+///   the caller's default, with [`is_enabled_or`](Self::is_enabled_or)). Each fault streak is
+///   logged once (`warn`), and so is the recovery (`info`).
+/// * Futures do nothing until polled, like any Rust future.
+///
+/// ```no_run
+/// use flag_runtime::{Config, FlagSource};
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let flags = FlagSource::new(Config::from_env()?)?;
+/// if flags.is_enabled("newCheckout").await {
+///     let limit: u32 = flags.attribute("newCheckout", "limit").await.unwrap_or(1);
+///     println!("new checkout, limit {limit}");
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct FlagSource {
+    inner: Arc<Inner>,
+}
+
+/// What a source and its clones share.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) published: Published,
+    pub(crate) refresher: Refresher,
+    pub(crate) health: Health,
+}
+
+impl FlagSource {
+    /// A source for `config`. Nothing is fetched until the first check (or [`refresh`](Self::refresh)).
+    pub fn new(config: Config) -> Result<Self, ConfigError> {
+        Ok(Self::with(Refresher::new(&config)?, Health::default()))
+    }
+
+    /// A source configured from the environment ([`Config::from_env`]). It never fails: with a
+    /// setting missing or invalid, every check is off (or its caller default), the agent is
+    /// never asked, and the reason is logged once and reported by [`status`](Self::status).
+    pub fn from_env() -> Self {
+        match Config::from_env().and_then(|config| Refresher::new(&config)) {
+            Ok(refresher) => Self::with(refresher, Health::default()),
+            Err(error) => Self::with(
+                Refresher::unconfigured(error.clone()),
+                Health::unconfigured(FetchError::Unconfigured(error)),
+            ),
+        }
+    }
+
+    fn with(refresher: Refresher, health: Health) -> Self {
+        FlagSource {
+            inner: Arc::new(Inner {
+                published: Published::new(),
+                refresher,
+                health,
+            }),
+        }
+    }
+
+    /// Whether `flag` is on. Loads the flags on first use and refreshes them when stale,
+    /// waiting at most the configured timeout; on any fault, last-known-good, else `false`.
+    pub fn is_enabled<'a>(&'a self, flag: &'a str) -> impl Future<Output = bool> + Send + 'a {
+        self.is_enabled_or(flag, false)
+    }
+
+    /// Whether `flag` is on, or `default` when nothing is known about it: no configuration
+    /// loaded (the agent unreachable since start-up), or the flag missing from it. For kill
+    /// switches and other flags that must be on unless AppConfig says otherwise.
+    ///
+    /// ```no_run
+    /// # async fn demo(flags: &flag_runtime::FlagSource) {
+    /// // Payments stay on when the agent cannot be reached at all.
+    /// if flags.is_enabled_or("paymentsEnabled", true).await {
+    ///     // ...
+    /// }
+    /// # }
+    /// ```
+    // `impl Future + Send` rather than `async fn`: being `Send` is part of the contract.
+    #[allow(clippy::manual_async_fn)]
+    pub fn is_enabled_or<'a>(
+        &'a self,
+        flag: &'a str,
+        default: bool,
+    ) -> impl Future<Output = bool> + Send + 'a {
+        async move {
+            if let Some(forced) = overrides::enabled(flag) {
+                return forced;
+            }
+            self.ensure_fresh().await;
+            self.inner.read(flag, default)
+        }
+    }
+
+    /// Whether `flag` is on, without ever waiting: the current snapshot is served, and a due
+    /// refresh starts in the background. Before the first load completes, every flag is off.
+    pub fn is_enabled_now(&self, flag: &str) -> bool {
+        self.is_enabled_now_or(flag, false)
+    }
+
+    /// [`is_enabled_now`](Self::is_enabled_now) with a `default` for when nothing is known
+    /// about the flag, as [`is_enabled_or`](Self::is_enabled_or).
+    pub fn is_enabled_now_or(&self, flag: &str, default: bool) -> bool {
+        if let Some(forced) = overrides::enabled(flag) {
+            return forced;
+        }
+        self.refresh_if_due();
+        self.inner.read(flag, default)
+    }
+
+    /// The whole state of `flag` (attributes, variant), refreshed as [`is_enabled`](Self::is_enabled)
+    /// is. `None` when the flag is unknown or nothing could be loaded.
+    pub async fn flag(&self, flag: &str) -> Option<Flag> {
+        if let Some(forced) = overrides::flag(flag) {
+            return Some(forced);
+        }
+        self.ensure_fresh().await;
+        self.inner.read_flag(flag)
+    }
+
+    /// The whole state of `flag` without waiting, as [`is_enabled_now`](Self::is_enabled_now).
+    pub fn flag_now(&self, flag: &str) -> Option<Flag> {
+        if let Some(forced) = overrides::flag(flag) {
+            return Some(forced);
+        }
+        self.refresh_if_due();
+        self.inner.read_flag(flag)
+    }
+
+    /// The attribute `attribute` of `flag` as a `T`: `None` when the flag is off or unknown,
+    /// the attribute absent, or of another type.
+    pub async fn attribute<T: serde::de::DeserializeOwned>(
+        &self,
+        flag: &str,
+        attribute: &str,
+    ) -> Option<T> {
+        self.flag(flag).await?.attribute(attribute)
+    }
+
+    /// The attribute `attribute` of `flag` without waiting, as [`flag_now`](Self::flag_now).
+    pub fn attribute_now<T: serde::de::DeserializeOwned>(
+        &self,
+        flag: &str,
+        attribute: &str,
+    ) -> Option<T> {
+        self.flag_now(flag)?.attribute(attribute)
+    }
+
+    /// The current snapshot, refreshed first if due: every flag read from it comes from one
+    /// configuration version. Active [`Overrides`](crate::Overrides) are laid over it.
+    pub async fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.ensure_fresh().await;
+        overrides::overlay(self.inner.published.load_full())
+    }
+
+    /// The current snapshot without waiting (a due refresh starts in the background), with
+    /// active [`Overrides`](crate::Overrides) laid over it.
+    pub fn snapshot_now(&self) -> Option<Arc<Snapshot>> {
+        self.refresh_if_due();
+        overrides::overlay(self.inner.published.load_full())
+    }
+
+    /// Asks the agent now, whatever the TTL says, and reports what this very request did.
+    ///
+    /// A refresh already running is waited for first (its outcome is not this call's). The wait
+    /// for the answer is bounded by the timeout; parsing a new answer follows it. Use it at
+    /// start-up to load the flags before the first request and to fail loudly if the agent is
+    /// not there:
+    ///
+    /// ```no_run
+    /// # async fn init() -> Result<(), flag_runtime::FetchError> {
+    /// let refreshed = flag_runtime::default_source().refresh().await?;
+    /// println!("flags version {:?}", refreshed.version());
+    /// # Ok(()) }
+    /// ```
+    pub async fn refresh(&self) -> Result<Refreshed, FetchError> {
+        if let Some(error) = self.inner.refresher.unusable() {
+            return Err(FetchError::Unconfigured(error.clone()));
+        }
+        self.inner.refresh_now().await
+    }
+
+    /// A point-in-time report: version served, age, the latest outcome and error.
+    pub fn status(&self) -> Status {
+        let current = self.inner.published.load_full();
+        self.inner.health.status(
+            current
+                .as_ref()
+                .and_then(|s| s.version().map(str::to_owned)),
+            current.is_some(),
+            clock::now_ms(),
+        )
+    }
+
+    /// The async slow path: only when a refresh is due, or nothing is loaded yet and one may
+    /// be (then a first load in flight is worth waiting for).
+    #[inline]
+    async fn ensure_fresh(&self) {
+        let inner = &self.inner;
+        if inner.is_due()
+            || (!inner.published.has_snapshot() && inner.refresher.unusable().is_none())
+        {
+            // Boxed: the slow path's future is large, and every check's future would otherwise
+            // carry its space. Allocated only on the slow path.
+            Box::pin(inner.await_fresh()).await;
+        }
+    }
+
+    #[inline]
+    fn refresh_if_due(&self) {
+        if self.inner.is_due() {
+            self.inner.refresh_in_background();
+        }
+    }
+
+    /// The sync gate check of a `#[feature_flag]` call site: [`is_enabled_now`](Self::is_enabled_now)
+    /// with the answer cached in the site until the snapshot changes.
+    #[inline]
+    pub(crate) fn is_enabled_now_at(&self, site: &Site) -> bool {
+        if let Some(forced) = overrides::enabled(site.flag) {
+            return forced;
+        }
+        self.refresh_if_due();
+        site.read(&self.inner.published, || self.inner.read(site.flag, false))
+    }
+
+    /// The async gate check of a `#[feature_flag]` call site.
+    #[inline]
+    pub(crate) async fn is_enabled_at(&self, site: &Site) -> bool {
+        if let Some(forced) = overrides::enabled(site.flag) {
+            return forced;
+        }
+        self.ensure_fresh().await;
+        site.read(&self.inner.published, || self.inner.read(site.flag, false))
+    }
+}
+
+impl Inner {
+    #[inline]
+    fn read(&self, flag: &str, default: bool) -> bool {
+        self.published.with(|snapshot| match snapshot {
+            None => default,
+            Some(snapshot) => snapshot.enabled(flag).unwrap_or_else(|| {
+                self.health.log_missing(flag, snapshot.version());
+                default
+            }),
+        })
+    }
+
+    fn read_flag(&self, flag: &str) -> Option<Flag> {
+        self.published.with(|snapshot| {
+            let snapshot = snapshot?;
+            let found = snapshot.flag(flag).cloned();
+            if found.is_none() {
+                self.health.log_missing(flag, snapshot.version());
+            }
+            found
+        })
+    }
+}
