@@ -255,7 +255,7 @@ async fn fault_matrix() {
             timed_check(&flags, "missing").await,
             "back when the flag is back"
         );
-        rows.push("| flag missing from the answer | (not an error) | off | off (removed from the configuration) | seen within one TTL | 1 warn per configuration version |".into());
+        rows.push("| flag missing from the answer | (not an error) | off | off (removed from the configuration) | seen within one TTL | 1 warn per flag name |".into());
     }
     rows.push("| older `Configuration-Version` (rollback) | (not an error) | applied | applied at once, like any new answer | n/a | info `feature flags loaded` |".into());
 
