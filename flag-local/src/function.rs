@@ -246,6 +246,8 @@ async fn start_agent(flags_file: &Path, addr: SocketAddr) -> std::io::Result<Run
             .await
         {
             Ok(agent) => return Ok(agent),
+            // The flags file is not one the agent serves (a FIFO, a device...): no retry helps.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => return Err(e),
             Err(e) => last = Some(e),
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -19,4 +19,4 @@ mod function;
 mod runtime_api;
 
 pub use function::{cargo_build, LocalFunction, LocalFunctionBuilder};
-pub use runtime_api::{Invocation, InvokeError, Outcome, RuntimeApi};
+pub use runtime_api::{Invocation, InvokeError, Outcome, RuntimeApi, MAX_PAYLOAD_BYTES};

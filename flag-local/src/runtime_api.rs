@@ -1,20 +1,28 @@
 //! The Lambda Runtime API, emulated on loopback.
 
 use std::collections::{HashMap, VecDeque};
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use http_body_util::{BodyExt as _, Full};
+use flag_agent::server::{self, read_body, BodyError};
+use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, CONNECTION};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Notify};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
+
+/// Largest request body read: Lambda's payload limit for a synchronous invocation's response
+/// (6 MB). A larger answer is refused with 413, unread, and fails its invocation.
+pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+
+/// The error type of an invocation whose answer was over [`MAX_PAYLOAD_BYTES`], as Lambda
+/// names it.
+const TOO_LARGE: &str = "Function.ResponseSizeTooLarge";
 
 /// How an invocation ended, as the function reported it.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,14 +104,42 @@ impl std::fmt::Debug for RuntimeApi {
 
 impl RuntimeApi {
     /// Listens on `addr` (port 0: any free port) for a function named `function_name`.
+    ///
+    /// It serves with the local agent's hardened accept loop: a client has 10 s to send each
+    /// request head (a long-polling `GET .../invocation/next` waits as long as it needs: the
+    /// deadline covers the head only), accept failures back off, and request bodies over
+    /// [`MAX_PAYLOAD_BYTES`] are refused unread.
     pub async fn start(addr: SocketAddr, function_name: &str) -> std::io::Result<Self> {
+        Self::start_with_header_read_timeout(
+            addr,
+            function_name,
+            server::DEFAULT_HEADER_READ_TIMEOUT,
+        )
+        .await
+    }
+
+    /// [`start`](Self::start), with another deadline for a client to send a request head (and,
+    /// on a kept-alive connection, the next one).
+    pub async fn start_with_header_read_timeout(
+        addr: SocketAddr,
+        function_name: &str,
+        header_read_timeout: Duration,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(State {
             function_arn: format!("arn:aws:lambda:local:000000000000:function:{function_name}"),
             ..State::default()
         });
-        let task = tokio::spawn(serve(listener, Arc::clone(&state)));
+        let config = server::Config {
+            header_read_timeout,
+            ..server::Config::new("runtime-api")
+        };
+        let served = Arc::clone(&state);
+        let task = tokio::spawn(server::serve(listener, config, move |req| {
+            let state = Arc::clone(&served);
+            async move { handle(&state, req).await }
+        }));
         Ok(RuntimeApi { addr, state, task })
     }
 
@@ -163,29 +199,6 @@ impl Drop for RuntimeApi {
     }
 }
 
-async fn serve(listener: TcpListener, state: Arc<State>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                let state = Arc::clone(&state);
-                connections.spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let state = Arc::clone(&state);
-                        async move { Ok::<_, Infallible>(handle(&state, req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-}
-
 async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
@@ -194,12 +207,16 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
         .get("lambda-runtime-function-error-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = match read_body(req.into_body(), MAX_PAYLOAD_BYTES).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge { limit }) => return too_large(state, &path, limit),
+        Err(BodyError::Read(_)) => {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read",
+            )
+        }
+    };
     let Some(rest) = path.strip_prefix("/2018-06-01/runtime/") else {
         return reply(StatusCode::NOT_FOUND, "not a Runtime API path");
     };
@@ -268,6 +285,31 @@ fn complete(state: &State, id: &str, outcome: Outcome) -> Response<Full<Bytes>> 
         }
         None => reply(StatusCode::BAD_REQUEST, "unknown or expired request id"),
     }
+}
+
+/// A body over the cap, refused unread. An invocation's answer that large fails the invocation,
+/// as Lambda fails one whose response is over its payload limit.
+fn too_large(state: &State, path: &str, limit: usize) -> Response<Full<Bytes>> {
+    let id = path
+        .strip_prefix("/2018-06-01/runtime/invocation/")
+        .and_then(|rest| rest.split_once('/'))
+        .map(|(id, _)| id);
+    if let Some(id) = id {
+        let outcome = Outcome::Error {
+            error_type: TOO_LARGE.to_owned(),
+            message: format!("the function's answer is over {limit} bytes, Lambda's payload limit"),
+        };
+        let _ = complete(state, id, outcome);
+    }
+    let mut response = reply(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "request body over Lambda's 6 MB payload limit",
+    );
+    // The rest of the body is not read: the connection cannot be reused.
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 fn reply(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
