@@ -376,6 +376,27 @@ async fn request_heads_that_never_end_are_closed() {
     let closed_after = closed_after.expect("a trickled head was never closed");
     assert!(closed_after < Duration::from_secs(1), "{closed_after:?}");
 
+    // A kept-alive connection gets the same deadline for its next request head.
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET /ping HTTP/1.1\r\nHost: local\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0; 1024];
+    let n = idle.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let closed = timeout(Duration::from_secs(5), idle.read_to_end(&mut rest)).await;
+    assert!(
+        closed.is_ok(),
+        "an idle kept-alive connection still open after 5 s"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+
     // Complete requests are unaffected, and a slow answer is not cut by the head deadline.
     assert_eq!(get(addr, "/ping").await.0, 200);
     agent.set_fault(Fault::Delay(Duration::from_millis(600)));
