@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::config::Config;
+use crate::context::Context;
 use std::sync::Arc;
 
 use crate::error::{token, ConfigError, FetchError};
@@ -46,8 +47,12 @@ impl AgentClient {
 
     /// GET the configuration, whole or not at all, by `deadline` (the timeout after the refresh
     /// started). Needs a tokio runtime with IO and time: it runs on the background refresher's.
-    pub(crate) async fn fetch(&self, deadline: tokio::time::Instant) -> Result<Answer, FetchError> {
-        match tokio::time::timeout_at(deadline, self.fetch_unbounded()).await {
+    pub(crate) async fn fetch(
+        &self,
+        deadline: tokio::time::Instant,
+        context: Option<&Context>,
+    ) -> Result<Answer, FetchError> {
+        match tokio::time::timeout_at(deadline, self.fetch_unbounded(context)).await {
             Ok(result) => result,
             Err(_) => Err(FetchError::Timeout {
                 after: self.timeout,
@@ -55,14 +60,28 @@ impl AgentClient {
         }
     }
 
-    async fn fetch_unbounded(&self) -> Result<Answer, FetchError> {
-        let mut response = self
+    async fn fetch_unbounded(&self, context: Option<&Context>) -> Result<Answer, FetchError> {
+        let mut request = self
             .http
             .get(&self.url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|e| self.classify(e))?;
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(context) = context {
+            // One `Context` header per pair (values hold no comma: `Context` checked that).
+            // Bytes, not `&str`: UTF-8 values are sent as they are (obs-text).
+            use reqwest::header::HeaderValue;
+            for (key, value) in context.pairs() {
+                if let Ok(header) = HeaderValue::from_bytes(format!("{key}={value}").as_bytes()) {
+                    request = request.header("Context", header);
+                }
+            }
+            if let Some(header) = context
+                .get_entity_id()
+                .and_then(|id| HeaderValue::from_bytes(id.as_bytes()).ok())
+            {
+                request = request.header("Entity-Id", header);
+            }
+        }
+        let mut response = request.send().await.map_err(|e| self.classify(e))?;
         let status = response.status();
         if !status.is_success() {
             // Only the reason code of the agent's JSON error body is kept, and only when it is

@@ -30,6 +30,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(900);
 /// Largest answer accepted: AppConfig's maximum hosted configuration size (4 MB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// How many evaluation contexts a source keeps answers for (least recently used out).
+pub const DEFAULT_MAX_CONTEXTS: usize = 1024;
 
 /// A validated client configuration. Build one with [`Config::builder`] or [`Config::from_env`].
 ///
@@ -59,6 +61,7 @@ pub struct Config {
     ttl: Duration,
     timeout: Duration,
     max_body_bytes: usize,
+    max_contexts: usize,
     url: String,
 }
 
@@ -75,6 +78,7 @@ pub struct ConfigBuilder {
     ttl: Option<Duration>,
     timeout: Option<Duration>,
     max_body_bytes: Option<usize>,
+    max_contexts: Option<usize>,
     allow_remote: bool,
     use_env: bool,
 }
@@ -131,6 +135,11 @@ impl Config {
     /// Largest answer accepted, in bytes.
     pub fn max_body_bytes(&self) -> usize {
         self.max_body_bytes
+    }
+
+    /// How many evaluation contexts a source keeps answers for.
+    pub fn max_contexts(&self) -> usize {
+        self.max_contexts
     }
 
     /// The agent URL this configuration asks, path segments percent-encoded.
@@ -194,6 +203,13 @@ impl ConfigBuilder {
     /// Largest answer accepted (default 4 MiB, AppConfig's maximum configuration size).
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body_bytes = Some(bytes);
+        self
+    }
+
+    /// How many evaluation contexts a source keeps answers for, least recently used out (default
+    /// 1024, at least 1). Each holds one evaluated answer of the profile.
+    pub fn max_contexts(mut self, count: usize) -> Self {
+        self.max_contexts = Some(count);
         self
     }
 
@@ -284,6 +300,13 @@ impl ConfigBuilder {
             });
         }
         let max_body_bytes = self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        let max_contexts = self.max_contexts.unwrap_or(DEFAULT_MAX_CONTEXTS);
+        if max_contexts == 0 {
+            return Err(ConfigError::InvalidSetting {
+                setting: "max_contexts",
+                reason: "must be at least 1".into(),
+            });
+        }
         let host = self.host.clone().unwrap_or_else(|| "127.0.0.1".to_owned());
         if !self.allow_remote && !is_loopback(&host) {
             return Err(ConfigError::NotLoopback { host });
@@ -314,6 +337,7 @@ impl ConfigBuilder {
             ttl,
             timeout,
             max_body_bytes,
+            max_contexts,
             url,
         })
     }

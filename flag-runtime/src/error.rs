@@ -127,6 +127,8 @@ pub enum FetchError {
     Cancelled,
     /// The background refresher (a thread with its own tokio runtime) could not be started.
     Refresher(Arc<std::io::Error>),
+    /// The evaluation context cannot be sent (see [`Context::validate`](crate::Context::validate)).
+    InvalidContext(crate::ContextError),
 }
 
 /// What is wrong with the shape of an answer ([`FetchError::InvalidShape`]).
@@ -171,6 +173,7 @@ impl FetchError {
             FetchError::InvalidShape { .. } => "invalid_shape",
             FetchError::Cancelled => "cancelled",
             FetchError::Refresher(_) => "refresher",
+            FetchError::InvalidContext(_) => "invalid_context",
         }
     }
 }
@@ -219,6 +222,7 @@ impl fmt::Display for FetchError {
             FetchError::Refresher(_) => {
                 f.write_str("the background refresher thread could not be started")
             }
+            FetchError::InvalidContext(_) => f.write_str("the evaluation context cannot be sent"),
         }
     }
 }
@@ -229,6 +233,7 @@ impl std::error::Error for FetchError {
             FetchError::Unconfigured(e) => Some(e),
             FetchError::Connect(e) | FetchError::Transport(e) => Some(&**e),
             FetchError::Refresher(e) => Some(&**e),
+            FetchError::InvalidContext(e) => Some(e),
             _ => None,
         }
     }

@@ -5,9 +5,11 @@
 //! the agent supplied (a version is shown only when it is a short token).
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::context::ContextError;
 use crate::error::FetchError;
 
 /// What a refresh that completed did.
@@ -62,6 +64,7 @@ pub(crate) const MISSING_NAMES_LOGGED: usize = 256;
 pub(crate) struct Health {
     state: Mutex<State>,
     missing: Mutex<HashSet<Box<str>>>,
+    invalid_context_logged: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -85,6 +88,7 @@ impl Health {
                 ..State::default()
             }),
             missing: Mutex::default(),
+            invalid_context_logged: AtomicBool::new(false),
         }
     }
 
@@ -177,6 +181,19 @@ impl Health {
                 "more feature flags are missing from the AppConfig configuration; no longer logged"
             ),
             Log::No => {}
+        }
+    }
+
+    /// Logs, once for the life of the source, that a context could not be sent (the error
+    /// names the key, never the value).
+    #[cold]
+    pub(crate) fn log_invalid_context(&self, error: &ContextError) {
+        if !self.invalid_context_logged.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                %error,
+                "evaluation context cannot be sent to the AppConfig agent; serving the \
+                 context-free flags; logged once"
+            );
         }
     }
 

@@ -74,6 +74,8 @@ mod background;
 mod client;
 mod clock;
 mod config;
+mod context;
+mod contexts;
 mod error;
 mod health;
 mod overrides;
@@ -86,15 +88,18 @@ mod source;
 use std::sync::OnceLock;
 
 pub use config::{
-    Config, ConfigBuilder, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, DEFAULT_TIMEOUT, DEFAULT_TTL,
-    ENV_APPLICATION, ENV_CONFIGURATION, ENV_ENVIRONMENT, ENV_PORT, ENV_TIMEOUT_MS, ENV_TTL_MS,
-    MAX_TIMEOUT,
+    Config, ConfigBuilder, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONTEXTS, DEFAULT_PORT,
+    DEFAULT_TIMEOUT, DEFAULT_TTL, ENV_APPLICATION, ENV_CONFIGURATION, ENV_ENVIRONMENT, ENV_PORT,
+    ENV_TIMEOUT_MS, ENV_TTL_MS, MAX_TIMEOUT,
+};
+pub use context::{
+    Context, ContextError, ContextValue, MAX_CONTEXT_VALUE_BYTES, MAX_ENTITY_ID_BYTES,
 };
 pub use error::{AttributeError, ConfigError, FetchError, ShapeProblem};
 pub use health::{Refreshed, Status};
 pub use overrides::{OverrideGuard, Overrides};
 pub use snapshot::{Flag, Snapshot};
-pub use source::FlagSource;
+pub use source::{FlagSource, Targeted};
 
 static DEFAULT: OnceLock<FlagSource> = OnceLock::new();
 
@@ -143,5 +148,22 @@ pub mod __private {
     #[inline]
     pub fn check_now(site: &'static Site) -> bool {
         crate::default_source().is_enabled_now_at(site)
+    }
+
+    /// The async gate check of the default source for an evaluation context.
+    #[inline]
+    pub async fn check_with(site: &'static Site, context: &crate::Context) -> bool {
+        crate::default_source()
+            .with_context(context)
+            .is_enabled(site.flag)
+            .await
+    }
+
+    /// The sync gate check of the default source for an evaluation context.
+    #[inline]
+    pub fn check_now_with(site: &'static Site, context: &crate::Context) -> bool {
+        crate::default_source()
+            .with_context(context)
+            .is_enabled_now(site.flag)
     }
 }

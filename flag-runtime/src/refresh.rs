@@ -32,18 +32,29 @@ use crate::background;
 use crate::client::{AgentClient, Answer};
 use crate::clock;
 use crate::config::Config;
+use crate::context::Context;
 use crate::error::{ConfigError, FetchError};
 use crate::health::{loggable, Refreshed};
+use crate::published::Published;
 use crate::snapshot::Snapshot;
 use crate::source::Inner;
 
 type Outcome = Result<Refreshed, FetchError>;
 
+/// The settings every refresh of a source shares.
 #[derive(Debug)]
 pub(crate) struct Refresher {
     client: Result<AgentClient, ConfigError>,
     ttl_ms: u64,
     timeout: Duration,
+}
+
+/// What is refreshed: the context-free answer of a source, or its answer for one context.
+#[derive(Debug)]
+pub(crate) struct Target {
+    pub(crate) published: Published,
+    /// The context sent with each request (`None`: the context-free answer).
+    context: Option<Context>,
     /// [`clock::now_ms`] from which a check starts a refresh; pushed to the flight's expiry while
     /// one runs, so checks meanwhile do not even look; `u64::MAX`: never (unconfigured).
     next_refresh_ms: AtomicU64,
@@ -78,6 +89,7 @@ enum Start {
 /// the refresh as cancelled, so the next is due a TTL later rather than on every check.
 struct Lease {
     inner: Arc<Inner>,
+    target: Arc<Target>,
     id: u64,
     attempt: Arc<Attempt>,
     settled: bool,
@@ -92,9 +104,7 @@ impl Refresher {
 
     /// A refresher that never asks anything: every refresh fails with `error`.
     pub(crate) fn unconfigured(error: ConfigError) -> Self {
-        let refresher = Self::with_client(Err(error), &Config::placeholder());
-        refresher.next_refresh_ms.store(u64::MAX, Ordering::Relaxed);
-        refresher
+        Self::with_client(Err(error), &Config::placeholder())
     }
 
     fn with_client(client: Result<AgentClient, ConfigError>, config: &Config) -> Self {
@@ -102,9 +112,6 @@ impl Refresher {
             client,
             ttl_ms: millis(config.ttl()),
             timeout: config.timeout(),
-            next_refresh_ms: AtomicU64::new(0),
-            flight: Mutex::new(None),
-            held: Mutex::new(None),
         }
     }
 
@@ -113,8 +120,32 @@ impl Refresher {
         self.client.as_ref().err()
     }
 
+    /// A new target: due at once, or never if this refresher cannot ask anything.
+    pub(crate) fn target(&self, context: Option<Context>) -> Target {
+        let due = if self.unusable().is_some() {
+            u64::MAX
+        } else {
+            0
+        };
+        Target {
+            published: Published::new(),
+            context,
+            next_refresh_ms: AtomicU64::new(due),
+            flight: Mutex::new(None),
+            held: Mutex::new(None),
+        }
+    }
+}
+
+impl Target {
     fn flight(&self) -> MutexGuard<'_, Option<Flight>> {
         self.flight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a check should start a refresh: the hot path's only clock read.
+    #[inline]
+    pub(crate) fn is_due(&self) -> bool {
+        clock::now_ms() >= self.next_refresh_ms.load(Ordering::Acquire)
     }
 }
 
@@ -123,29 +154,23 @@ fn millis(duration: Duration) -> u64 {
 }
 
 impl Inner {
-    /// Whether a check should start a refresh: the hot path's only clock read.
-    #[inline]
-    pub(crate) fn is_due(&self) -> bool {
-        clock::now_ms() >= self.refresher.next_refresh_ms.load(Ordering::Acquire)
-    }
-
     /// Sync checks: start a due refresh in the background, never wait.
-    pub(crate) fn refresh_in_background(self: &Arc<Self>) {
-        if let Start::Started(lease) = self.try_start(false) {
+    pub(crate) fn refresh_in_background(self: &Arc<Self>, target: &Arc<Target>) {
+        if let Start::Started(lease) = self.try_start(target, false) {
             self.launch(lease);
         }
     }
 
     /// Async checks, when due or with nothing loaded yet: start a due refresh and wait for it
     /// (bounded), or wait for a first load in flight; otherwise return at once.
-    pub(crate) async fn await_fresh(self: &Arc<Self>) {
-        match self.try_start(false) {
+    pub(crate) async fn await_fresh(self: &Arc<Self>, target: &Arc<Target>) {
+        match self.try_start(target, false) {
             Start::Started(lease) => {
                 let attempt = Arc::clone(&lease.attempt);
                 self.launch(lease);
                 attempt.released().await;
             }
-            Start::Running(attempt) if !self.published.has_snapshot() => {
+            Start::Running(attempt) if !target.published.has_snapshot() => {
                 attempt.released().await;
             }
             Start::Running(_) | Start::NotDue => {}
@@ -154,9 +179,9 @@ impl Inner {
 
     /// An explicit refresh: waits for a running one to end (its outcome is not ours), then asks
     /// the agent itself and waits for the outcome, parse included.
-    pub(crate) async fn refresh_now(self: &Arc<Self>) -> Outcome {
+    pub(crate) async fn refresh_now(self: &Arc<Self>, target: &Arc<Target>) -> Outcome {
         loop {
-            match self.try_start(true) {
+            match self.try_start(target, true) {
                 Start::Started(lease) => {
                     let attempt = Arc::clone(&lease.attempt);
                     self.launch(lease);
@@ -172,13 +197,13 @@ impl Inner {
 
     /// Takes the flight if it is free (or its holder is presumed dead). Unless `force`d, only
     /// when a refresh is due once the flight is won (the previous holder may have just ended).
-    fn try_start(self: &Arc<Self>, force: bool) -> Start {
+    fn try_start(self: &Arc<Self>, target: &Arc<Target>, force: bool) -> Start {
         let now = clock::now_ms();
-        let mut flight = self.refresher.flight();
+        let mut flight = target.flight();
         if let Some(running) = flight.as_ref().filter(|f| f.expires_ms > now) {
             return Start::Running(Arc::clone(&running.attempt));
         }
-        if !force && !self.is_due() {
+        if !force && !target.is_due() {
             return Start::NotDue;
         }
         let id = NEXT_FLIGHT.fetch_add(1, Ordering::Relaxed);
@@ -193,11 +218,10 @@ impl Inner {
             expires_ms,
             attempt: Arc::clone(&attempt),
         });
-        self.refresher
-            .next_refresh_ms
-            .store(expires_ms, Ordering::Release);
+        target.next_refresh_ms.store(expires_ms, Ordering::Release);
         Start::Started(Lease {
             inner: Arc::clone(self),
+            target: Arc::clone(target),
             id,
             attempt,
             settled: false,
@@ -225,7 +249,7 @@ impl Inner {
     /// deadline if a parse is still running then.
     async fn run(self: Arc<Self>, lease: Lease, deadline: tokio::time::Instant) {
         let fetched = match &self.refresher.client {
-            Ok(client) => client.fetch(deadline).await,
+            Ok(client) => client.fetch(deadline, lease.target.context.as_ref()).await,
             Err(error) => Err(FetchError::Unconfigured(error.clone())),
         };
         let outcome = match fetched {
@@ -242,8 +266,8 @@ impl Inner {
         lease: &Lease,
         deadline: tokio::time::Instant,
     ) -> Outcome {
-        let unchanged = self
-            .refresher
+        let target = &lease.target;
+        let unchanged = target
             .held
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -256,7 +280,7 @@ impl Inner {
         }
         // A parse always ends (the answer is capped), however slow the host: the flight must not
         // expire under it, or a successor would start over and never publish either.
-        if !self.hold_flight(lease) {
+        if !hold_flight(lease) {
             return Err(FetchError::Cancelled);
         }
         let mut parse = tokio::task::spawn_blocking(move || {
@@ -282,16 +306,12 @@ impl Inner {
         // Published only while the flight is still ours: a successor (after a freeze) may
         // already have published a newer answer.
         let replaced = {
-            let flight = self.refresher.flight();
+            let flight = target.flight();
             if flight.as_ref().is_none_or(|f| f.id != lease.id) {
                 return Err(FetchError::Cancelled);
             }
-            let replaced = self.published.swap(snapshot);
-            *self
-                .refresher
-                .held
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()) = Some(answer);
+            let replaced = target.published.swap(snapshot);
+            *target.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(answer);
             replaced
         };
         tracing::info!(
@@ -304,29 +324,14 @@ impl Inner {
         Ok(Refreshed::Updated { version })
     }
 
-    /// Keeps the flight from expiring (and checks from starting another) until it settles;
-    /// `false` if it was already taken over.
-    fn hold_flight(&self, lease: &Lease) -> bool {
-        let mut flight = self.refresher.flight();
-        match flight.as_mut().filter(|f| f.id == lease.id) {
-            Some(ours) => {
-                ours.expires_ms = u64::MAX;
-                self.refresher
-                    .next_refresh_ms
-                    .store(u64::MAX, Ordering::Release);
-                true
-            }
-            None => false,
-        }
-    }
-
     /// Ends the flight: the outcome is recorded, the next refresh scheduled a TTL later, and
     /// waiters released, unless the flight was taken over meanwhile (then nothing is recorded:
     /// the successor's outcome is what counts).
     fn settle(&self, mut lease: Lease, outcome: Outcome) {
         lease.settled = true;
+        let target = Arc::clone(&lease.target);
         let ours = {
-            let mut flight = self.refresher.flight();
+            let mut flight = target.flight();
             let ours = flight.as_ref().is_some_and(|f| f.id == lease.id);
             if ours {
                 *flight = None;
@@ -338,12 +343,27 @@ impl Inner {
             return;
         }
         let now = clock::now_ms();
-        self.refresher
+        target
             .next_refresh_ms
             .store(now.saturating_add(self.refresher.ttl_ms), Ordering::Release);
         self.health
-            .record(&outcome, self.published.has_snapshot(), now);
+            .record(&outcome, target.published.has_snapshot(), now);
         lease.attempt.finish(outcome);
+    }
+}
+
+/// Keeps the flight from expiring (and checks from starting another) until it settles;
+/// `false` if it was already taken over.
+fn hold_flight(lease: &Lease) -> bool {
+    let target = &lease.target;
+    let mut flight = target.flight();
+    match flight.as_mut().filter(|f| f.id == lease.id) {
+        Some(ours) => {
+            ours.expires_ms = u64::MAX;
+            target.next_refresh_ms.store(u64::MAX, Ordering::Release);
+            true
+        }
+        None => false,
     }
 }
 
@@ -391,6 +411,7 @@ impl Drop for Lease {
         // The refresh's task ended without settling (a panic, a runtime gone).
         let lease = Lease {
             inner: Arc::clone(&self.inner),
+            target: Arc::clone(&self.target),
             id: self.id,
             attempt: Arc::clone(&self.attempt),
             settled: true,

@@ -3,13 +3,16 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use std::num::NonZeroUsize;
+
 use crate::clock;
-use crate::config::Config;
+use crate::config::{Config, DEFAULT_MAX_CONTEXTS};
+use crate::context::Context;
+use crate::contexts::Contexts;
 use crate::error::{ConfigError, FetchError};
 use crate::health::{Health, Refreshed, Status};
 use crate::overrides;
-use crate::published::Published;
-use crate::refresh::Refresher;
+use crate::refresh::{Refresher, Target};
 use crate::site::Site;
 use crate::snapshot::{Flag, Snapshot};
 
@@ -48,38 +51,84 @@ pub struct FlagSource {
 /// What a source and its clones share.
 #[derive(Debug)]
 pub(crate) struct Inner {
-    pub(crate) published: Published,
+    /// The context-free answer: what plain checks and `#[feature_flag]` read.
+    pub(crate) base: Arc<Target>,
     pub(crate) refresher: Refresher,
+    pub(crate) contexts: Contexts,
     pub(crate) health: Health,
 }
 
 impl FlagSource {
     /// A source for `config`. Nothing is fetched until the first check (or [`refresh`](Self::refresh)).
     pub fn new(config: Config) -> Result<Self, ConfigError> {
-        Ok(Self::with(Refresher::new(&config)?, Health::default()))
+        Ok(Self::with(
+            Refresher::new(&config)?,
+            Health::default(),
+            config.max_contexts(),
+        ))
     }
 
     /// A source configured from the environment ([`Config::from_env`]). It never fails: with a
     /// setting missing or invalid, every check is off (or its caller default), the agent is
     /// never asked, and the reason is logged once and reported by [`status`](Self::status).
     pub fn from_env() -> Self {
-        match Config::from_env().and_then(|config| Refresher::new(&config)) {
-            Ok(refresher) => Self::with(refresher, Health::default()),
+        match Config::from_env().and_then(|config| Ok((Refresher::new(&config)?, config))) {
+            Ok((refresher, config)) => {
+                Self::with(refresher, Health::default(), config.max_contexts())
+            }
             Err(error) => Self::with(
                 Refresher::unconfigured(error.clone()),
                 Health::unconfigured(FetchError::Unconfigured(error)),
+                DEFAULT_MAX_CONTEXTS,
             ),
         }
     }
 
-    fn with(refresher: Refresher, health: Health) -> Self {
+    fn with(refresher: Refresher, health: Health, max_contexts: usize) -> Self {
         FlagSource {
             inner: Arc::new(Inner {
-                published: Published::new(),
+                base: Arc::new(refresher.target(None)),
                 refresher,
+                contexts: Contexts::new(
+                    NonZeroUsize::new(max_contexts).unwrap_or(NonZeroUsize::MIN),
+                ),
                 health,
             }),
         }
+    }
+
+    /// Checks for one request's evaluation context: the same checks, answered by the agent for
+    /// that context (multi-variant flags pick their variant by its rules).
+    ///
+    /// Each distinct context is asked for once per TTL window and its answer cached (at most
+    /// [`ConfigBuilder::max_contexts`](crate::ConfigBuilder::max_contexts) contexts, least
+    /// recently used out), with the same failure policy: last-known-good for that context, else
+    /// the context-free answer, else off. A context that cannot be sent
+    /// ([`Context::validate`]) is served the context-free answer, and logged once.
+    ///
+    /// ```no_run
+    /// use flag_runtime::Context;
+    ///
+    /// # async fn handle(tier: &str, customer_id: u64) {
+    /// let flags = flag_runtime::default_source();
+    /// let context = Context::new().with("tier", tier).with("customerId", customer_id);
+    /// let targeted = flags.with_context(&context);
+    /// if targeted.is_enabled("discount").await {
+    ///     let variant = targeted.flag("discount").await.and_then(|f| f.variant().map(str::to_owned));
+    ///     let percentage: f64 = targeted.attribute("discount", "percentage").await.unwrap_or(0.0);
+    /// }
+    /// # }
+    /// ```
+    pub fn with_context<'a>(&'a self, context: &'a Context) -> Targeted<'a> {
+        Targeted {
+            source: self,
+            context,
+        }
+    }
+
+    /// How many evaluation contexts have a cached answer.
+    pub fn cached_contexts(&self) -> usize {
+        self.inner.contexts.len()
     }
 
     /// Whether `flag` is on. Loads the flags on first use and refreshes them when stale,
@@ -112,7 +161,7 @@ impl FlagSource {
                 return forced;
             }
             self.ensure_fresh().await;
-            self.inner.read(flag, default)
+            self.inner.read(&self.inner.base, flag, default)
         }
     }
 
@@ -129,7 +178,7 @@ impl FlagSource {
             return forced;
         }
         self.refresh_if_due();
-        self.inner.read(flag, default)
+        self.inner.read(&self.inner.base, flag, default)
     }
 
     /// The whole state of `flag` (attributes, variant), refreshed as [`is_enabled`](Self::is_enabled)
@@ -139,7 +188,7 @@ impl FlagSource {
             return Some(forced);
         }
         self.ensure_fresh().await;
-        self.inner.read_flag(flag)
+        self.inner.read_flag(&self.inner.base, flag)
     }
 
     /// The whole state of `flag` without waiting, as [`is_enabled_now`](Self::is_enabled_now).
@@ -148,7 +197,7 @@ impl FlagSource {
             return Some(forced);
         }
         self.refresh_if_due();
-        self.inner.read_flag(flag)
+        self.inner.read_flag(&self.inner.base, flag)
     }
 
     /// The attribute `attribute` of `flag` as a `T`: `None` when the flag is off or unknown,
@@ -174,14 +223,14 @@ impl FlagSource {
     /// configuration version. Active [`Overrides`](crate::Overrides) are laid over it.
     pub async fn snapshot(&self) -> Option<Arc<Snapshot>> {
         self.ensure_fresh().await;
-        overrides::overlay(self.inner.published.load_full())
+        overrides::overlay(self.inner.base.published.load_full())
     }
 
     /// The current snapshot without waiting (a due refresh starts in the background), with
     /// active [`Overrides`](crate::Overrides) laid over it.
     pub fn snapshot_now(&self) -> Option<Arc<Snapshot>> {
         self.refresh_if_due();
-        overrides::overlay(self.inner.published.load_full())
+        overrides::overlay(self.inner.base.published.load_full())
     }
 
     /// Asks the agent now, whatever the TTL says, and reports what this very request did.
@@ -201,12 +250,12 @@ impl FlagSource {
         if let Some(error) = self.inner.refresher.unusable() {
             return Err(FetchError::Unconfigured(error.clone()));
         }
-        self.inner.refresh_now().await
+        self.inner.refresh_now(&self.inner.base).await
     }
 
     /// A point-in-time report: version served, age, the latest outcome and error.
     pub fn status(&self) -> Status {
-        let current = self.inner.published.load_full();
+        let current = self.inner.base.published.load_full();
         self.inner.health.status(
             current
                 .as_ref()
@@ -216,25 +265,14 @@ impl FlagSource {
         )
     }
 
-    /// The async slow path: only when a refresh is due, or nothing is loaded yet and one may
-    /// be (then a first load in flight is worth waiting for).
     #[inline]
     async fn ensure_fresh(&self) {
-        let inner = &self.inner;
-        if inner.is_due()
-            || (!inner.published.has_snapshot() && inner.refresher.unusable().is_none())
-        {
-            // Boxed: the slow path's future is large, and every check's future would otherwise
-            // carry its space. Allocated only on the slow path.
-            Box::pin(inner.await_fresh()).await;
-        }
+        self.inner.ensure_fresh(&self.inner.base).await;
     }
 
     #[inline]
     fn refresh_if_due(&self) {
-        if self.inner.is_due() {
-            self.inner.refresh_in_background();
-        }
+        self.inner.refresh_if_due(&self.inner.base);
     }
 
     /// The sync gate check of a `#[feature_flag]` call site: [`is_enabled_now`](Self::is_enabled_now)
@@ -245,7 +283,9 @@ impl FlagSource {
             return forced;
         }
         self.refresh_if_due();
-        site.read(&self.inner.published, || self.inner.read(site.flag, false))
+        site.read(&self.inner.base.published, || {
+            self.inner.read(&self.inner.base, site.flag, false)
+        })
     }
 
     /// The async gate check of a `#[feature_flag]` call site.
@@ -255,14 +295,36 @@ impl FlagSource {
             return forced;
         }
         self.ensure_fresh().await;
-        site.read(&self.inner.published, || self.inner.read(site.flag, false))
+        site.read(&self.inner.base.published, || {
+            self.inner.read(&self.inner.base, site.flag, false)
+        })
     }
 }
 
 impl Inner {
+    /// The async slow path: only when a refresh is due, or nothing is loaded yet and one may
+    /// be (then a first load in flight is worth waiting for).
     #[inline]
-    fn read(&self, flag: &str, default: bool) -> bool {
-        self.published.with(|snapshot| match snapshot {
+    async fn ensure_fresh(self: &Arc<Self>, target: &Arc<Target>) {
+        if target.is_due()
+            || (!target.published.has_snapshot() && self.refresher.unusable().is_none())
+        {
+            // Boxed: the slow path's future is large, and every check's future would otherwise
+            // carry its space. Allocated only on the slow path.
+            Box::pin(self.await_fresh(target)).await;
+        }
+    }
+
+    #[inline]
+    fn refresh_if_due(self: &Arc<Self>, target: &Arc<Target>) {
+        if target.is_due() {
+            self.refresh_in_background(target);
+        }
+    }
+
+    #[inline]
+    fn read(&self, target: &Target, flag: &str, default: bool) -> bool {
+        target.published.with(|snapshot| match snapshot {
             None => default,
             Some(snapshot) => snapshot.enabled(flag).unwrap_or_else(|| {
                 self.health.log_missing(flag, snapshot.version());
@@ -271,8 +333,8 @@ impl Inner {
         })
     }
 
-    fn read_flag(&self, flag: &str) -> Option<Flag> {
-        self.published.with(|snapshot| {
+    fn read_flag(&self, target: &Target, flag: &str) -> Option<Flag> {
+        target.published.with(|snapshot| {
             let snapshot = snapshot?;
             let found = snapshot.flag(flag).cloned();
             if found.is_none() {
@@ -280,5 +342,154 @@ impl Inner {
             }
             found
         })
+    }
+
+    /// The snapshot a context's checks read: its own, else the context-free one (and the target
+    /// to refresh, `None` for a context that cannot be sent).
+    fn context_target(&self, context: &Context) -> Option<Arc<Target>> {
+        match context.validate() {
+            Ok(()) => Some(self.contexts.target(context, &self.refresher)),
+            Err(error) => {
+                self.health.log_invalid_context(&error);
+                None
+            }
+        }
+    }
+
+    fn context_snapshot(&self, target: Option<&Target>) -> Option<Arc<Snapshot>> {
+        target
+            .and_then(|t| t.published.load_full())
+            .or_else(|| self.base.published.load_full())
+    }
+}
+
+/// The checks of a [`FlagSource`] for one evaluation [`Context`]; see
+/// [`FlagSource::with_context`]. Every check form is here, with the same meaning.
+#[derive(Debug, Clone, Copy)]
+pub struct Targeted<'a> {
+    source: &'a FlagSource,
+    context: &'a Context,
+}
+
+impl Targeted<'_> {
+    async fn snapshot_fresh(&self) -> Option<Arc<Snapshot>> {
+        let inner = &self.source.inner;
+        let target = inner.context_target(self.context);
+        if let Some(target) = &target {
+            inner.ensure_fresh(target).await;
+        }
+        inner.context_snapshot(target.as_deref())
+    }
+
+    fn snapshot_current(&self) -> Option<Arc<Snapshot>> {
+        let inner = &self.source.inner;
+        let target = inner.context_target(self.context);
+        if let Some(target) = &target {
+            inner.refresh_if_due(target);
+        }
+        inner.context_snapshot(target.as_deref())
+    }
+
+    fn enabled_in(&self, snapshot: Option<&Snapshot>, flag: &str, default: bool) -> bool {
+        match snapshot {
+            None => default,
+            Some(snapshot) => snapshot.enabled(flag).unwrap_or_else(|| {
+                self.source
+                    .inner
+                    .health
+                    .log_missing(flag, snapshot.version());
+                default
+            }),
+        }
+    }
+
+    /// Whether `flag` is on for this context (see [`FlagSource::is_enabled`]).
+    pub async fn is_enabled(&self, flag: &str) -> bool {
+        self.is_enabled_or(flag, false).await
+    }
+
+    /// Whether `flag` is on for this context, or `default` when nothing is known about it (see
+    /// [`FlagSource::is_enabled_or`]).
+    pub async fn is_enabled_or(&self, flag: &str, default: bool) -> bool {
+        if let Some(forced) = overrides::enabled(flag) {
+            return forced;
+        }
+        let snapshot = self.snapshot_fresh().await;
+        self.enabled_in(snapshot.as_deref(), flag, default)
+    }
+
+    /// Whether `flag` is on for this context, without waiting (see [`FlagSource::is_enabled_now`]):
+    /// a context seen for the first time is answered context-free while its answer loads.
+    pub fn is_enabled_now(&self, flag: &str) -> bool {
+        self.is_enabled_now_or(flag, false)
+    }
+
+    /// [`is_enabled_now`](Self::is_enabled_now) with a default for when nothing is known.
+    pub fn is_enabled_now_or(&self, flag: &str, default: bool) -> bool {
+        if let Some(forced) = overrides::enabled(flag) {
+            return forced;
+        }
+        let snapshot = self.snapshot_current();
+        self.enabled_in(snapshot.as_deref(), flag, default)
+    }
+
+    /// The whole state of `flag` for this context: attributes and, for a multi-variant flag,
+    /// [`Flag::variant`].
+    pub async fn flag(&self, flag: &str) -> Option<Flag> {
+        if let Some(forced) = overrides::flag(flag) {
+            return Some(forced);
+        }
+        let snapshot = self.snapshot_fresh().await?;
+        snapshot.flag(flag).cloned()
+    }
+
+    /// [`flag`](Self::flag) without waiting.
+    pub fn flag_now(&self, flag: &str) -> Option<Flag> {
+        if let Some(forced) = overrides::flag(flag) {
+            return Some(forced);
+        }
+        self.snapshot_current()?.flag(flag).cloned()
+    }
+
+    /// The attribute `attribute` of `flag` for this context, as a `T`.
+    pub async fn attribute<T: serde::de::DeserializeOwned>(
+        &self,
+        flag: &str,
+        attribute: &str,
+    ) -> Option<T> {
+        self.flag(flag).await?.attribute(attribute)
+    }
+
+    /// [`attribute`](Self::attribute) without waiting.
+    pub fn attribute_now<T: serde::de::DeserializeOwned>(
+        &self,
+        flag: &str,
+        attribute: &str,
+    ) -> Option<T> {
+        self.flag_now(flag)?.attribute(attribute)
+    }
+
+    /// Every flag for this context, from one configuration version, with active
+    /// [`Overrides`](crate::Overrides) laid over it.
+    pub async fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        overrides::overlay(self.snapshot_fresh().await)
+    }
+
+    /// [`snapshot`](Self::snapshot) without waiting.
+    pub fn snapshot_now(&self) -> Option<Arc<Snapshot>> {
+        overrides::overlay(self.snapshot_current())
+    }
+
+    /// Asks the agent for this context now (see [`FlagSource::refresh`]).
+    pub async fn refresh(&self) -> Result<Refreshed, FetchError> {
+        let inner = &self.source.inner;
+        if let Some(error) = inner.refresher.unusable() {
+            return Err(FetchError::Unconfigured(error.clone()));
+        }
+        self.context
+            .validate()
+            .map_err(FetchError::InvalidContext)?;
+        let target = inner.contexts.target(self.context, &inner.refresher);
+        inner.refresh_now(&target).await
     }
 }

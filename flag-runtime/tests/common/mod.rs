@@ -114,6 +114,13 @@ pub struct RawAgent {
 
 impl RawAgent {
     pub fn start(answer: impl Fn(usize) -> Vec<u8> + Send + Sync + 'static) -> Self {
+        Self::start_with_head(move |n, _| answer(n))
+    }
+
+    /// The same, with the request's head (request line and headers) given to `answer`.
+    pub fn start_with_head(
+        answer: impl Fn(usize, &str) -> Vec<u8> + Send + Sync + 'static,
+    ) -> Self {
         use std::io::{BufRead as _, BufReader};
         use std::sync::atomic::{AtomicUsize, Ordering};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -128,14 +135,16 @@ impl RawAgent {
                 let n = counter.fetch_add(1, Ordering::SeqCst);
                 std::thread::spawn(move || {
                     let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut head = String::new();
                     let mut line = String::new();
                     while reader.read_line(&mut line).is_ok_and(|read| read > 0) {
                         if line == "\r\n" {
                             break;
                         }
+                        head.push_str(&line);
                         line.clear();
                     }
-                    let _ = stream.write_all(&answer(n));
+                    let _ = stream.write_all(&answer(n, &head));
                 });
             }
         });

@@ -1,0 +1,298 @@
+//! The evaluation context of a request: what AppConfig's multi-variant flags target.
+//!
+//! The agent evaluates a flag's variant rules against `Context: key=value` request headers and
+//! keeps an entity on one configuration version during a gradual deployment by its `Entity-Id`.
+//! A [`Context`] holds both; the source asks the agent once per distinct context (and TTL window)
+//! and caches the answer.
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+/// The evaluation context of a request: key/value pairs (strings, numbers, booleans), sent to
+/// the agent as `Context: key=value` headers, and an optional `Entity-Id`.
+///
+/// Cheap to build per request (one small allocation per pair). Keys and values are sent as
+/// written, so they must be header-safe:
+///
+/// * a key is 1 to 64 ASCII letters, digits, `_`, `-` or `.` (what a rule's `$key` can name);
+/// * a value has no `,` (the agent splits a header on commas), no control character and at most
+///   1024 bytes;
+/// * an entity id has no control character and at most 2048 bytes (the agent's limit).
+///
+/// A context that breaks one of these is not sent: checks with it serve the context-free flags,
+/// [`validate`](Self::validate) says why, and the source logs it once (the key, never the value).
+///
+/// ```
+/// use flag_runtime::Context;
+///
+/// let context = Context::new()
+///     .with("tier", "gold")
+///     .with("customerId", 4217)
+///     .with("beta", true)
+///     .entity_id("customer-4217");
+/// assert_eq!(context.get("customerId"), Some("4217"));
+/// assert!(context.validate().is_ok());
+/// assert!(Context::new().with("note", "a,b").validate().is_err());
+/// ```
+#[derive(Clone, Default)]
+pub struct Context {
+    pairs: Vec<(Box<str>, Box<str>)>,
+    entity_id: Option<Box<str>>,
+    invalid: Option<ContextError>,
+    /// The cache key, built on first use.
+    key: OnceLock<Arc<str>>,
+}
+
+/// A value a [`Context`] pair can hold: a string, an integer, a float or a boolean.
+pub trait ContextValue {
+    /// The value as the agent receives it (a header string).
+    fn to_context_string(&self) -> String;
+}
+
+impl ContextValue for str {
+    fn to_context_string(&self) -> String {
+        self.to_owned()
+    }
+}
+
+impl ContextValue for String {
+    fn to_context_string(&self) -> String {
+        self.clone()
+    }
+}
+
+impl<T: ContextValue + ?Sized> ContextValue for &T {
+    fn to_context_string(&self) -> String {
+        (**self).to_context_string()
+    }
+}
+
+macro_rules! display_values {
+    ($($t:ty)*) => {$(
+        impl ContextValue for $t {
+            fn to_context_string(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+display_values!(bool i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize f32 f64);
+
+/// Why a [`Context`] cannot be sent. Names the key, never the value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ContextError {
+    /// A key that is empty, longer than 64 bytes, or has a character other than ASCII
+    /// letters, digits, `_`, `-` and `.`.
+    InvalidKey {
+        /// The key, when it is short and printable; else a placeholder.
+        key: String,
+    },
+    /// A value with a `,` or a control character, or longer than 1024 bytes.
+    InvalidValue {
+        /// The key of the value.
+        key: String,
+    },
+    /// An entity id with a control character, or longer than 2048 bytes.
+    InvalidEntityId,
+}
+
+impl fmt::Display for ContextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ContextError::InvalidKey { key } => write!(
+                f,
+                "context key `{key}` must be 1 to 64 ASCII letters, digits, `_`, `-` or `.`"
+            ),
+            ContextError::InvalidValue { key } => write!(
+                f,
+                "the value of context key `{key}` must have no `,` and no control character, \
+                 and at most 1024 bytes"
+            ),
+            ContextError::InvalidEntityId => {
+                f.write_str("the entity id must have no control character and at most 2048 bytes")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ContextError {}
+
+/// Longest context value sent.
+pub const MAX_CONTEXT_VALUE_BYTES: usize = 1024;
+/// Longest `Entity-Id` sent (the agent's limit).
+pub const MAX_ENTITY_ID_BYTES: usize = 2048;
+
+impl Context {
+    /// An empty context.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) `key` with `value`.
+    #[must_use]
+    pub fn with(mut self, key: &str, value: impl ContextValue) -> Self {
+        self.insert(key, value);
+        self
+    }
+
+    /// Adds (or replaces) `key` with `value`.
+    pub fn insert(&mut self, key: &str, value: impl ContextValue) {
+        self.key = OnceLock::new();
+        let value = value.to_context_string();
+        if self.invalid.is_none() {
+            if !valid_key(key) {
+                self.invalid = Some(ContextError::InvalidKey {
+                    key: shown_key(key),
+                });
+            } else if !valid_value(&value, MAX_CONTEXT_VALUE_BYTES) || value.contains(',') {
+                self.invalid = Some(ContextError::InvalidValue {
+                    key: key.to_owned(),
+                });
+            }
+        }
+        match self.pairs.iter_mut().find(|(k, _)| &**k == key) {
+            Some(pair) => pair.1 = value.into(),
+            None => self.pairs.push((key.into(), value.into())),
+        }
+    }
+
+    /// Sets the `Entity-Id`, which keeps this entity on one configuration version during a
+    /// gradual deployment (and identifies it in AppConfig experiments).
+    #[must_use]
+    pub fn entity_id(mut self, id: impl Into<String>) -> Self {
+        self.key = OnceLock::new();
+        let id = id.into();
+        if self.invalid.is_none() && !valid_value(&id, MAX_ENTITY_ID_BYTES) {
+            self.invalid = Some(ContextError::InvalidEntityId);
+        }
+        self.entity_id = Some(id.into());
+        self
+    }
+
+    /// The value of `key`, as sent.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| &**k == key)
+            .map(|(_, v)| &**v)
+    }
+
+    /// The pairs, in the order they were first added.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(k, v)| (&**k, &**v))
+    }
+
+    /// The `Entity-Id`, if set.
+    pub fn get_entity_id(&self) -> Option<&str> {
+        self.entity_id.as_deref()
+    }
+
+    /// Whether there is nothing to send (no pair, no entity id).
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty() && self.entity_id.is_none()
+    }
+
+    /// Whether the context can be sent; the first problem otherwise.
+    pub fn validate(&self) -> Result<(), ContextError> {
+        match &self.invalid {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// The cache key: the pairs sorted by key, and the entity id, in one string (two contexts
+    /// with the same pairs in another order are the same context).
+    pub(crate) fn key(&self) -> &Arc<str> {
+        self.key.get_or_init(|| self.build_key())
+    }
+
+    fn build_key(&self) -> Arc<str> {
+        let mut pairs: Vec<_> = self.pairs().collect();
+        pairs.sort_unstable();
+        let mut key = String::new();
+        for (k, v) in pairs {
+            key.push_str(k);
+            key.push('=');
+            key.push_str(v);
+            key.push('\n');
+        }
+        if let Some(id) = &self.entity_id {
+            key.push('\n');
+            key.push_str(id);
+        }
+        key.into()
+    }
+}
+
+impl fmt::Debug for Context {
+    // Keys only: values may be customer data.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field(
+                "keys",
+                &self.pairs.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("entity_id", &self.entity_id.as_ref().map(|_| ".."))
+            .finish()
+    }
+}
+
+fn valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+fn valid_value(value: &str, max: usize) -> bool {
+    value.len() <= max && !value.chars().any(char::is_control)
+}
+
+fn shown_key(key: &str) -> String {
+    if key.len() <= 64 && !key.chars().any(char::is_control) {
+        key.to_owned()
+    } else {
+        "(a long or unprintable key)".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_ignores_order_and_tells_entities_apart() {
+        let a = Context::new().with("a", 1).with("b", "x");
+        let b = Context::new().with("b", "x").with("a", 1);
+        assert_eq!(a.key(), b.key());
+        assert_ne!(a.key(), a.clone().entity_id("e").key());
+        assert_ne!(a.key(), a.clone().with("a", 2).key());
+        assert_eq!(a.clone().with("a", 2).get("a"), Some("2"));
+    }
+
+    #[test]
+    fn unsendable_contexts_are_refused_naming_the_key_only() {
+        let err = Context::new().with("note", "a,b").validate().unwrap_err();
+        assert_eq!(err, ContextError::InvalidValue { key: "note".into() });
+        assert!(!err.to_string().contains("a,b"));
+        assert!(Context::new().with("x", "line\nbreak").validate().is_err());
+        assert!(Context::new().with("bad key", 1).validate().is_err());
+        assert!(Context::new().with("", 1).validate().is_err());
+        assert!(Context::new()
+            .with("x", "v".repeat(1025))
+            .validate()
+            .is_err());
+        assert!(Context::new()
+            .entity_id("e".repeat(2049))
+            .validate()
+            .is_err());
+        assert!(Context::new()
+            .with("name", "Zoë Ünïcode")
+            .with("pi", 3.5)
+            .validate()
+            .is_ok());
+        assert!(!format!("{:?}", Context::new().with("k", "secret")).contains("secret"));
+    }
+}
