@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::error::SchemaError;
+use crate::rule::Rule;
 
 /// A validated AppConfig feature-flag document: flag definitions and their values.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,16 +59,17 @@ pub struct Constraint {
 pub enum ConstraintKind {
     /// A JSON number within optional inclusive bounds.
     Number {
-        /// Inclusive lower bound.
+        /// Inclusive lower bound (an integer: AppConfig's schema types the bounds `integer`).
         minimum: Option<f64>,
-        /// Inclusive upper bound.
+        /// Inclusive upper bound (an integer).
         maximum: Option<f64>,
     },
     /// A string matching `pattern` or one of `allowed` (never both).
     String {
         /// A regular expression the string must contain a match of.
         pattern: Option<String>,
-        /// The allowed values (`enum`).
+        /// The allowed values (`enum`, at most 100). AppConfig's schema also admits integer
+        /// items: they are kept as their decimal text, which is the string they allow.
         allowed: Option<Vec<String>>,
     },
     /// `true` or `false`.
@@ -82,23 +84,39 @@ pub enum ConstraintKind {
 /// A flag's value (`values.<key>`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FlagValue {
-    /// Whether the flag is on.
+    /// Whether the flag is on. A multi-variant flag may omit `enabled` (then `false`); its
+    /// variants decide what is served.
     pub enabled: bool,
     /// Attribute values by key (metadata such as `_createdAt` removed).
     pub attributes: Map<String, Value>,
-    /// Multi-variant flags: the ordered `_variants` list, as written.
-    pub variants: Option<Vec<Value>>,
+    /// Multi-variant flags: the `_variants`, in order; the last is the default.
+    pub variants: Option<Vec<Variant>>,
+}
+
+/// One of a multi-variant flag's `_variants`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    /// The variant's name, served as `_variant`.
+    pub name: String,
+    /// Whether the flag is on when this variant is served.
+    pub enabled: bool,
+    /// The parsed rule; `None` only for the last (default) variant.
+    pub rule: Option<Rule>,
+    /// Attribute values (`attributeValues`), served when `enabled`.
+    pub attributes: Map<String, Value>,
 }
 
 impl Document {
     /// Parses and validates a document; every broken rule is reported, not just the first.
+    /// Variant rules are parsed here, once: a rule that does not parse is a [`SchemaError`]
+    /// naming the flag, the variant and the position.
     pub fn parse(text: &str) -> Result<Self, SchemaError> {
         let value: Value = serde_json::from_str(text).map_err(|e| SchemaError::Syntax {
             line: e.line(),
             column: e.column(),
             message: strip_position(&e.to_string()),
         })?;
-        crate::validate::document(&value, text.len())
+        crate::validate::document(&value, text)
     }
 
     /// The definition of flag `key`.

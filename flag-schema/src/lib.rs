@@ -2,7 +2,8 @@
 //!
 //! This crate is the one place that knows the hosted document's rules. The `#[feature_flag]`
 //! macro uses it to check flag names at compile time, and the local agent (`flag-agent`) uses it
-//! to validate what it serves and to evaluate it exactly as the AppConfig agent does.
+//! to validate what it serves and to evaluate it exactly as the AppConfig agent does, including
+//! the targeting [`rule`]s of multi-variant flags against a request [`Context`].
 //!
 //! ```
 //! let doc = flag_schema::Document::parse(r#"{
@@ -26,15 +27,19 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod context;
 mod document;
 mod error;
 mod evaluate;
+mod locate;
 mod names;
+pub mod rule;
 mod validate;
 
+pub use context::{Context, ContextError, ContextErrorKind};
 pub use document::{
     AttributeDefinition, Constraint, ConstraintKind, Deprecation, Document, FlagDefinition,
-    FlagValue,
+    FlagValue, Variant,
 };
 pub use error::{Problem, SchemaError};
 pub use names::{is_valid_key, suggest};

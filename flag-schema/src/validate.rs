@@ -11,10 +11,12 @@ use serde_json::{Map, Value};
 
 use crate::document::{
     AttributeDefinition, Constraint, ConstraintKind, Deprecation, Document, FlagDefinition,
-    FlagValue,
+    FlagValue, Variant,
 };
 use crate::error::{Problem, SchemaError};
+use crate::locate::{position, Step};
 use crate::names::is_valid_key;
+use crate::rule::{Rule, MAX_RULE_CHARS};
 
 /// AppConfig's hard maximum for a hosted configuration (the default quota is 2 MB).
 pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;
@@ -22,7 +24,9 @@ const MAX_ATTRIBUTES: usize = 25;
 const MAX_NAME_CHARS: usize = 64;
 const MAX_DESCRIPTION_CHARS: usize = 1024;
 const MAX_STRING_VALUE_CHARS: usize = 1024;
-const MAX_ARRAY_ITEMS: usize = 25;
+const MAX_PATTERN_CHARS: usize = 1024;
+const MAX_ENUM_ITEMS: usize = 100;
+const MAX_VARIANTS: usize = 32;
 
 #[derive(Default)]
 struct Problems(Vec<Problem>);
@@ -36,7 +40,8 @@ impl Problems {
     }
 }
 
-pub(crate) fn document(root: &Value, size: usize) -> Result<Document, SchemaError> {
+pub(crate) fn document(root: &Value, text: &str) -> Result<Document, SchemaError> {
+    let size = text.len();
     let mut p = Problems::default();
     if size > MAX_DOCUMENT_BYTES {
         p.add(
@@ -98,7 +103,12 @@ pub(crate) fn document(root: &Value, size: usize) -> Result<Document, SchemaErro
                             p.add(path, format!("value for undefined flag `{key}`{hint}"));
                             return None;
                         };
-                        flag_value(&mut p, &path, def, value).map(|v| (key.clone(), v))
+                        let at = Here {
+                            path: &path,
+                            flag: key,
+                            text,
+                        };
+                        flag_value(&mut p, &at, def, value).map(|v| (key.clone(), v))
                     })
                     .collect()
             })
@@ -117,8 +127,8 @@ fn flag_definition(p: &mut Problems, path: &str, value: &Value) -> Option<FlagDe
     for (key, v) in def {
         let here = format!("{path}.{key}");
         match key.as_str() {
-            "name" => out.name = text(p, &here, v, MAX_NAME_CHARS, false),
-            "description" => out.description = text(p, &here, v, MAX_DESCRIPTION_CHARS, true),
+            "name" => out.name = name(p, &here, v),
+            "description" => out.description = description(p, &here, v),
             "_createdAt" | "_updatedAt" => {
                 if !v.is_string() {
                     p.add(here, format!("must be a string, found {}", kind(v)));
@@ -200,7 +210,7 @@ fn attribute_definition(
     for (key, v) in obj {
         let here = format!("{path}.{key}");
         match key.as_str() {
-            "description" => out.description = text(p, &here, v, MAX_DESCRIPTION_CHARS, true),
+            "description" => out.description = description(p, &here, v),
             "constraints" => out.constraints = constraint(p, &here, v, true),
             _ => p.add(
                 here,
@@ -271,7 +281,14 @@ fn constraint(p: &mut Problems, path: &str, value: &Value, top_level: bool) -> O
         "number" => {
             let bound = |p: &mut Problems, name: &str| match obj.get(name) {
                 None => None,
-                Some(Value::Number(n)) => n.as_f64(),
+                Some(Value::Number(n)) if is_integer(n) => n.as_f64(),
+                Some(Value::Number(_)) => {
+                    p.add(
+                        format!("{path}.{name}"),
+                        "must be an integer (AppConfig's schema types the bounds `integer`), found a number with a fraction",
+                    );
+                    None
+                }
                 Some(other) => {
                     p.add(
                         format!("{path}.{name}"),
@@ -292,6 +309,15 @@ fn constraint(p: &mut Problems, path: &str, value: &Value, top_level: bool) -> O
             let pattern = match obj.get("pattern") {
                 None => None,
                 Some(Value::String(re)) => {
+                    let chars = re.chars().count();
+                    if chars > MAX_PATTERN_CHARS {
+                        p.add(
+                            format!("{path}.pattern"),
+                            format!(
+                                "{chars} characters; AppConfig allows at most {MAX_PATTERN_CHARS}"
+                            ),
+                        );
+                    }
                     if let Err(e) = regex_lite::Regex::new(re) {
                         p.add(
                             format!("{path}.pattern"),
@@ -310,20 +336,14 @@ fn constraint(p: &mut Problems, path: &str, value: &Value, top_level: bool) -> O
             };
             let allowed = match obj.get("enum") {
                 None => None,
-                Some(Value::Array(items))
-                    if !items.is_empty() && items.iter().all(Value::is_string) =>
-                {
-                    Some(
-                        items
-                            .iter()
-                            .filter_map(|i| i.as_str().map(str::to_owned))
-                            .collect(),
-                    )
-                }
-                Some(_) => {
+                Some(Value::Array(items)) => Some(enum_items(p, &format!("{path}.enum"), items)),
+                Some(other) => {
                     p.add(
                         format!("{path}.enum"),
-                        "must be a non-empty array of strings",
+                        format!(
+                            "must be an array of strings or integers, found {}",
+                            kind(other)
+                        ),
                     );
                     None
                 }
@@ -347,12 +367,20 @@ fn constraint(p: &mut Problems, path: &str, value: &Value, top_level: bool) -> O
     Some(Constraint { kind, required })
 }
 
+/// Where a flag value sits: its dotted path, its key, and the document's text (to locate rules).
+struct Here<'a> {
+    path: &'a str,
+    flag: &'a str,
+    text: &'a str,
+}
+
 fn flag_value(
     p: &mut Problems,
-    path: &str,
+    at: &Here<'_>,
     def: &FlagDefinition,
     value: &Value,
 ) -> Option<FlagValue> {
+    let path = at.path;
     let obj = object(p, path, value)?;
     let mut out = FlagValue::default();
     match obj.get("enabled") {
@@ -361,6 +389,8 @@ fn flag_value(
             format!("{path}.enabled"),
             format!("must be a boolean, found {}", kind(other)),
         ),
+        // AppConfig's own multi-variant example has no `enabled` beside `_variants`.
+        None if obj.contains_key("_variants") => {}
         None => p.add(path, "missing `enabled` (true or false)"),
     }
     for (key, v) in obj {
@@ -372,24 +402,7 @@ fn flag_value(
                     p.add(here, format!("must be a string, found {}", kind(v)));
                 }
             }
-            "_variants" => match v {
-                Value::Array(items) => {
-                    for (i, variant) in items.iter().enumerate() {
-                        check_variant(
-                            p,
-                            &format!("{here}[{i}]"),
-                            def,
-                            variant,
-                            i + 1 == items.len(),
-                        );
-                    }
-                    out.variants = Some(items.clone());
-                }
-                other => p.add(
-                    here,
-                    format!("must be an array of variants, found {}", kind(other)),
-                ),
-            },
+            "_variants" => out.variants = variants(p, at, def, v),
             _ if key.starts_with('_') => p.add(here, "unknown metadata key"),
             _ => {
                 attribute_value(p, &here, key, def, v);
@@ -397,44 +410,203 @@ fn flag_value(
             }
         }
     }
-    if out.enabled {
-        for (name, attr) in &def.attributes {
-            let required = attr.constraints.as_ref().is_some_and(|c| c.required);
-            if required && !out.attributes.contains_key(name) && out.variants.is_none() {
-                p.add(path, format!("required attribute `{name}` has no value"));
-            }
-        }
+    if out.enabled && out.variants.is_none() {
+        required_present(p, path, def, &out.attributes);
     }
     Some(out)
 }
 
-fn check_variant(p: &mut Problems, path: &str, def: &FlagDefinition, variant: &Value, last: bool) {
-    let Some(obj) = object(p, path, variant) else {
-        return;
-    };
-    if !obj.get("name").is_some_and(Value::is_string) {
-        p.add(path, "a variant needs a string `name`");
-    }
-    if !obj.get("enabled").is_some_and(Value::is_boolean) {
-        p.add(path, "a variant needs a boolean `enabled`");
-    }
-    match obj.get("rule") {
-        Some(Value::String(_)) if !last => {}
-        Some(Value::String(_)) => {
-            p.add(path, "the last variant is the default and takes no `rule`")
+fn required_present(
+    p: &mut Problems,
+    path: &str,
+    def: &FlagDefinition,
+    values: &Map<String, Value>,
+) {
+    for (name, attr) in &def.attributes {
+        let required = attr.constraints.as_ref().is_some_and(|c| c.required);
+        if required && !values.contains_key(name) {
+            p.add(path, format!("required attribute `{name}` has no value"));
         }
-        Some(other) => p.add(
-            format!("{path}.rule"),
-            format!("must be a string, found {}", kind(other)),
-        ),
-        None if !last => p.add(path, "only the last (default) variant may omit `rule`"),
-        None => {}
     }
+}
+
+/// `_variants`: 1 to 32 variants; each but the last has a rule, the last (the default) has none.
+fn variants(
+    p: &mut Problems,
+    at: &Here<'_>,
+    def: &FlagDefinition,
+    value: &Value,
+) -> Option<Vec<Variant>> {
+    let path = format!("{}._variants", at.path);
+    let Value::Array(items) = value else {
+        p.add(
+            path,
+            format!("must be an array of variants, found {}", kind(value)),
+        );
+        return None;
+    };
+    if items.is_empty() {
+        p.add(
+            path.as_str(),
+            "no variants: a multi-variant flag needs at least its default (last) variant",
+        );
+    }
+    if items.len() > MAX_VARIANTS {
+        p.add(
+            path.as_str(),
+            format!(
+                "{} variants; AppConfig allows at most {MAX_VARIANTS}",
+                items.len()
+            ),
+        );
+    }
+    let out: Vec<Variant> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| variant(p, at, def, i, v, i + 1 == items.len()))
+        .collect();
+    (out.len() == items.len() && !out.is_empty()).then_some(out)
+}
+
+fn variant(
+    p: &mut Problems,
+    at: &Here<'_>,
+    def: &FlagDefinition,
+    index: usize,
+    value: &Value,
+    last: bool,
+) -> Option<Variant> {
+    let path = format!("{}._variants[{index}]", at.path);
+    let obj = object(p, &path, value)?;
+    for key in obj.keys() {
+        if !matches!(
+            key.as_str(),
+            "name" | "enabled" | "rule" | "attributeValues"
+        ) {
+            p.add(
+                format!("{path}.{key}"),
+                "unknown key in a variant (allowed: `name`, `enabled`, `rule`, `attributeValues`)",
+            );
+        }
+    }
+    let name = match obj.get("name") {
+        Some(v) => name(p, &format!("{path}.name"), v),
+        None => {
+            p.add(path.as_str(), "a variant needs a `name`");
+            None
+        }
+    };
+    let enabled = match obj.get("enabled") {
+        Some(Value::Bool(b)) => Some(*b),
+        Some(other) => {
+            p.add(
+                format!("{path}.enabled"),
+                format!("must be a boolean, found {}", kind(other)),
+            );
+            None
+        }
+        None => {
+            p.add(path.as_str(), "a variant needs `enabled` (true or false)");
+            None
+        }
+    };
+    let rule = match obj.get("rule") {
+        Some(Value::String(_)) if last => {
+            p.add(
+                format!("{path}.rule"),
+                "the last variant is the default and takes no `rule`",
+            );
+            None
+        }
+        Some(Value::String(text)) => {
+            let shown = name
+                .as_deref()
+                .map_or_else(|| format!("variant {index}"), |n| format!("variant `{n}`"));
+            rule(p, at, index, &shown, text)
+        }
+        Some(other) => {
+            p.add(
+                format!("{path}.rule"),
+                format!("must be a string, found {}", kind(other)),
+            );
+            None
+        }
+        None if !last => {
+            p.add(
+                path.as_str(),
+                "only the last (default) variant may omit `rule`",
+            );
+            None
+        }
+        None => None,
+    };
+    let mut attributes = Map::new();
     if let Some(values) = obj.get("attributeValues") {
-        if let Some(values) = object(p, &format!("{path}.attributeValues"), values) {
-            for (key, v) in values {
-                attribute_value(p, &format!("{path}.attributeValues.{key}"), key, def, v);
+        let here = format!("{path}.attributeValues");
+        if let Some(values) = object(p, &here, values) {
+            if values.len() > MAX_ATTRIBUTES {
+                p.add(
+                    here.as_str(),
+                    format!(
+                        "{} attribute values; AppConfig allows at most {MAX_ATTRIBUTES}",
+                        values.len()
+                    ),
+                );
             }
+            for (key, v) in values {
+                attribute_value(p, &format!("{here}.{key}"), key, def, v);
+            }
+            attributes = values.clone();
+        }
+    }
+    if enabled == Some(true) {
+        required_present(p, &path, def, &attributes);
+    }
+    Some(Variant {
+        name: name?,
+        enabled: enabled?,
+        rule: if last { None } else { Some(rule?) },
+        attributes,
+    })
+}
+
+/// A variant's rule, parsed once; a failure names the flag, the variant and both positions.
+fn rule(p: &mut Problems, at: &Here<'_>, index: usize, variant: &str, text: &str) -> Option<Rule> {
+    let path = format!("{}._variants[{index}].rule", at.path);
+    let flag = at.flag;
+    let chars = text.chars().count();
+    if chars > MAX_RULE_CHARS {
+        p.add(
+            path,
+            format!("flag `{flag}`, {variant}: the rule has {chars} characters; AppConfig allows at most {MAX_RULE_CHARS}"),
+        );
+        return None;
+    }
+    match Rule::parse(text) {
+        Ok(rule) => Some(rule),
+        Err(e) => {
+            let steps = [
+                Step::Key("values"),
+                Step::Key(flag),
+                Step::Key("_variants"),
+                Step::Index(index),
+                Step::Key("rule"),
+            ];
+            let in_document = position(at.text, &steps)
+                .map(|(l, c)| {
+                    format!(" (the rule string starts at line {l}, column {c} of the document)")
+                })
+                .unwrap_or_default();
+            p.add(
+                path,
+                format!(
+                    "flag `{flag}`, {variant}: invalid rule at line {}, column {} of the rule{in_document}: {}",
+                    e.line(),
+                    e.column(),
+                    e.message()
+                ),
+            );
+            None
         }
     }
 }
@@ -452,27 +624,25 @@ fn attribute_value(p: &mut Problems, path: &str, key: &str, def: &FlagDefinition
         return;
     };
     match value {
-        Value::String(s) if s.chars().count() > MAX_STRING_VALUE_CHARS => p.add(
-            path,
-            format!(
-                "string of {} characters; AppConfig allows at most {MAX_STRING_VALUE_CHARS}",
-                s.chars().count()
-            ),
-        ),
+        Value::String(s) => string_length(p, path, s),
         Value::Array(items) => {
-            if items.len() > MAX_ARRAY_ITEMS {
+            if items.is_empty() {
+                // The schema's `oneOf` (an array of strings, or of numbers) admits an empty array
+                // twice, which `oneOf` refuses.
                 p.add(
                     path,
-                    format!(
-                        "{} items; AppConfig allows at most {MAX_ARRAY_ITEMS}",
-                        items.len()
-                    ),
+                    "an empty array: AppConfig's schema takes an array of strings or of numbers, and an empty one matches both (its `oneOf` refuses that)",
                 );
             }
             let all_strings = items.iter().all(Value::is_string);
             let all_numbers = items.iter().all(Value::is_number);
             if !all_strings && !all_numbers {
                 p.add(path, "an array value holds only strings or only numbers");
+            }
+            for (i, item) in items.iter().enumerate() {
+                if let Value::String(s) = item {
+                    string_length(p, &format!("{path}[{i}]"), s);
+                }
             }
         }
         Value::Null | Value::Object(_) => {
@@ -489,6 +659,77 @@ fn attribute_value(p: &mut Problems, path: &str, key: &str, def: &FlagDefinition
     }
     if let Some(c) = &attr.constraints {
         meets(p, path, c, value);
+    }
+}
+
+fn string_length(p: &mut Problems, path: &str, s: &str) {
+    let chars = s.chars().count();
+    if chars > MAX_STRING_VALUE_CHARS {
+        p.add(
+            path,
+            format!(
+                "string of {chars} characters; AppConfig allows at most {MAX_STRING_VALUE_CHARS}"
+            ),
+        );
+    }
+}
+
+/// `enum` items: at most 100, each a string of at most 1024 characters or an integer (kept as
+/// its decimal text).
+fn enum_items(p: &mut Problems, path: &str, items: &[Value]) -> Vec<String> {
+    if items.len() > MAX_ENUM_ITEMS {
+        p.add(
+            path,
+            format!(
+                "{} items; AppConfig allows at most {MAX_ENUM_ITEMS}",
+                items.len()
+            ),
+        );
+    }
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| match item {
+            Value::String(s) => {
+                let chars = s.chars().count();
+                if chars > MAX_STRING_VALUE_CHARS {
+                    p.add(
+                        format!("{path}[{i}]"),
+                        format!("string of {chars} characters; AppConfig allows at most {MAX_STRING_VALUE_CHARS}"),
+                    );
+                }
+                Some(s.clone())
+            }
+            Value::Number(n) if is_integer(n) => Some(integer_text(n)),
+            other => {
+                p.add(
+                    format!("{path}[{i}]"),
+                    format!("must be a string or an integer, found {}", found_item(other)),
+                );
+                None
+            }
+        })
+        .collect()
+}
+
+/// JSON Schema's `integer`: a number without a fractional part (`5.0` is one).
+fn is_integer(n: &serde_json::Number) -> bool {
+    n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
+}
+
+fn integer_text(n: &serde_json::Number) -> String {
+    match (n.as_i64(), n.as_u64(), n.as_f64()) {
+        (Some(i), _, _) => i.to_string(),
+        (_, Some(u), _) => u.to_string(),
+        (_, _, Some(f)) => format!("{f:.0}"),
+        _ => n.to_string(),
+    }
+}
+
+fn found_item(value: &Value) -> &'static str {
+    match value {
+        Value::Number(_) => "a number with a fraction",
+        other => kind(other),
     }
 }
 
@@ -558,20 +799,37 @@ fn check_key(p: &mut Problems, path: &str, key: &str, what: &str) {
     }
 }
 
-fn text(p: &mut Problems, path: &str, value: &Value, max: usize, newlines: bool) -> Option<String> {
+/// AppConfig's `customerDefinedName`: `^[^\n]{1,64}$`.
+fn name(p: &mut Problems, path: &str, value: &Value) -> Option<String> {
     let Value::String(s) = value else {
         p.add(path, format!("must be a string, found {}", kind(value)));
         return None;
     };
     let chars = s.chars().count();
-    if chars == 0 || chars > max {
+    if chars == 0 || chars > MAX_NAME_CHARS {
         p.add(
             path,
-            format!("must be 1 to {max} characters, found {chars}"),
+            format!("must be 1 to {MAX_NAME_CHARS} characters, found {chars}"),
         );
     }
-    if !newlines && s.contains(['\n', '\r']) {
+    if s.contains('\n') {
         p.add(path, "must not contain a line break");
+    }
+    Some(s.clone())
+}
+
+/// AppConfig's `customerDefinedDescription`: at most 1024 characters (empty is allowed).
+fn description(p: &mut Problems, path: &str, value: &Value) -> Option<String> {
+    let Value::String(s) = value else {
+        p.add(path, format!("must be a string, found {}", kind(value)));
+        return None;
+    };
+    let chars = s.chars().count();
+    if chars > MAX_DESCRIPTION_CHARS {
+        p.add(
+            path,
+            format!("must be at most {MAX_DESCRIPTION_CHARS} characters, found {chars}"),
+        );
     }
     Some(s.clone())
 }

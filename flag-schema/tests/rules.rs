@@ -1,6 +1,6 @@
 //! Each AppConfig rule the validator enforces, with the message a user sees.
 
-use flag_schema::{Document, SchemaError};
+use flag_schema::{Context, Document, SchemaError};
 use serde_json::json;
 
 fn problems(doc: serde_json::Value) -> Vec<String> {
@@ -231,7 +231,11 @@ fn messages_never_quote_a_value() {
                 "p": V,
                 "b": V,
                 "l": [123456789],
-                "_variants": [{"name": "x", "enabled": true, "rule": 5, "attributeValues": {"n": V}}]
+                "_variants": [
+                    {"name": "x", "enabled": true, "rule": 5, "attributeValues": {"n": V}},
+                    {"name": "y", "enabled": true, "rule": "(eq $user \"s3cr3t\" s3cr3t)"},
+                    {"name": "z", "enabled": true, "attributeValues": {"e": V, "l": [987654321]}}
+                ]
             }
         }
     });
@@ -251,6 +255,9 @@ fn messages_never_quote_a_value() {
         "`values.f.b`: expected a boolean, found a string",
         "`values.f.l[0]`: the number is above the maximum 1",
         "`values.f._variants[0].attributeValues.n`: expected a number, found a string",
+        "`values.f._variants[1].rule`: flag `f`, variant `y`: invalid rule at line 1, column 20 of the rule",
+        "`values.f._variants[2].attributeValues.e`: the string is not one of the allowed values",
+        "`values.f._variants[2].attributeValues.l[0]`: the number is above the maximum 1",
     ] {
         assert!(
             found.iter().any(|p| p.contains(needle)),
@@ -305,4 +312,252 @@ fn evaluation_matches_the_agent() {
         Some(json!({"enabled": true, "limit": 5}))
     );
     assert_eq!(doc.evaluate_flag("nope"), None);
+}
+
+fn variants_doc(variants: serde_json::Value) -> serde_json::Value {
+    json!({
+        "version": "1",
+        "flags": {"f": {"attributes": {
+            "color": {"constraints": {"type": "string", "enum": ["red", "blue"], "required": true}},
+            "size": {"constraints": {"type": "number", "maximum": 10}}
+        }}},
+        "values": {"f": {"_variants": variants}}
+    })
+}
+
+#[test]
+fn enabled_is_optional_beside_variants_only() {
+    let doc = variants_doc(json!([{"name": "d", "enabled": false}]));
+    assert!(problems(doc).is_empty());
+    assert_problem(
+        json!({"version": "1", "flags": {"a": {}}, "values": {"a": {"_createdAt": "x"}}}),
+        "`values.a`: missing `enabled`",
+    );
+}
+
+#[test]
+fn variants_follow_the_published_schema() {
+    let default = json!({"name": "d", "enabled": false});
+    let rule = |name: &str| json!({"name": name, "enabled": false, "rule": "(exists key::\"a\")"});
+
+    let mut many: Vec<_> = (0..32).map(|i| rule(&format!("v{i}"))).collect();
+    many.push(default.clone());
+    assert_problem(
+        variants_doc(json!(many)),
+        "`values.f._variants`: 33 variants; AppConfig allows at most 32",
+    );
+    many.remove(0);
+    assert!(problems(variants_doc(json!(many))).is_empty(), "32 is fine");
+
+    assert_problem(variants_doc(json!([])), "`values.f._variants`: no variants");
+    assert_problem(
+        variants_doc(json!([rule("a"), rule("b")])),
+        "`values.f._variants[1].rule`: the last variant is the default and takes no `rule`",
+    );
+    assert_problem(
+        variants_doc(json!([default.clone(), default.clone()])),
+        "`values.f._variants[0]`: only the last (default) variant may omit `rule`",
+    );
+    assert_problem(
+        variants_doc(json!([{"name": "d", "enabled": false, "description": "x"}])),
+        "`values.f._variants[0].description`: unknown key in a variant",
+    );
+    assert_problem(
+        variants_doc(json!([{"enabled": false}])),
+        "`values.f._variants[0]`: a variant needs a `name`",
+    );
+    assert_problem(
+        variants_doc(json!([{"name": "d"}])),
+        "`values.f._variants[0]`: a variant needs `enabled`",
+    );
+    assert_problem(
+        variants_doc(json!([{"name": "", "enabled": false}])),
+        "`values.f._variants[0].name`: must be 1 to 64 characters, found 0",
+    );
+    assert_problem(
+        variants_doc(json!([{"name": "a\nb", "enabled": false}])),
+        "`values.f._variants[0].name`: must not contain a line break",
+    );
+    let long_rule = format!("(eq $a \"{}\")", "x".repeat(16_380));
+    assert_problem(
+        variants_doc(json!([{"name": "a", "enabled": false, "rule": long_rule}, default])),
+        "`values.f._variants[0].rule`: flag `f`, variant `a`: the rule has 16390 characters; AppConfig allows at most 16384",
+    );
+}
+
+#[test]
+fn variant_attribute_values_meet_the_constraints() {
+    assert_problem(
+        variants_doc(json!([{"name": "d", "enabled": true, "attributeValues": {"color": "green"}}])),
+        "`values.f._variants[0].attributeValues.color`: the string is not one of the allowed values",
+    );
+    assert_problem(
+        variants_doc(
+            json!([{"name": "d", "enabled": true, "attributeValues": {"color": "red", "size": 11}}]),
+        ),
+        "`values.f._variants[0].attributeValues.size`: the number is above the maximum 10",
+    );
+    assert_problem(
+        variants_doc(json!([{"name": "d", "enabled": true, "attributeValues": {"colour": "red"}}])),
+        "attribute `colour` is not defined for this flag; did you mean `color`?",
+    );
+    assert_problem(
+        variants_doc(json!([{"name": "d", "enabled": true, "attributeValues": {"size": 1}}])),
+        "`values.f._variants[0]`: required attribute `color` has no value",
+    );
+    assert!(
+        problems(variants_doc(json!([{"name": "d", "enabled": false}]))).is_empty(),
+        "a disabled variant needs no required attribute"
+    );
+}
+
+/// The macro shows this as a compile error: it names the flag, the variant, the position in the
+/// rule and where the rule string starts in the file.
+#[test]
+fn a_rule_that_does_not_parse_names_flag_variant_and_positions() {
+    let text = r#"{
+  "version": "1",
+  "flags": {"banner": {}},
+  "values": {
+    "banner": {
+      "_variants": [
+        {"name": "QA", "enabled": true, "rule": "(ends_with $email)"},
+        {"name": "Beta", "enabled": true,
+         "rule": "(or\n  (exists key::\"beta\")\n  (eqq $tier \"beta\"))"},
+        {"name": "Default", "enabled": false}
+      ]
+    }
+  }
+}"#;
+    let err = Document::parse(text).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "2 problems:\n  \
+         - `values.banner._variants[0].rule`: flag `banner`, variant `QA`: invalid rule at line 1, column 2 of the rule (the rule string starts at line 7, column 49 of the document): `ends_with` takes 2 operands, found 1\n  \
+         - `values.banner._variants[1].rule`: flag `banner`, variant `Beta`: invalid rule at line 3, column 4 of the rule (the rule string starts at line 9, column 18 of the document): unknown operator (expected one of eq, gt, gte, lt, lte, and, or, not, begins_with, ends_with, contains, in, matches, exists, split); did you mean `eq`?"
+    );
+}
+
+#[test]
+fn constraint_details_follow_the_published_schema() {
+    let with_constraint = |c: serde_json::Value| json!({"version": "1", "flags": {"f": {"attributes": {"x": {"constraints": c}}}}});
+    // `minimum` and `maximum` are `integer` (5.0 is one in JSON Schema).
+    assert_problem(
+        with_constraint(json!({"type": "number", "minimum": 0.5})),
+        "`flags.f.attributes.x.constraints.minimum`: must be an integer",
+    );
+    assert!(problems(with_constraint(
+        json!({"type": "number", "minimum": 1, "maximum": 5.0})
+    ))
+    .is_empty());
+    // `enum` items: strings or integers, at most 100; empty is allowed by the schema.
+    assert!(problems(with_constraint(
+        json!({"type": "string", "enum": ["a", 1, 2.0]})
+    ))
+    .is_empty());
+    assert!(problems(with_constraint(json!({"type": "string", "enum": []}))).is_empty());
+    assert_problem(
+        with_constraint(json!({"type": "string", "enum": ["a", 1.5, true]})),
+        "`flags.f.attributes.x.constraints.enum[1]`: must be a string or an integer, found a number with a fraction",
+    );
+    assert_problem(
+        with_constraint(json!({"type": "string", "enum": (0..101).collect::<Vec<_>>()})),
+        "`flags.f.attributes.x.constraints.enum`: 101 items; AppConfig allows at most 100",
+    );
+    assert_problem(
+        with_constraint(json!({"type": "string", "pattern": "a".repeat(1025)})),
+        "`flags.f.attributes.x.constraints.pattern`: 1025 characters; AppConfig allows at most 1024",
+    );
+    // An integer `enum` item allows the string of its decimal text.
+    let doc = json!({
+        "version": "1",
+        "flags": {"f": {"attributes": {"x": {"constraints": {"type": "string", "enum": [7, "b"]}}}}},
+        "values": {"f": {"enabled": true, "x": "7"}}
+    });
+    assert!(problems(doc).is_empty());
+}
+
+#[test]
+fn attribute_value_shapes_follow_the_published_schema() {
+    let value = |v: serde_json::Value| json!({"version": "1", "flags": {"f": {"attributes": {"x": {}}}}, "values": {"f": {"enabled": true, "x": v}}});
+    assert!(
+        problems(value(json!((0..100).collect::<Vec<_>>()))).is_empty(),
+        "the schema sets no item limit on arrays"
+    );
+    assert_problem(
+        value(json!(["ok", "x".repeat(1025)])),
+        "`values.f.x[1]`: string of 1025 characters; AppConfig allows at most 1024",
+    );
+    assert_problem(value(json!([])), "`values.f.x`: an empty array");
+    assert_problem(value(json!([1, "a"])), "only strings or only numbers");
+}
+
+#[test]
+fn names_and_descriptions_follow_the_published_schema() {
+    let flag = |def: serde_json::Value| json!({"version": "1", "flags": {"f": def}});
+    assert!(
+        problems(flag(json!({"description": ""}))).is_empty(),
+        "no minimum length"
+    );
+    assert_problem(
+        flag(json!({"description": "x".repeat(1025)})),
+        "`flags.f.description`: must be at most 1024 characters, found 1025",
+    );
+    assert!(
+        problems(flag(json!({"name": "carriage\rreturn"}))).is_empty(),
+        "`^[^\\n]{{1,64}}$` bans only the line feed"
+    );
+    assert_problem(
+        flag(json!({"name": "two\nlines"})),
+        "must not contain a line break",
+    );
+}
+
+#[test]
+fn multi_variant_evaluation_serves_the_first_match() {
+    let doc = Document::parse(
+        &json!({
+            "version": "1",
+            "flags": {"f": {"attributes": {"color": {}}}, "plain": {}},
+            "values": {
+                "f": {"_variants": [
+                    {"name": "off", "enabled": false, "rule": "(eq $tier \"gold\")", "attributeValues": {"color": "gold"}},
+                    {"name": "beta", "enabled": true, "rule": "(or (eq $tier \"gold\") (eq $tier \"beta\"))", "attributeValues": {"color": "red"}},
+                    {"name": "default", "enabled": true, "attributeValues": {"color": "blue"}}
+                ]},
+                "plain": {"enabled": true}
+            }
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let with = |tier: &str| {
+        let mut c = Context::new();
+        c.insert("tier", tier);
+        doc.evaluate_flag_with("f", &c).unwrap()
+    };
+    assert_eq!(
+        with("gold"),
+        json!({"_variant": "off", "enabled": false}),
+        "first match, no attributes when disabled"
+    );
+    assert_eq!(
+        with("beta"),
+        json!({"_variant": "beta", "enabled": true, "color": "red"})
+    );
+    assert_eq!(
+        with("none"),
+        json!({"_variant": "default", "enabled": true, "color": "blue"})
+    );
+    assert_eq!(doc.evaluate_flag("f"), Some(with("none")));
+    assert_eq!(doc.evaluate(), doc.evaluate_with(&Context::new()));
+    let mut beta = Context::new();
+    beta.insert("tier", "beta");
+    assert_eq!(doc.evaluate_with(&beta)["plain"], json!({"enabled": true}));
+    assert!(doc.has_variants("f") && !doc.has_variants("plain") && !doc.has_variants("nope"));
+    assert_eq!(
+        doc.variant_keys("f").into_iter().collect::<Vec<_>>(),
+        ["tier"]
+    );
+    assert!(doc.variant_keys("plain").is_empty());
 }

@@ -1,0 +1,226 @@
+//! The targeting rules of multi-variant flags: parsed once into a typed tree, then evaluated
+//! against a request [`Context`].
+//!
+//! A rule is one s-expression, `(operator operand ...)`, possibly over several lines:
+//!
+//! | operator | form |
+//! |---|---|
+//! | `eq gt gte lt lte` | `(gt $age 65)`, `(eq $tier "beta")`, `(lt $signup 2024-01)` |
+//! | `and or` (two or more) `not` (one) | `(and (eq $state "Virginia") (gt $age 65))` |
+//! | `begins_with ends_with contains` | `(ends_with $email "amazon.com")` |
+//! | `in` | `(in $userId ["123", "456"])` |
+//! | `matches` | `(matches in::$greeting pattern::"h.*y")` |
+//! | `exists` | `(exists key::"country")` |
+//! | `split` | `(split pct::10 by::$userId seed::"abc")` |
+//!
+//! Operands: strings `"..."`, 64-bit integers, floats (`1.234e-5`), W3C timestamps
+//! (`2012-03-04T05:06:07-08:00`, `2024-01`), `true`/`false`, context values `$key`, and nested
+//! expressions. What AWS leaves undocumented (missing keys, typing of context strings, the
+//! regular-expression dialect, the `split` hash, ...) is decided in the README's "Targeting
+//! rules: decisions where AWS is silent".
+//!
+//! ```
+//! use flag_schema::{rule::Rule, Context};
+//!
+//! let rule = Rule::parse(r#"(and (ends_with $email "@example.org") (gte $age 18))"#).unwrap();
+//! let mut context = Context::new();
+//! context.insert("email", "jane@example.org");
+//! context.insert("age", "42");
+//! assert!(rule.matches("newCheckout", &context));
+//! assert_eq!(rule.keys().collect::<Vec<_>>(), ["age", "email"]);
+//!
+//! let err = Rule::parse("(eq $tier)").unwrap_err();
+//! assert_eq!((err.line(), err.column()), (1, 2));
+//! assert_eq!(err.to_string(), "line 1, column 2: `eq` takes 2 operands, found 1");
+//! ```
+
+mod eval;
+mod lex;
+mod parse;
+mod scalar;
+
+use std::fmt;
+
+use crate::context::Context;
+
+/// AppConfig's maximum length of a rule, in characters (the type reference's JSON Schema).
+pub const MAX_RULE_CHARS: usize = 16_384;
+
+/// How deeply expressions and lists may nest; deeper rules are refused when parsed.
+pub const MAX_DEPTH: usize = 64;
+
+/// A parsed targeting rule. Parsing settles every operand's type and every operator's arity, so
+/// [`Rule::matches`] cannot fail: it answers `true` or `false` for any context.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    text: String,
+    root: parse::Node,
+    keys: Vec<String>,
+}
+
+impl Rule {
+    /// Parses `text`, which may span several lines.
+    ///
+    /// ```
+    /// use flag_schema::rule::Rule;
+    ///
+    /// assert!(Rule::parse("(or\n  (eq $country \"DE\")\n  (exists key::\"beta\"))").is_ok());
+    /// let err = Rule::parse("(or\n  (eq $country \"DE\")\n  (exist key::\"beta\"))").unwrap_err();
+    /// assert_eq!((err.line(), err.column()), (3, 4));
+    /// assert!(err.message().contains("did you mean `exists`?"));
+    /// ```
+    pub fn parse(text: &str) -> Result<Rule, RuleError> {
+        let chars = text.chars().count();
+        if chars > MAX_RULE_CHARS {
+            return Err(RuleError {
+                line: 1,
+                column: 1,
+                message: format!(
+                    "the rule has {chars} characters; AppConfig allows at most {MAX_RULE_CHARS}"
+                ),
+            });
+        }
+        let root = parse::rule(text)?;
+        let mut keys = Vec::new();
+        collect_keys(&root, &mut keys);
+        keys.sort_unstable();
+        keys.dedup();
+        Ok(Rule {
+            text: text.to_owned(),
+            root,
+            keys,
+        })
+    }
+
+    /// Whether the rule holds for `context`. `flag_key` is the hash domain of a `split` written
+    /// without `seed::`.
+    ///
+    /// ```
+    /// use flag_schema::{rule::Rule, Context};
+    ///
+    /// let rule = Rule::parse(r#"(in $plan ["pro", "team"])"#).unwrap();
+    /// let context = Context::from_headers(["plan=team, region=eu"]).unwrap();
+    /// assert!(rule.matches("newCheckout", &context));
+    /// assert!(!rule.matches("newCheckout", &flag_schema::Context::new()));
+    /// ```
+    pub fn matches(&self, flag_key: &str, context: &Context) -> bool {
+        eval::eval(&self.root, flag_key, context)
+    }
+
+    /// The context keys the rule reads (`$key` operands and `exists key::`), sorted, each once.
+    ///
+    /// ```
+    /// use flag_schema::rule::Rule;
+    ///
+    /// let rule = Rule::parse(r#"(or (exists key::"beta") (split pct::5 by::$userId))"#).unwrap();
+    /// assert_eq!(rule.keys().collect::<Vec<_>>(), ["beta", "userId"]);
+    /// ```
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(String::as_str)
+    }
+
+    /// The rule's text, as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+/// Two rules are equal when their texts are.
+impl PartialEq for Rule {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Rule {}
+
+fn collect_keys(node: &parse::Node, out: &mut Vec<String>) {
+    use parse::{Node, Operand};
+    let operand = |o: &Operand, out: &mut Vec<String>| match o {
+        Operand::Key(k) => out.push(k.clone()),
+        Operand::Expr(e) => collect_keys(e, out),
+        Operand::Lit(_) => {}
+    };
+    match node {
+        Node::Const(_) => {}
+        Node::Compare(_, a, b) | Node::Text(_, a, b) => {
+            operand(a, out);
+            operand(b, out);
+        }
+        Node::And(nodes) | Node::Or(nodes) => nodes.iter().for_each(|n| collect_keys(n, out)),
+        Node::Not(n) => collect_keys(n, out),
+        Node::In(a, _) | Node::Matches(a, _) => operand(a, out),
+        Node::Exists(k) => out.push(k.clone()),
+        Node::Split(s) => out.push(s.by.clone()),
+    }
+}
+
+/// Why a rule does not parse: where (1-based line and column, in characters, within the rule
+/// text) and what. The message names operators, arguments and positions, never a constant
+/// written in the rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    line: usize,
+    column: usize,
+    message: String,
+}
+
+impl RuleError {
+    /// 1-based line within the rule.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// 1-based column within the line, in characters.
+    pub fn column(&self) -> usize {
+        self.column
+    }
+
+    /// What is wrong there.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
+    }
+}
+
+impl std::error::Error for RuleError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_buckets_are_uniform_and_fixed() {
+        // Pinned: a change of hash or formula moves every user to another bucket.
+        let domain = eval::domain_seed("abc");
+        assert_eq!(
+            [eval::bucket(domain, "user-1"), eval::bucket(domain, "")],
+            [985_790, 35_625]
+        );
+        // The README's formula, spelled out.
+        let h = xxhash_rust::xxh3::xxh3_64_with_seed(
+            b"user-1",
+            xxhash_rust::xxh3::xxh3_64(b"seed:abc"),
+        );
+        assert_eq!(
+            (h as f64 / 2f64.powi(64) * 1_000_000.0).floor() as u32,
+            985_790
+        );
+        let mut counts = [0u32; 10];
+        for i in 0..100_000 {
+            counts[(eval::bucket(domain, &format!("user-{i}")) / 100_000) as usize] += 1;
+        }
+        for c in counts {
+            assert!((9_500..=10_500).contains(&c), "{counts:?}");
+        }
+    }
+}
