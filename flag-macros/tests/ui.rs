@@ -23,6 +23,7 @@ fn ui() {
         "bad_version",
         "undefined_value",
         "broken_constraint",
+        "bad_rule",
         "missing_file",
     ] {
         with_schema(
