@@ -71,6 +71,7 @@
 #![forbid(unsafe_code)]
 
 mod background;
+mod check;
 mod client;
 mod clock;
 mod config;
@@ -140,8 +141,8 @@ pub mod __private {
 
     /// The async gate check of the default source, for one call site.
     #[inline]
-    pub async fn check(site: &'static Site) -> bool {
-        crate::default_source().is_enabled_at(site).await
+    pub fn check(site: &'static Site) -> impl std::future::Future<Output = bool> + Send {
+        crate::default_source().is_enabled_at(site)
     }
 
     /// The sync, never-waiting gate check of the default source, for one call site.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use std::num::NonZeroUsize;
 
+use crate::check::Check;
 use crate::clock;
 use crate::config::{Config, DEFAULT_MAX_CONTEXTS};
 use crate::context::Context;
@@ -149,20 +150,12 @@ impl FlagSource {
     /// }
     /// # }
     /// ```
-    // `impl Future + Send` rather than `async fn`: being `Send` is part of the contract.
-    #[allow(clippy::manual_async_fn)]
     pub fn is_enabled_or<'a>(
         &'a self,
         flag: &'a str,
         default: bool,
     ) -> impl Future<Output = bool> + Send + 'a {
-        async move {
-            if let Some(forced) = overrides::enabled(flag) {
-                return forced;
-            }
-            self.ensure_fresh().await;
-            self.inner.read(&self.inner.base, flag, default)
-        }
+        Check::new(&self.inner, &self.inner.base, flag, default, None)
     }
 
     /// Whether `flag` is on, without ever waiting: the current snapshot is served, and a due
@@ -290,25 +283,22 @@ impl FlagSource {
 
     /// The async gate check of a `#[feature_flag]` call site.
     #[inline]
-    pub(crate) async fn is_enabled_at(&self, site: &Site) -> bool {
-        if let Some(forced) = overrides::enabled(site.flag) {
-            return forced;
-        }
-        self.ensure_fresh().await;
-        site.read(&self.inner.base.published, || {
-            self.inner.read(&self.inner.base, site.flag, false)
-        })
+    pub(crate) fn is_enabled_at<'a>(&'a self, site: &'a Site) -> Check<'a> {
+        Check::new(&self.inner, &self.inner.base, site.flag, false, Some(site))
     }
 }
 
 impl Inner {
-    /// The async slow path: only when a refresh is due, or nothing is loaded yet and one may
+    /// Whether an async check must wait: a refresh is due, or nothing is loaded yet and one may
     /// be (then a first load in flight is worth waiting for).
     #[inline]
+    pub(crate) fn must_wait(&self, target: &Target) -> bool {
+        target.is_due() || (!target.published.has_snapshot() && self.refresher.unusable().is_none())
+    }
+
+    #[inline]
     async fn ensure_fresh(self: &Arc<Self>, target: &Arc<Target>) {
-        if target.is_due()
-            || (!target.published.has_snapshot() && self.refresher.unusable().is_none())
-        {
+        if self.must_wait(target) {
             // Boxed: the slow path's future is large, and every check's future would otherwise
             // carry its space. Allocated only on the slow path.
             Box::pin(self.await_fresh(target)).await;
@@ -323,7 +313,7 @@ impl Inner {
     }
 
     #[inline]
-    fn read(&self, target: &Target, flag: &str, default: bool) -> bool {
+    pub(crate) fn read(&self, target: &Target, flag: &str, default: bool) -> bool {
         target.published.with(|snapshot| match snapshot {
             None => default,
             Some(snapshot) => snapshot.enabled(flag).unwrap_or_else(|| {
