@@ -36,6 +36,7 @@ pub(crate) async fn handle(state: &State, req: Request<Incoming>) -> Response<Re
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
+    let targeting = targeting(req.headers());
     // The request body (none is expected) is read, so keep-alive works, up to a small cap.
     match read_body(req.into_body(), MAX_REQUEST_BODY).await {
         Ok(_) => {}
@@ -129,6 +130,17 @@ pub(crate) async fn handle(state: &State, req: Request<Incoming>) -> Response<Re
             )
         }
     };
+    let context = match targeting {
+        Ok(context) => context,
+        Err(message) => return error(StatusCode::BAD_REQUEST, "BadRequest", &message),
+    };
+    // With a context, the flags are evaluated for it (multi-variant flags pick their variant);
+    // without one, the context-free evaluation computed when the file was read is served.
+    let evaluated: std::borrow::Cow<'_, Map<String, Value>> = if context.is_empty() {
+        std::borrow::Cow::Borrowed(&served.evaluated)
+    } else {
+        std::borrow::Cow::Owned(served.doc.evaluate_with(&context))
+    };
     let wanted: Option<Vec<String>> = query
         .split('&')
         .filter_map(|pair| pair.strip_prefix("flag="))
@@ -142,15 +154,15 @@ pub(crate) async fn handle(state: &State, req: Request<Incoming>) -> Response<Re
         );
     };
     let body = match wanted.as_slice() {
-        [] => Value::Object(served.evaluated.clone()),
-        [one] => match served.evaluated.get(one) {
+        [] => Value::Object(evaluated.into_owned()),
+        [one] => match evaluated.get(one) {
             Some(flag) => flag.clone(),
             None => return unknown_flag(one),
         },
         many => {
             let mut narrowed = Map::new();
             for key in many {
-                match served.evaluated.get(key) {
+                match evaluated.get(key) {
                     Some(flag) => narrowed.insert(key.clone(), flag.clone()),
                     None => return unknown_flag(key),
                 };
@@ -183,6 +195,30 @@ pub(crate) async fn handle(state: &State, req: Request<Incoming>) -> Response<Re
     set_json(&mut response, Some(&version));
     response
 }
+
+/// The request's evaluation context, from its `Context` headers (one pair per header, or
+/// comma-separated pairs), and its `Entity-Id` checked (at most 2 KB). The stand-in serves one
+/// configuration version at a time, so every entity gets the current one; the id only has to be
+/// well-formed. Errors name positions, never the text (a context value may be personal data).
+fn targeting(headers: &hyper::HeaderMap) -> Result<flag_schema::Context, String> {
+    if let Some(id) = headers.get("entity-id") {
+        if id.len() > MAX_ENTITY_ID_BYTES {
+            return Err(format!(
+                "`Entity-Id` is longer than {MAX_ENTITY_ID_BYTES} bytes"
+            ));
+        }
+    }
+    let mut values = Vec::new();
+    for (i, value) in headers.get_all("context").iter().enumerate() {
+        let text = std::str::from_utf8(value.as_bytes())
+            .map_err(|_| format!("`Context` header {} is not UTF-8", i + 1))?;
+        values.push(text);
+    }
+    flag_schema::Context::from_headers(values).map_err(|e| e.to_string())
+}
+
+/// The longest `Entity-Id` the AppConfig agent accepts.
+const MAX_ENTITY_ID_BYTES: usize = 2048;
 
 fn unknown_flag(key: &str) -> Response<Reply> {
     error(

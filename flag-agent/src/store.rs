@@ -28,6 +28,9 @@ struct Loaded {
 #[derive(Debug)]
 pub(crate) struct Served {
     pub version: u64,
+    /// The document, for evaluations with a request `Context`.
+    pub doc: Document,
+    /// The context-free evaluation, computed once.
     pub evaluated: Map<String, Value>,
 }
 
@@ -76,6 +79,7 @@ impl Store {
                 state.served = Some(Arc::new(Served {
                     version,
                     evaluated: doc.evaluate(),
+                    doc,
                 }));
                 state.raw = raw;
                 state.last_error = None;
