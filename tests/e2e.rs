@@ -124,6 +124,38 @@ async fn attribute_change_changes_the_answer() {
     function.stop().await;
 }
 
+/// Targeting end to end: the example builds the evaluation context from the event's customer,
+/// the runtime sends it, the local agent evaluates the multi-variant `discountBanner`, and each
+/// sample event lands on its variant. A retargeting edit is seen after the TTL.
+#[tokio::test]
+async fn targeted_events_land_on_their_variants() {
+    let ttl = Duration::from_millis(300);
+    let file = FlagsFile::new(&example_flags());
+    let function = start(&file, ttl).await;
+    let variant_of = |a: &Value| {
+        (
+            a["discount"]["variant"].as_str().map(str::to_owned),
+            a["discount"]["percentage"].as_f64(),
+        )
+    };
+    let plain = answer(&function, &event("checkout.json")).await;
+    assert_eq!(variant_of(&plain), (Some("everyone".into()), Some(15.0)));
+    let gold = answer(&function, &event("gold-customer.json")).await;
+    assert_eq!(variant_of(&gold), (Some("gold".into()), Some(20.0)));
+    assert_eq!(gold["totalCents"], 3300 - 660);
+    let trial = answer(&function, &event("trial-customer.json")).await;
+    assert_eq!(variant_of(&trial), (Some("trial".into()), Some(25.0)));
+
+    // Retarget: gold customers now get the everyone variant (rule changed to another tier).
+    let mut doc = example_flags();
+    doc["values"]["discountBanner"]["_variants"][0]["rule"] = json!("(eq $tier \"platinum\")");
+    file.write(&doc);
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    let regold = answer(&function, &event("gold-customer.json")).await;
+    assert_eq!(variant_of(&regold), (Some("everyone".into()), Some(15.0)));
+    function.stop().await;
+}
+
 #[tokio::test]
 async fn sync_gated_helper_follows_its_flag() {
     let ttl = Duration::from_millis(300);

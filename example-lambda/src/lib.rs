@@ -6,7 +6,10 @@
 //! * `newCheckout` gates the whole handler: the new checkout itemises the cart; when the flag is
 //!   off (or nothing is known about it) the old checkout runs.
 //! * `discountBanner` carries attributes: `percentage` (number) and `message` (string), read
-//!   through the runtime's typed attribute access.
+//!   through the runtime's typed attribute access. It is a multi-variant flag, targeted on the
+//!   request: the customer's `tier` and `customerId` are the evaluation context, so gold
+//!   customers get the `gold` variant, a 10% sample of customer ids the `trial` variant, and
+//!   everyone else (or a request without a customer) `everyone`.
 //! * `expressShipping` gates a sync helper, so both forms of the macro are shown.
 //!
 //! Every answer says which path ran and which configuration version decided it.
@@ -44,12 +47,43 @@ impl From<CheckoutError> for Diagnostic {
     }
 }
 
-/// The checkout request: a cart.
+/// The checkout request: a cart, and who buys it.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckoutRequest {
     /// What is bought.
     pub items: Vec<Item>,
+    /// The customer, when known: what targeted flags are evaluated against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<Customer>,
+}
+
+/// The customer behind a request.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Customer {
+    /// A stable customer id (the `customerId` context key, and the `Entity-Id`).
+    pub id: String,
+    /// Loyalty tier, e.g. `gold` (the `tier` context key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+}
+
+impl CheckoutRequest {
+    /// The evaluation context of this request: the customer's tier and id (empty without a
+    /// customer, which gets the context-free answer).
+    pub fn flag_context(&self) -> flag_runtime::Context {
+        let mut context = flag_runtime::Context::new();
+        if let Some(customer) = &self.customer {
+            context = context
+                .with("customerId", customer.id.as_str())
+                .entity_id(customer.id.as_str());
+            if let Some(tier) = &customer.tier {
+                context.insert("tier", tier.as_str());
+            }
+        }
+        context
+    }
 }
 
 /// One cart line.
@@ -94,6 +128,9 @@ pub struct CheckoutResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Discount {
+    /// The variant AppConfig chose for this request (multi-variant flags only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     /// The `percentage` attribute.
     pub percentage: f64,
     /// The `message` attribute.
@@ -126,7 +163,7 @@ pub async fn checkout(
         .map(|i| format!("{} x{} @ {}", i.sku, i.quantity, cents(i.price_cents)))
         .collect();
     let subtotal_cents = subtotal(&payload.items)?;
-    priced("new", lines, subtotal_cents).await
+    priced("new", lines, subtotal_cents, &payload.flag_context()).await
 }
 
 /// The old checkout: no itemisation. Runs when `newCheckout` is off or unknown.
@@ -137,15 +174,22 @@ pub async fn old_checkout(
         return Err(CheckoutError::EmptyCart);
     }
     let subtotal_cents = subtotal(&event.payload.items)?;
-    priced("old", Vec::new(), subtotal_cents).await
+    priced(
+        "old",
+        Vec::new(),
+        subtotal_cents,
+        &event.payload.flag_context(),
+    )
+    .await
 }
 
 async fn priced(
     path: &str,
     lines: Vec<String>,
     subtotal_cents: u64,
+    context: &flag_runtime::Context,
 ) -> Result<CheckoutResponse, CheckoutError> {
-    let discount = discount(subtotal_cents).await;
+    let discount = discount(subtotal_cents, context).await;
     let total_cents = subtotal_cents - discount.as_ref().map_or(0, |d| d.amount_cents);
     Ok(CheckoutResponse {
         checkout: path.to_owned(),
@@ -169,9 +213,10 @@ fn subtotal(items: &[Item]) -> Result<u64, CheckoutError> {
         .ok_or(CheckoutError::Overflow)
 }
 
-/// The `discountBanner` flag, steered by its attributes.
-pub async fn discount(subtotal_cents: u64) -> Option<Discount> {
+/// The `discountBanner` flag for this request's context, steered by its attributes.
+pub async fn discount(subtotal_cents: u64, context: &flag_runtime::Context) -> Option<Discount> {
     let flag = flag_runtime::default_source()
+        .with_context(context)
         .flag("discountBanner")
         .await?;
     if !flag.is_enabled() {
@@ -181,6 +226,7 @@ pub async fn discount(subtotal_cents: u64) -> Option<Discount> {
     let percentage = flag.attribute::<f64>("percentage")?.clamp(0.0, 100.0);
     let amount_cents = (subtotal_cents as f64 * percentage / 100.0).round() as u64;
     Some(Discount {
+        variant: flag.variant().map(str::to_owned),
         percentage,
         message: flag.attribute("message"),
         amount_cents: amount_cents.min(subtotal_cents),
@@ -231,6 +277,7 @@ mod tests {
                         quantity: 1,
                     },
                 ],
+                customer: None,
             },
             Context::default(),
         )
@@ -277,11 +324,32 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_flag_context_is_the_customer() {
+        let mut request = event().payload;
+        assert!(request.flag_context().is_empty(), "no customer, no context");
+        request.customer = Some(Customer {
+            id: "c-7".into(),
+            tier: Some("gold".into()),
+        });
+        let context = request.flag_context();
+        assert_eq!(context.get("tier"), Some("gold"));
+        assert_eq!(context.get("customerId"), Some("c-7"));
+        assert_eq!(context.get_entity_id(), Some("c-7"));
+        assert!(context.validate().is_ok());
+    }
+
     #[tokio::test]
     async fn empty_cart_is_an_error_on_both_paths() {
         for on in [true, false] {
             let _flags = Overrides::new().set("newCheckout", on).apply();
-            let empty = LambdaEvent::new(CheckoutRequest { items: vec![] }, Context::default());
+            let empty = LambdaEvent::new(
+                CheckoutRequest {
+                    items: vec![],
+                    customer: None,
+                },
+                Context::default(),
+            );
             assert_eq!(checkout(empty).await.unwrap_err(), CheckoutError::EmptyCart);
         }
     }

@@ -15,7 +15,14 @@ use crate::runtime_api::{Invocation, InvokeError, RuntimeApi};
 
 /// The names the local agent serves the flags under (and the function is configured with).
 const APPLICATION: &str = "example";
-const ENVIRONMENT: &str = "local";
+/// The environment's name: `local-<pid>-<n>`, unique per [`LocalFunction`], so a function can
+/// never be answered by another one's agent (two test functions whose agents restart on
+/// released ports could otherwise talk to each other's agent: same names, other flags).
+fn environment() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("local-{}-{n}", std::process::id())
+}
 const PROFILE: &str = "flags";
 
 /// Builds the binary of `package` with the cargo that runs us (`$CARGO`) and returns its path.
@@ -65,6 +72,7 @@ pub struct LocalFunctionBuilder {
 #[derive(Debug)]
 pub struct LocalFunction {
     api: RuntimeApi,
+    environment: String,
     agent: Option<RunningAgent>,
     agent_addr: SocketAddr,
     flags_file: PathBuf,
@@ -112,8 +120,9 @@ impl LocalFunctionBuilder {
             let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
             probe.local_addr()?
         };
+        let environment = environment();
         let agent = if self.agent {
-            Some(start_agent(&self.flags_file, agent_addr).await?)
+            Some(start_agent(&self.flags_file, &environment, agent_addr).await?)
         } else {
             None
         };
@@ -129,7 +138,7 @@ impl LocalFunctionBuilder {
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
             .env("AWS_REGION", "local")
             .env("APPCONFIG_APPLICATION", APPLICATION)
-            .env("APPCONFIG_ENVIRONMENT", ENVIRONMENT)
+            .env("APPCONFIG_ENVIRONMENT", &environment)
             .env("APPCONFIG_CONFIGURATION", PROFILE)
             .env(
                 "AWS_APPCONFIG_EXTENSION_HTTP_PORT",
@@ -165,6 +174,7 @@ impl LocalFunctionBuilder {
         }
         Ok(LocalFunction {
             api,
+            environment,
             agent,
             agent_addr,
             flags_file: self.flags_file,
@@ -215,7 +225,8 @@ impl LocalFunction {
     /// Starts the agent again on the port the function knows.
     pub async fn start_agent(&mut self) -> std::io::Result<()> {
         if self.agent.is_none() {
-            self.agent = Some(start_agent(&self.flags_file, self.agent_addr).await?);
+            self.agent =
+                Some(start_agent(&self.flags_file, &self.environment, self.agent_addr).await?);
         }
         Ok(())
     }
@@ -237,11 +248,15 @@ impl LocalFunction {
     }
 }
 
-async fn start_agent(flags_file: &Path, addr: SocketAddr) -> std::io::Result<RunningAgent> {
+async fn start_agent(
+    flags_file: &Path,
+    environment: &str,
+    addr: SocketAddr,
+) -> std::io::Result<RunningAgent> {
     // The port was just released by whoever held it; retry briefly if it lingers.
     let mut last = None;
     for _ in 0..50 {
-        match Agent::new(flags_file, APPLICATION, ENVIRONMENT, PROFILE)
+        match Agent::new(flags_file, APPLICATION, environment, PROFILE)
             .start(addr)
             .await
         {

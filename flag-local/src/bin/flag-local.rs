@@ -195,8 +195,11 @@ fn describe(outcome: &Outcome, took: Duration) -> String {
             };
             let discount = match &answer["discount"] {
                 Value::Object(d) => format!(
-                    "discount {}% ({})",
+                    "discount {}%{} ({})",
                     d["percentage"],
+                    d["variant"]
+                        .as_str()
+                        .map_or(String::new(), |v| format!(" [variant {v}]")),
                     d["message"].as_str().unwrap_or("no message")
                 ),
                 _ => "no discount".into(),
