@@ -1,0 +1,188 @@
+//! Targeting over real HTTP: the runtime sends each request's context, the local agent evaluates
+//! the variant rules (every operator), and the runtime serves the chosen variant.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use flag_runtime::{Context, FlagSource};
+use serde_json::{json, Value};
+
+/// One multi-variant flag per operator: variant `hit` when the rule matches, `miss` otherwise.
+fn operators_doc() -> Value {
+    let rules = [
+        ("opEq", r#"(eq $tier "gold")"#),
+        ("opGt", "(gt $age 17)"),
+        ("opGte", "(gte $age 18)"),
+        ("opLt", "(lt $score 0.5)"),
+        ("opLte", "(lte $since 2024-01-01T00:00:00Z)"),
+        ("opAnd", r#"(and (eq $tier "gold") (gte $age 18))"#),
+        ("opOr", r#"(or (eq $tier "gold") (eq $tier "silver"))"#),
+        ("opNot", r#"(not (eq $tier "gold"))"#),
+        ("opBeginsWith", r#"(begins_with $state "CA")"#),
+        ("opEndsWith", r#"(ends_with $email "@example.org")"#),
+        ("opContains", r#"(contains $promo "WIN")"#),
+        ("opIn", r#"(in $country ["FR", "DE"])"#),
+        ("opMatches", r#"(matches in::$email pattern::"^qa-.*@")"#),
+        ("opExists", r#"(exists key::"beta")"#),
+        ("opSplit", "(split pct::50 by::$customerId)"),
+        ("opBool", "(eq $beta true)"),
+    ];
+    let mut flags = serde_json::Map::new();
+    let mut values = serde_json::Map::new();
+    for (key, rule) in rules {
+        flags.insert(key.into(), json!({"name": key}));
+        values.insert(
+            key.into(),
+            json!({"_variants": [
+                {"name": "hit", "enabled": true, "rule": rule},
+                {"name": "miss", "enabled": false}
+            ]}),
+        );
+    }
+    json!({"version": "1", "flags": flags, "values": values})
+}
+
+async fn variant(flags: &FlagSource, flag: &str, pairs: &[(&str, &str)]) -> String {
+    let mut context = Context::new();
+    for (k, v) in pairs {
+        context.insert(k, *v);
+    }
+    let found = flags.with_context(&context).flag(flag).await;
+    found
+        .and_then(|f| f.variant().map(str::to_owned))
+        .unwrap_or_else(|| panic!("{flag}: no variant"))
+}
+
+#[tokio::test]
+async fn every_operator_through_the_agent() {
+    let file = FlagsFile::new(&operators_doc());
+    let agent = start_agent(&file).await;
+    let flags = source(
+        agent.addr().port(),
+        Duration::from_secs(60),
+        Duration::from_secs(2),
+    );
+    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        ("opEq", &[("tier", "gold")], "hit"),
+        ("opEq", &[("tier", "Gold")], "miss"),
+        ("opEq", &[], "miss"),
+        ("opGt", &[("age", "18")], "hit"),
+        ("opGt", &[("age", "17")], "miss"),
+        ("opGt", &[("age", "eighteen")], "miss"),
+        ("opGte", &[("age", "18")], "hit"),
+        ("opLt", &[("score", "0.25")], "hit"),
+        ("opLt", &[("score", "0.75")], "miss"),
+        ("opLte", &[("since", "2023-06-01")], "hit"),
+        ("opLte", &[("since", "2024-06-01T00:00:00Z")], "miss"),
+        ("opAnd", &[("tier", "gold"), ("age", "30")], "hit"),
+        ("opAnd", &[("tier", "gold"), ("age", "12")], "miss"),
+        ("opOr", &[("tier", "silver")], "hit"),
+        ("opOr", &[("tier", "bronze")], "miss"),
+        ("opNot", &[("tier", "bronze")], "hit"),
+        ("opNot", &[("tier", "gold")], "miss"),
+        ("opBeginsWith", &[("state", "CALIFORNIA")], "hit"),
+        ("opBeginsWith", &[("state", "NV")], "miss"),
+        ("opEndsWith", &[("email", "jo@example.org")], "hit"),
+        ("opEndsWith", &[("email", "jo@example.com")], "miss"),
+        ("opContains", &[("promo", "BIGWINTER")], "hit"),
+        ("opContains", &[("promo", "SUMMER")], "miss"),
+        ("opIn", &[("country", "DE")], "hit"),
+        ("opIn", &[("country", "ES")], "miss"),
+        ("opMatches", &[("email", "qa-jo@example.org")], "hit"),
+        ("opMatches", &[("email", "jo-qa@example.org")], "miss"),
+        ("opExists", &[("beta", "false")], "hit"),
+        ("opExists", &[("other", "x")], "miss"),
+        ("opBool", &[("beta", "true")], "hit"),
+        ("opBool", &[("beta", "false")], "miss"),
+    ];
+    for (flag, pairs, expected) in cases {
+        assert_eq!(
+            variant(&flags, flag, pairs).await,
+            *expected,
+            "{flag} with {pairs:?}"
+        );
+    }
+    // No context at all: the default variant.
+    let plain = flags.flag("opEq").await.unwrap();
+    assert_eq!(plain.variant(), Some("miss"));
+    assert!(!plain.is_enabled());
+}
+
+/// A 50% split by customer id: about half of 400 customers, each always on the same side.
+#[tokio::test]
+async fn split_through_the_agent_is_stable_per_customer() {
+    let file = FlagsFile::new(&operators_doc());
+    let agent = start_agent(&file).await;
+    let flags = source(
+        agent.addr().port(),
+        Duration::from_secs(60),
+        Duration::from_secs(2),
+    );
+    let mut hits = 0;
+    for id in 0..400 {
+        let id = format!("customer-{id}");
+        let first = variant(&flags, "opSplit", &[("customerId", &id)]).await;
+        if first == "hit" {
+            hits += 1;
+        }
+        flags
+            .with_context(&Context::new().with("customerId", id.as_str()))
+            .refresh()
+            .await
+            .unwrap();
+        assert_eq!(
+            variant(&flags, "opSplit", &[("customerId", &id)]).await,
+            first
+        );
+    }
+    assert!((160..=240).contains(&hits), "{hits} of 400 for a 50% split");
+}
+
+/// AWS's `ui_refresh` example, served through the runtime for the contexts its page shows.
+#[tokio::test]
+async fn the_user_guides_example_through_the_runtime() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../flag-schema/tests/fixtures/aws/ui_refresh.json"
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let file = FlagsFile::new(&doc);
+    let agent = start_agent(&file).await;
+    let flags = source(
+        agent.addr().port(),
+        Duration::from_secs(60),
+        Duration::from_secs(2),
+    );
+    let qa = Context::new().with("email", "jane@qa-testers.mycompany.com");
+    let targeted = flags.with_context(&qa);
+    assert!(targeted.is_enabled("ui_refresh").await);
+    assert_eq!(
+        targeted
+            .attribute::<bool>("ui_refresh", "dark_mode_support")
+            .await,
+        Some(true)
+    );
+    let beta = Context::new()
+        .with("email", "joe@example.org")
+        .with("opted_in_to_beta", false);
+    assert_eq!(
+        flags
+            .with_context(&beta)
+            .flag("ui_refresh")
+            .await
+            .unwrap()
+            .variant(),
+        Some("Beta Testers")
+    );
+    assert!(
+        !flags.is_enabled("ui_refresh").await,
+        "no context: the disabled default"
+    );
+    assert_eq!(
+        agent.requests(),
+        3,
+        "one request per context, and one without"
+    );
+}
