@@ -64,7 +64,8 @@ async fn every_operator_through_the_agent() {
         Duration::from_secs(60),
         Duration::from_secs(2),
     );
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
         ("opEq", &[("tier", "gold")], "hit"),
         ("opEq", &[("tier", "Gold")], "miss"),
         ("opEq", &[], "miss"),
