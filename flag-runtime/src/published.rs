@@ -73,6 +73,13 @@ impl Published {
         replaced
     }
 
+    /// Runs `f` on the current snapshot, through the shared slot (for the many per-context
+    /// snapshots, which would crowd the per-thread views out).
+    #[inline]
+    pub(crate) fn with_shared<R>(&self, f: impl FnOnce(Option<&Snapshot>) -> R) -> R {
+        f(self.current.load().as_deref())
+    }
+
     /// Runs `f` on the current snapshot, through this thread's view of it.
     #[inline]
     pub(crate) fn with<R>(&self, f: impl FnOnce(Option<&Snapshot>) -> R) -> R {

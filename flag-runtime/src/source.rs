@@ -393,6 +393,17 @@ impl Targeted<'_> {
         }
     }
 
+    /// Whether `flag` is on in `target`'s snapshot, else the context-free one; no reference
+    /// count touched.
+    fn enabled_at(&self, target: Option<&Target>, flag: &str, default: bool) -> bool {
+        let inner = &self.source.inner;
+        let read = |snapshot: Option<&Snapshot>| self.enabled_in(snapshot, flag, default);
+        match target {
+            Some(target) if target.published.has_snapshot() => target.published.with_shared(read),
+            _ => inner.base.published.with_shared(read),
+        }
+    }
+
     /// Whether `flag` is on for this context (see [`FlagSource::is_enabled`]).
     pub async fn is_enabled(&self, flag: &str) -> bool {
         self.is_enabled_or(flag, false).await
@@ -404,8 +415,12 @@ impl Targeted<'_> {
         if let Some(forced) = overrides::enabled(flag) {
             return forced;
         }
-        let snapshot = self.snapshot_fresh().await;
-        self.enabled_in(snapshot.as_deref(), flag, default)
+        let inner = &self.source.inner;
+        let target = inner.context_target(self.context);
+        if let Some(target) = target.as_ref().filter(|t| inner.must_wait(t)) {
+            Box::pin(inner.await_fresh(target)).await;
+        }
+        self.enabled_at(target.as_deref(), flag, default)
     }
 
     /// Whether `flag` is on for this context, without waiting (see [`FlagSource::is_enabled_now`]):
@@ -419,8 +434,12 @@ impl Targeted<'_> {
         if let Some(forced) = overrides::enabled(flag) {
             return forced;
         }
-        let snapshot = self.snapshot_current();
-        self.enabled_in(snapshot.as_deref(), flag, default)
+        let inner = &self.source.inner;
+        let target = inner.context_target(self.context);
+        if let Some(target) = &target {
+            inner.refresh_if_due(target);
+        }
+        self.enabled_at(target.as_deref(), flag, default)
     }
 
     /// The whole state of `flag` for this context: attributes and, for a multi-variant flag,
