@@ -56,8 +56,11 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
 
     // Arguments: plain identifiers are forwarded as they are; any other pattern is bound to a
     // fresh name in the signature and destructured again inside the flag-on branch only.
+    // With a context, the context expression sees each of them by reference: `let name = &name;`
+    // for a plain name, the pattern's names bound through a reference for a pattern.
     let mut forward = Vec::new();
     let mut rebind = Vec::new();
+    let mut borrow = Vec::new();
     for (index, input) in item.sig.inputs.iter_mut().enumerate() {
         let attrs = match &*input {
             FnArg::Receiver(receiver) => &receiver.attrs,
@@ -83,6 +86,9 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
                     ident,
                     ..
                 }) => {
+                    if !ident.to_string().starts_with('_') {
+                        borrow.push(quote!(let #ident = &#ident;));
+                    }
                     forward.push(ident.to_token_stream());
                 }
                 _ => {
@@ -97,6 +103,9 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
                             subpat: None,
                         }),
                     );
+                    if let Some(names) = crate::context::borrowing_pattern(&pattern) {
+                        borrow.push(quote!(let #names = &#fresh;));
+                    }
                     rebind.push(quote!(let #pattern = #fresh;));
                     forward.push(fresh.to_token_stream());
                 }
@@ -112,17 +121,60 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     let site_static = quote_spanned! {flag.span()=>
         static #site: #krate::__private::Site = #krate::__private::Site::new(#flag);
     };
-    let (check, fallback_call) = if is_async {
-        (
-            quote_spanned!(flag.span()=> #krate::__private::check(&#site).await),
-            quote_spanned!(fallback.span()=> #fallback_call.await),
-        )
+    let fallback_call = if is_async {
+        quote_spanned!(fallback.span()=> #fallback_call.await)
     } else {
-        (
-            quote_spanned!(flag.span()=> #krate::__private::check_now(&#site)),
-            fallback_call,
-        )
+        fallback_call
     };
+    let (gate, check) = match &args.context {
+        None if is_async => (
+            TokenStream::new(),
+            quote_spanned!(flag.span()=> #krate::__private::check(&#site).await),
+        ),
+        None => (
+            TokenStream::new(),
+            quote_spanned!(flag.span()=> #krate::__private::check_now(&#site)),
+        ),
+        // The context is built with the arguments borrowed, checked, and dropped before either
+        // path runs (a lock guard holding it is released). `&(expr)` borrows a place
+        // (`self.context`) and keeps a temporary (`Context::new()...`) for the check; the
+        // reference coerces to `&Context` from anything that derefs to one.
+        Some(context) => {
+            let expr = crate::context::expression(context, &krate);
+            let at = match &context.form {
+                crate::parse::ContextForm::Expr(expr) => expr.span(),
+                crate::parse::ContextForm::Pairs { .. } => context.keyword,
+            };
+            let on = format_ident!("__feature_flag_on", span = Span::mixed_site());
+            let value = format_ident!(
+                "__feature_flag_context",
+                span = Span::mixed_site().located_at(at)
+            );
+            // Typed, so that a wrong type is an error at the expression naming `Context`.
+            let context_type = respan(quote!(&#krate::Context), context.keyword);
+            let borrowed = quote_spanned!(at=> &(#expr));
+            let check = if is_async {
+                quote_spanned!(flag.span()=> #krate::__private::check_with(&#site, #value).await)
+            } else {
+                quote_spanned!(flag.span()=> #krate::__private::check_now_with(&#site, #value))
+            };
+            let gate = quote! {
+                let #on = {
+                    #(
+                        #[allow(unused_variables)]
+                        #borrow
+                    )*
+                    let #value: #context_type = #borrowed;
+                    #check
+                };
+            };
+            (gate, on.to_token_stream())
+        }
+    };
+    let context_warnings = args
+        .context
+        .as_ref()
+        .map(|context| crate::context::warnings(context, &document, &name));
 
     // Editing the schema must rebuild this crate: rustc records included files (and env vars
     // read through `option_env!`) in its dep-info, which cargo watches.
@@ -174,7 +226,9 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
         {
             #tracking
             #deprecation
+            #context_warnings
             #site_static
+            #gate
             if #check {
                 #on_path
             } else {
@@ -184,4 +238,23 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     };
     item.block = syn::parse2(new_body)?;
     Ok(item.into_token_stream())
+}
+
+/// `tokens` with every span set to `span`, a token of the attribute: rustc then points there.
+/// Paths resolve as at the call site, as they did before.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut respanned =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                respanned.set_span(span);
+                token = respanned.into();
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }

@@ -30,6 +30,8 @@
 //! * `"flagName"` (first, required): the flag key, checked at compile time.
 //! * `fallback = path` (required): a function with the same parameters and return type. For a
 //!   method, `Self::old` (or any path) is called as `Self::old(self, args...)`.
+//! * `context = expr` or `context(key = value, ...)`: check the flag for an evaluation context,
+//!   see [Targeting](#targeting).
 //! * `schema = "path"`: the flags schema, relative to the crate's `Cargo.toml`.
 //! * `crate = path`: where `flag-runtime` is, if the dependency is renamed.
 //!
@@ -48,12 +50,136 @@
 //!   `"1"`, a value for an undefined flag, a value breaking its constraint) is an error naming
 //!   the file.
 //! * A flag marked `_deprecation` in the schema warns at the use site.
+//! * A context the flag cannot use warns at `context`, see [Targeting](#targeting).
 //!
 //! # Patterns and receivers
 //!
 //! Each argument is bound once and moved to whichever path runs; destructuring patterns such as
 //! `LambdaEvent { payload, context }: LambdaEvent<Request>` or `(a, b): (u8, u8)` are taken
-//! whole and destructured inside the flag-on path only.
+//! whole and destructured inside the flag-on path only (a `context` sees their names by
+//! reference).
+//!
+//! # Targeting
+//!
+//! AppConfig's multi-variant flags (`_variants` in the schema) pick a variant per request by
+//! evaluating their rules against an evaluation context, a `flag_runtime::Context` of
+//! `key = value` pairs and an optional entity id. `context` says which context the gate checks,
+//! built from the function's arguments:
+//!
+//! ```
+//! use flag_macros::feature_flag;
+//! use flag_runtime::Context;
+//!
+//! pub struct Order {
+//!     tier: String,
+//!     customer_id: u64,
+//!     cents: u64,
+//! }
+//!
+//! // `discount` is on for the gold tier (`(eq $tier "gold")`) and for customers 7 and 42
+//! // (`(in $customerId [7 42])`).
+//! #[feature_flag(
+//!     "discount",
+//!     fallback = full_price,
+//!     context(tier = order.tier, customerId = order.customer_id, entity_id = order.customer_id),
+//!     schema = "tests/targeting.json"
+//! )]
+//! async fn price(order: Order) -> u64 {
+//!     order.cents * 9 / 10 // `order` was borrowed by the context, not moved
+//! }
+//!
+//! async fn full_price(order: Order) -> u64 {
+//!     order.cents
+//! }
+//!
+//! pub struct Session {
+//!     context: Context,
+//! }
+//!
+//! impl Session {
+//!     // Any expression giving a `Context`, or something that derefs to one.
+//!     #[feature_flag(
+//!         "discount",
+//!         fallback = Self::plain_banner,
+//!         context = self.context,
+//!         schema = "tests/targeting.json"
+//!     )]
+//!     fn banner(&self) -> &'static str {
+//!         "10% off today"
+//!     }
+//!
+//!     fn plain_banner(&self) -> &'static str {
+//!         "welcome"
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let order = || Order { tier: "gold".into(), customer_id: 1, cents: 1000 };
+//! // Without an agent nothing is known about the flag: the fallback runs.
+//! assert_eq!(price(order()).await, 1000);
+//! // Overrides force a flag whatever the context:
+//! let _flags = flag_runtime::Overrides::new().enable("discount").apply();
+//! assert_eq!(price(order()).await, 900);
+//! let session = Session { context: Context::new().with("tier", "silver") };
+//! assert_eq!(session.banner(), "10% off today");
+//! # }
+//! ```
+//!
+//! The two forms:
+//!
+//! * `context(key = value, ..., entity_id = value)`: the pairs, with literal keys. A key is an
+//!   identifier or, when it is not one, a string literal (`"user.tier" = ...`); keys are 1 to 64
+//!   ASCII letters, digits, `_`, `-` or `.` (what flag-runtime sends and a rule's `$key` names).
+//!   Each value is borrowed (`tier = order.tier` does not move the `String`) and must be a
+//!   `flag_runtime::ContextValue`: a string, an integer, a float, a `bool`, or a reference to
+//!   one. `entity_id = value` (the bare identifier; a pair named so is written
+//!   `"entity_id" = ...`) sets the `Entity-Id`, which keeps an entity on one configuration
+//!   version during a gradual deployment, from any `Display` value.
+//! * `context = expr`: an expression of type `Context`, `&Context`, or anything that derefs to
+//!   a `Context` (`Box`, `Rc` or `Arc` of one, a `MutexGuard<Context>`). It is taken as
+//!   `&(expr)` and coerced to `&Context`: a place such as `self.context` or
+//!   `request.context` is borrowed, not moved; any other type is an error at the expression
+//!   (``expected `&Context`, found `&u64` ``).
+//!
+//! The context is evaluated before the check, with the function's parameters in scope *by
+//! reference*: a parameter `order: Order` is an `&Order` there (`order.tier.as_str()`,
+//! `order.customer_id`, `*count > 3`; a parameter named `_like_this` is left as it is, unused
+//! by convention), and the names of a destructured parameter
+//! (`(tier, id): (String, u64)`, `LambdaEvent { payload, context }: LambdaEvent<Value>`) are
+//! references into it. `self` is the receiver as declared (with a by-value `self`, borrow its
+//! fields: `self.tier.as_str()`). Nothing can be moved out of an argument (that is rustc's
+//! ``cannot move out of `order.tier` which is behind a shared reference`` at the expression),
+//! so the same arguments then go to the body or to the fallback. The context, and a lock guard
+//! holding it, is dropped as soon as the check is done, before either runs. In an `async fn`
+//! the expression may `.await` (`context = load_context(*id).await`).
+//!
+//! An `async fn` awaits the check for that context (the agent is asked once per distinct context
+//! and TTL window); a sync `fn` never waits: a context it sees for the first time is answered
+//! context-free while its own answer loads in the background. Test overrides apply whatever the
+//! context.
+//!
+//! ## What the schema says about a context
+//!
+//! These are warnings (through `#[deprecated]`, the only warning a proc macro has on stable
+//! Rust, so they read "use of deprecated constant"), at `context`:
+//!
+//! * A context on a flag without variants: ``feature flag `newCheckout` has no variants: the
+//!   context changes nothing``. A literal context of only `entity_id = ...` does not warn: the
+//!   entity id still matters during a gradual deployment.
+//! * When the keys are literal, each `$key` the flag's variant rules read and the context never
+//!   supplies: ``feature flag `discount`: its variant rules read `$customerId`, which this
+//!   context never supplies``, followed by `` (it has `customerID`, which no rule reads)`` when a
+//!   supplied key is that close. Without the key, every operator reading it is false for every
+//!   call of the function (the README's targeting decisions). The keys are literal in `context(...)`, and in
+//!   `context = Context::new().with("key", value)...`: a chain of `.with` with string literal keys
+//!   (and `.entity_id`) from `Context::new()` or `Context::default()`. Other expressions are
+//!   only known at run time and not checked.
+//! * A supplied key that no rule reads is fine: one request context is commonly shared by
+//!   several flags, and rules change without a rebuild. A misspelt key still warns, as the key
+//!   the rules read and do not get.
+//!
+//! `#[allow(deprecated)]` on the function silences them.
 //!
 //! # `impl Trait` in return position
 //!
@@ -62,6 +188,7 @@
 //! type (or a `Box<dyn Trait>`) from the fallback.
 #![forbid(unsafe_code)]
 
+mod context;
 mod expand;
 mod parse;
 mod schema;

@@ -1,8 +1,11 @@
-//! `#[feature_flag("name", fallback = path, schema = "file", crate = path)]`
+//! `#[feature_flag("name", fallback = path, context = expr, schema = "file", crate = path)]`
 
+use proc_macro2::Span;
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Error, Expr, ExprPath, LitStr, Path, Token};
+use syn::{Error, Expr, ExprPath, Ident, LitStr, Path, Token};
 
 pub(crate) struct Args {
     /// The flag name, as the user wrote it (errors point here).
@@ -13,6 +16,120 @@ pub(crate) struct Args {
     pub schema: Option<LitStr>,
     /// `crate = path`: where flag-runtime is, for renamed dependencies.
     pub krate: Option<Path>,
+    /// `context = expr` or `context(key = value, ...)`: the evaluation context of the check.
+    pub context: Option<ContextArg>,
+}
+
+/// The `context` argument.
+pub(crate) struct ContextArg {
+    /// The `context` keyword: warnings about the context point here.
+    pub keyword: Span,
+    pub form: ContextForm,
+}
+
+pub(crate) enum ContextForm {
+    /// `context = expr`: any expression of a type that derefs to `Context`.
+    Expr(Expr),
+    /// `context(key = value, ..., entity_id = value)`: literal keys.
+    Pairs {
+        pairs: Vec<ContextPair>,
+        entity_id: Option<Expr>,
+    },
+}
+
+/// `key = value` in `context(...)`; the key is an identifier or a string literal.
+pub(crate) struct ContextPair {
+    pub key: String,
+    pub span: Span,
+    pub value: Expr,
+}
+
+/// The context keys flag-runtime sends (`flag_runtime::Context`): 1 to 64 ASCII letters,
+/// digits, `_`, `-` or `.`; the same characters a rule's `$key` may use.
+pub(crate) fn is_valid_context_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// One `key = value` (or `"key" = value`) of `context(...)`, as written.
+struct RawPair {
+    key: String,
+    quoted: bool,
+    span: Span,
+    value: Expr,
+}
+
+impl Parse for RawPair {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let (key, quoted, span) = if input.peek(LitStr) {
+            let lit: LitStr = input.parse()?;
+            (lit.value(), true, lit.span())
+        } else if input.peek(Ident::peek_any) {
+            let ident = Ident::parse_any(input)?;
+            (ident.unraw().to_string(), false, ident.span())
+        } else {
+            return Err(input.error(CONTEXT_USAGE));
+        };
+        input.parse::<Token![=]>().map_err(|_| {
+            Error::new(
+                span,
+                format!("expected `{key} = value`: the context takes `key = value` pairs, e.g. `context(tier = order.tier.as_str())`"),
+            )
+        })?;
+        let value = input.parse()?;
+        Ok(RawPair {
+            key,
+            quoted,
+            span,
+            value,
+        })
+    }
+}
+
+const CONTEXT_USAGE: &str = "expected `key = value` pairs, e.g. `context(tier = order.tier.as_str(), customerId = order.customer_id, entity_id = order.customer_id)`";
+
+fn parse_pairs(input: ParseStream<'_>) -> syn::Result<ContextForm> {
+    let content;
+    let parens = syn::parenthesized!(content in input);
+    let raw = Punctuated::<RawPair, Token![,]>::parse_terminated(&content)?;
+    if raw.is_empty() {
+        return Err(Error::new(parens.span.join(), CONTEXT_USAGE));
+    }
+    let mut pairs: Vec<ContextPair> = Vec::new();
+    let mut entity_id: Option<Expr> = None;
+    for pair in raw {
+        if !pair.quoted && pair.key == "entity_id" {
+            if entity_id.is_some() {
+                return Err(Error::new(pair.span, "duplicate `entity_id`"));
+            }
+            entity_id = Some(pair.value);
+            continue;
+        }
+        if !is_valid_context_key(&pair.key) {
+            return Err(Error::new(
+                pair.span,
+                format!(
+                    "`{}` is not a valid context key: it must be 1 to 64 ASCII letters, digits, `_`, `-` or `.`",
+                    pair.key
+                ),
+            ));
+        }
+        if pairs.iter().any(|p| p.key == pair.key) {
+            return Err(Error::new(
+                pair.span,
+                format!("duplicate context key `{}`", pair.key),
+            ));
+        }
+        pairs.push(ContextPair {
+            key: pair.key,
+            span: pair.span,
+            value: pair.value,
+        });
+    }
+    Ok(ContextForm::Pairs { pairs, entity_id })
 }
 
 const USAGE: &str = "expected `#[feature_flag(\"flagName\", fallback = other_fn)]`";
@@ -37,6 +154,7 @@ impl Parse for Args {
         let mut fallback: Option<ExprPath> = None;
         let mut schema: Option<LitStr> = None;
         let mut krate: Option<Path> = None;
+        let mut context: Option<ContextArg> = None;
         while !input.is_empty() {
             input.parse::<Token![,]>()?;
             if input.is_empty() {
@@ -49,12 +167,33 @@ impl Parse for Args {
                 let ident: syn::Ident = input.parse().map_err(|e| {
                     Error::new(
                         e.span(),
-                        "expected `fallback = ...`, `schema = \"...\"` or `crate = ...`",
+                        "expected `fallback = ...`, `context = ...`, `schema = \"...\"` or `crate = ...`",
                     )
                 })?;
                 (ident.to_string(), ident.span())
             };
             let duplicate = || Error::new(span, format!("duplicate argument `{key}`"));
+            if key == "context" {
+                if context.is_some() {
+                    return Err(duplicate());
+                }
+                let form = if input.peek(syn::token::Paren) {
+                    parse_pairs(input)?
+                } else {
+                    input.parse::<Token![=]>().map_err(|e| {
+                        Error::new(
+                            e.span(),
+                            "expected `context = expr` or `context(key = value, ...)`",
+                        )
+                    })?;
+                    ContextForm::Expr(input.parse()?)
+                };
+                context = Some(ContextArg {
+                    keyword: span,
+                    form,
+                });
+                continue;
+            }
             input.parse::<Token![=]>()?;
             match key.as_str() {
                 "fallback" => {
@@ -93,7 +232,7 @@ impl Parse for Args {
                     return Err(Error::new(
                         span,
                         format!(
-                            "unknown argument `{key}`; expected `fallback`, `schema` or `crate`"
+                            "unknown argument `{key}`; expected `fallback`, `context`, `schema` or `crate`"
                         ),
                     ))
                 }
@@ -114,6 +253,7 @@ impl Parse for Args {
             fallback,
             schema,
             krate,
+            context,
         })
     }
 }

@@ -31,4 +31,15 @@ fn ui() {
             &[&format!("tests/ui-schema/{case}.rs")],
         );
     }
+    // `context = ...` on a multi-variant flag (ui-schema/schemas/context.json).
+    with_schema(
+        &dir.join("ui-schema/schemas/context.json"),
+        &[
+            "tests/ui-schema/context_missing_key.rs",
+            "tests/ui-schema/context_wrong_type.rs",
+            "tests/ui-schema/context_unknown_name.rs",
+            "tests/ui-schema/context_moves_argument.rs",
+            "tests/ui-schema/context_bad_value.rs",
+        ],
+    );
 }
