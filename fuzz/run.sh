@@ -31,6 +31,8 @@ rss_mb=${FUZZ_RSS_MB:-2048}
 # stable compiler accept it. (The coverage instrumentation, -Cpasses=sancov-module and
 # -Cllvm-args, is stable.) Only this script's cargo sees the variable.
 export RUSTC_BOOTSTRAP=1
+# A panic's stack, printed before libFuzzer saves the input.
+export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
 
 if ! command -v cargo-fuzz >/dev/null; then
     cargo install cargo-fuzz --version 0.13.2 --locked
