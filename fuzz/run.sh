@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing (cargo fuzz, libFuzzer) of the two parsers that read untrusted-ish bytes,
+# Coverage-guided fuzzing (cargo fuzz, libFuzzer) of the parsers that read untrusted-ish bytes,
 # on the stable toolchain. Runs each target for a bounded time and fails on the first crash.
 #
 #   fuzz/run.sh [TARGET...]            every target when none is named
@@ -38,8 +38,8 @@ if ! command -v cargo-fuzz >/dev/null; then
     cargo install cargo-fuzz --version 0.13.2 --locked
 fi
 
-# Every target, with its seed directory under tests/corpus/. (Next: a `rule` target.)
-declare -A seeds=([agent_answer]=answer [schema_document]=schema)
+# Every target, with its seed directory under tests/corpus/. 
+declare -A seeds=([agent_answer]=answer [schema_document]=schema [rule]=rule)
 if [ "$#" -gt 0 ]; then
     targets=("$@")
 else

@@ -1,7 +1,7 @@
 //! Property-based fuzzing of the two parsers that read untrusted-ish bytes: the agent-answer
 //! parser (`flag_runtime::Snapshot::parse`) and the flags-schema parser and validator
-//! (`flag_schema::Document::parse`). `cargo fuzz` needs a nightly toolchain, which this project's
-//! machines do not have; proptest runs on stable.
+//! (`flag_schema::Document::parse`), with proptest: it runs in `cargo test` everywhere. The
+//! coverage-guided fuzzing (`cargo fuzz`, libFuzzer, in `fuzz/`) complements it.
 //!
 //! Inputs are seeds from `tests/corpus/` mutated (bit flips, cuts, JSON tokens, splices, deep
 //! nesting) and arbitrary JSON trees built from the documents' vocabulary. Properties: no panic,
