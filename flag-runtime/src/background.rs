@@ -36,14 +36,29 @@ pub(crate) fn handle() -> Result<&'static Handle, FetchError> {
 }
 
 fn start() -> std::io::Result<Handle> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .thread_name(concat!("flag-refresher", "-blocking"))
-        .build()?;
-    let handle = runtime.handle().clone();
+    // The runtime is built on its own thread and its handle sent back: if the thread cannot be
+    // spawned, no runtime exists to be dropped here (dropping one inside the caller's async
+    // context would panic).
+    let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name(THREAD_NAME.to_owned())
-        .spawn(move || runtime.block_on(std::future::pending::<()>()))?;
-    Ok(handle)
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .enable_time()
+                .thread_name(concat!("flag-refresher", "-blocking"))
+                .build();
+            match runtime {
+                Ok(runtime) => {
+                    let _ = sender.send(Ok(runtime.handle().clone()));
+                    runtime.block_on(std::future::pending::<()>());
+                }
+                Err(error) => {
+                    let _ = sender.send(Err(error));
+                }
+            }
+        })?;
+    receiver
+        .recv()
+        .unwrap_or_else(|_| Err(std::io::Error::other("the refresher thread ended at start")))
 }

@@ -140,20 +140,33 @@ impl Context {
     pub fn insert(&mut self, key: &str, value: impl ContextValue) {
         self.key = OnceLock::new();
         let value = value.to_context_string();
-        if self.invalid.is_none() {
-            if !valid_key(key) {
-                self.invalid = Some(ContextError::InvalidKey {
-                    key: shown_key(key),
-                });
-            } else if !valid_value(&value, MAX_CONTEXT_VALUE_BYTES) || value.contains(',') {
-                self.invalid = Some(ContextError::InvalidValue {
-                    key: key.to_owned(),
-                });
-            }
-        }
         match self.pairs.iter_mut().find(|(k, _)| &**k == key) {
             Some(pair) => pair.1 = value.into(),
             None => self.pairs.push((key.into(), value.into())),
+        }
+        self.invalid = self.first_problem();
+    }
+
+    /// The first pair (or the entity id) that cannot be sent: recomputed on every change, so a
+    /// replaced bad value no longer counts.
+    fn first_problem(&self) -> Option<ContextError> {
+        for (key, value) in &self.pairs {
+            if !valid_key(key) {
+                return Some(ContextError::InvalidKey {
+                    key: shown_key(key),
+                });
+            }
+            if !valid_value(value, MAX_CONTEXT_VALUE_BYTES) || value.contains(',') {
+                return Some(ContextError::InvalidValue {
+                    key: key.to_string(),
+                });
+            }
+        }
+        match &self.entity_id {
+            Some(id) if !valid_value(id, MAX_ENTITY_ID_BYTES) => {
+                Some(ContextError::InvalidEntityId)
+            }
+            _ => None,
         }
     }
 
@@ -162,11 +175,8 @@ impl Context {
     #[must_use]
     pub fn entity_id(mut self, id: impl Into<String>) -> Self {
         self.key = OnceLock::new();
-        let id = id.into();
-        if self.invalid.is_none() && !valid_value(&id, MAX_ENTITY_ID_BYTES) {
-            self.invalid = Some(ContextError::InvalidEntityId);
-        }
-        self.entity_id = Some(id.into());
+        self.entity_id = Some(id.into().into());
+        self.invalid = self.first_problem();
         self
     }
 
@@ -294,5 +304,16 @@ mod tests {
             .validate()
             .is_ok());
         assert!(!format!("{:?}", Context::new().with("k", "secret")).contains("secret"));
+        // A bad value replaced by a good one no longer counts.
+        assert!(Context::new()
+            .with("note", "a,b")
+            .with("note", "ok")
+            .validate()
+            .is_ok());
+        assert!(Context::new()
+            .entity_id("a\nb")
+            .entity_id("ok")
+            .validate()
+            .is_ok());
     }
 }

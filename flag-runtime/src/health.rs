@@ -63,6 +63,9 @@ pub(crate) const MISSING_NAMES_LOGGED: usize = 256;
 #[derive(Debug, Default)]
 pub(crate) struct Health {
     state: Mutex<State>,
+    /// Consecutive failed refreshes of evaluation contexts (any context), logged apart from the
+    /// context-free answer's: [`Status`] reports the context-free answer only.
+    context_streak: Mutex<u64>,
     missing: Mutex<HashSet<Box<str>>>,
     invalid_context_logged: AtomicBool,
 }
@@ -76,9 +79,8 @@ struct State {
 }
 
 impl Health {
-    /// The health of a source that will never ask the agent: the error is logged here, once.
+    /// The health of a source that will never ask the agent (see [`log_unconfigured`](Self::log_unconfigured)).
     pub(crate) fn unconfigured(error: FetchError) -> Self {
-        tracing::warn!(%error, kind = error.kind(), "feature flags are not configured; every flag is off");
         Health {
             state: Mutex::new(State {
                 // The fault is known and logged: an explicit refresh failing the same way is
@@ -87,9 +89,21 @@ impl Health {
                 last_error: Some(error),
                 ..State::default()
             }),
+            context_streak: Mutex::default(),
             missing: Mutex::default(),
             invalid_context_logged: AtomicBool::new(false),
         }
+    }
+
+    /// Logs why the source is unconfigured, if it is. Called once, after the source is built
+    /// (and, for the default source, after it is installed: a subscriber that checks a flag
+    /// while handling this event must find the default already there, not re-enter its set-up).
+    pub(crate) fn log_unconfigured(&self) {
+        let error = match &self.state().last_error {
+            Some(error @ FetchError::Unconfigured(_)) => error.clone(),
+            _ => return,
+        };
+        tracing::warn!(%error, kind = error.kind(), "feature flags are not configured; every flag is off");
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -141,6 +155,37 @@ impl Health {
                 failures = streak_before,
                 version = loggable(refreshed.version()),
                 "AppConfig agent recovered"
+            ),
+            Ok(_) => {}
+        }
+    }
+
+    /// Records the outcome of a refresh for an evaluation context: one `warn` per streak of
+    /// failed context refreshes, one `info` when a context refresh succeeds again.
+    pub(crate) fn record_context(&self, outcome: &Result<Refreshed, FetchError>) {
+        let before = {
+            let mut streak = self
+                .context_streak
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let before = *streak;
+            *streak = if outcome.is_err() { before + 1 } else { 0 };
+            before
+        };
+        match outcome {
+            Err(error) if before == 0 => tracing::warn!(
+                %error,
+                kind = error.kind(),
+                "AppConfig agent refresh for an evaluation context failed; serving that context's \
+                 last-known-good answer, else the context-free one; logged once until a context \
+                 refresh succeeds"
+            ),
+            Err(error) => {
+                tracing::debug!(%error, streak = before + 1, "context refresh failed again")
+            }
+            Ok(_) if before > 0 => tracing::info!(
+                failures = before,
+                "AppConfig agent refresh for evaluation contexts recovered"
             ),
             Ok(_) => {}
         }

@@ -109,7 +109,20 @@ static DEFAULT: OnceLock<FlagSource> = OnceLock::new();
 /// Configured from the environment on first use (see the [crate docs](crate#configuration)),
 /// unless [`install_default`] set one before.
 pub fn default_source() -> &'static FlagSource {
-    DEFAULT.get_or_init(FlagSource::from_env)
+    if let Some(source) = DEFAULT.get() {
+        return source;
+    }
+    let mut built = false;
+    let source = DEFAULT.get_or_init(|| {
+        built = true;
+        FlagSource::from_env_unlogged()
+    });
+    // Logged once the default is set: a subscriber checking a flag while it handles this event
+    // finds the default there, instead of re-entering its initialisation (a deadlock).
+    if built {
+        source.inner_health().log_unconfigured();
+    }
+    source
 }
 
 /// Makes `source` the process-wide default. Call it once, at start-up, before the first check;

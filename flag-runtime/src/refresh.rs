@@ -238,7 +238,10 @@ impl Inner {
                 return;
             }
         };
-        let deadline = tokio::time::Instant::now() + self.refresher.timeout;
+        // From the std clock: tokio's `Instant::now()` reads the caller's runtime clock, which a
+        // test with paused time (`start_paused`) holds still, while the refresher's runs on.
+        let deadline =
+            tokio::time::Instant::from_std(std::time::Instant::now() + self.refresher.timeout);
         let inner = Arc::clone(self);
         drop(
             handle.spawn(async move { inner.run(lease, deadline).await }.with_current_subscriber()),
@@ -346,8 +349,12 @@ impl Inner {
         target
             .next_refresh_ms
             .store(now.saturating_add(self.refresher.ttl_ms), Ordering::Release);
-        self.health
-            .record(&outcome, target.published.has_snapshot(), now);
+        if target.context.is_some() {
+            self.health.record_context(&outcome);
+        } else {
+            self.health
+                .record(&outcome, target.published.has_snapshot(), now);
+        }
         lease.attempt.finish(outcome);
     }
 }

@@ -73,6 +73,13 @@ impl FlagSource {
     /// setting missing or invalid, every check is off (or its caller default), the agent is
     /// never asked, and the reason is logged once and reported by [`status`](Self::status).
     pub fn from_env() -> Self {
+        let source = Self::from_env_unlogged();
+        source.inner.health.log_unconfigured();
+        source
+    }
+
+    /// [`from_env`](Self::from_env) without its log line, for [`default_source`](crate::default_source).
+    pub(crate) fn from_env_unlogged() -> Self {
         match Config::from_env().and_then(|config| Ok((Refresher::new(&config)?, config))) {
             Ok((refresher, config)) => {
                 Self::with(refresher, Health::default(), config.max_contexts())
@@ -125,6 +132,10 @@ impl FlagSource {
             source: self,
             context,
         }
+    }
+
+    pub(crate) fn inner_health(&self) -> &Health {
+        &self.inner.health
     }
 
     /// How many evaluation contexts have a cached answer.
@@ -346,10 +357,12 @@ impl Inner {
         }
     }
 
-    fn context_snapshot(&self, target: Option<&Target>) -> Option<Arc<Snapshot>> {
-        target
-            .and_then(|t| t.published.load_full())
-            .or_else(|| self.base.published.load_full())
+    fn context_snapshot(self: &Arc<Self>, target: Option<&Target>) -> Option<Arc<Snapshot>> {
+        target.and_then(|t| t.published.load_full()).or_else(|| {
+            // The context-free answer is the fallback: keep it fresh too.
+            self.refresh_if_due(&self.base);
+            self.base.published.load_full()
+        })
     }
 }
 
@@ -400,7 +413,11 @@ impl Targeted<'_> {
         let read = |snapshot: Option<&Snapshot>| self.enabled_in(snapshot, flag, default);
         match target {
             Some(target) if target.published.has_snapshot() => target.published.with_shared(read),
-            _ => inner.base.published.with_shared(read),
+            _ => {
+                // The context-free answer is the fallback: keep it fresh too.
+                inner.refresh_if_due(&inner.base);
+                inner.base.published.with_shared(read)
+            }
         }
     }
 

@@ -259,3 +259,65 @@ async fn overrides_win_over_a_context() {
     let snapshot = flags.with_context(&silver).snapshot().await.unwrap();
     assert!(snapshot.is_enabled("discount"));
 }
+
+/// Context refreshes have their own fault streak: a context that keeps failing while the
+/// context-free answer is healthy logs one warning, and `status()` reports the context-free
+/// answer only. (Both used to share one streak: warn, "recovered", warn, ... every TTL.) The
+/// context-free fallback is kept fresh by context checks too.
+#[tokio::test]
+async fn context_faults_are_logged_apart_and_the_fallback_stays_fresh() {
+    let agent = RawAgent::start_with_head(|_, head| {
+        if targeting_headers(head).is_empty() {
+            http_ok(br#"{"discount": {"enabled": true}}"#, "1")
+        } else {
+            http_status("500 Internal Server Error", r#"{"ReasonCode": "Broken"}"#)
+        }
+    });
+    let ttl = Duration::from_millis(40);
+    let flags = source_with(agent.port(), ttl, 16);
+    let (logs, _guard) = Logs::capture();
+    let gold = Context::new().with("tier", "gold");
+    // Only context checks: the context-free fallback is loaded through them.
+    assert!(
+        !flags.with_context(&gold).is_enabled_now("discount"),
+        "nothing yet"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !flags.with_context(&gold).is_enabled_now("discount") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fallback was never loaded"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for _ in 0..6 {
+        tokio::time::sleep(ttl + Duration::from_millis(10)).await;
+        assert!(flags.with_context(&gold).is_enabled("discount").await);
+        assert!(flags.is_enabled("discount").await);
+    }
+    let status = flags.status();
+    assert_eq!(status.failure_streak, 0, "{status:?}");
+    assert!(status.last_error.is_none(), "{status:?}");
+    assert_eq!(
+        logs.count("WARN", "refresh for an evaluation context failed"),
+        1,
+        "{}",
+        logs.text()
+    );
+    assert_eq!(logs.count("INFO", "recovered"), 0, "{}", logs.text());
+}
+
+/// A test with paused tokio time (`start_paused`): the refresh deadline comes from the real
+/// clock, not the caller's frozen one, so a refresh is not timed out before it starts.
+#[tokio::test(start_paused = true)]
+async fn refreshes_work_under_paused_time() {
+    let agent = RawAgent::start(|_| http_ok(br#"{"discount": {"enabled": true}}"#, "1"));
+    let flags = source_with(agent.port(), Duration::from_secs(60), 16);
+    // Real time moves on; the caller's clock does not.
+    std::thread::sleep(Duration::from_millis(2500));
+    flags
+        .refresh()
+        .await
+        .expect("not timed out by the paused clock");
+    assert!(flags.is_enabled("discount").await);
+}

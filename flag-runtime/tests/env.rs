@@ -18,6 +18,7 @@ fn environment_configures_the_client() {
     ] {
         std::env::remove_var(var);
     }
+    the_unconfigured_default_logs_without_reentering_its_setup();
     assert!(matches!(
         Config::from_env().unwrap_err(),
         ConfigError::MissingSetting {
@@ -130,4 +131,41 @@ fn environment_configures_the_client() {
         );
         assert!(flags.is_enabled("newCheckout").await);
     });
+}
+
+/// A subscriber that checks a flag while it handles an event (a layer deciding by flag what to
+/// record) met the unconfigured default source's warning while that source was being set up: the
+/// check re-entered the set-up, a deadlock. The warning now comes once the default is set.
+fn the_unconfigured_default_logs_without_reentering_its_setup() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    struct ChecksAFlag(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ChecksAFlag {
+        fn on_event(
+            &self,
+            _event: &tracing::Event<'_>,
+            _ctx: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            let _ = flag_runtime::default_source().is_enabled_now("verboseLogs");
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    let events = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&events);
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let subscriber = tracing_subscriber::registry().with(ChecksAFlag(seen));
+        tracing::subscriber::with_default(subscriber, || {
+            let _ = flag_runtime::default_source().is_enabled_now("anything");
+        });
+        let _ = done.send(());
+    });
+    finished
+        .recv_timeout(Duration::from_secs(10))
+        .expect("default_source() deadlocked: its warning re-entered its set-up");
+    assert!(
+        events.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+        "the warning was logged"
+    );
 }
