@@ -60,6 +60,28 @@
 //! a fault as a typed [`FetchError`]; [`install_default`] replaces the environment-configured
 //! default with a source of your own. Settings that cannot be used are a [`ConfigError`].
 //!
+//! # Targeting
+//!
+//! Multi-variant flags pick a variant per request from an evaluation [`Context`] (sent as the
+//! agent's `Context` headers, with an optional `Entity-Id`). [`FlagSource::with_context`] gives
+//! every check form for one context ([`Targeted`]); each distinct context's answer is cached
+//! with the TTL, at most [`ConfigBuilder::max_contexts`] of them.
+//!
+//! ```no_run
+//! use flag_runtime::Context;
+//!
+//! # async fn handler(customer_id: &str, tier: &str) {
+//! let context = Context::new()
+//!     .with("tier", tier)
+//!     .with("customerId", customer_id)
+//!     .entity_id(customer_id);
+//! let flags = flag_runtime::default_source().with_context(&context);
+//! if let Some(banner) = flags.flag("discountBanner").await {
+//!     println!("variant {:?}", banner.variant());
+//! }
+//! # }
+//! ```
+//!
 //! # Tests
 //!
 //! [`Overrides`] force flags on or off (with attributes) for one thread or one future, so
