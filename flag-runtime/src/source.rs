@@ -347,7 +347,13 @@ impl Inner {
 
     /// The snapshot a context's checks read: its own, else the context-free one (and the target
     /// to refresh, `None` for a context that cannot be sent).
+    /// The target a context's checks refresh and read: the context-free one for an empty
+    /// context (nothing to send, so the same answer), else the context's own; `None` for a
+    /// context that cannot be sent.
     fn context_target(&self, context: &Context) -> Option<Arc<Target>> {
+        if context.is_empty() {
+            return Some(Arc::clone(&self.base));
+        }
         match context.validate() {
             Ok(()) => Some(self.contexts.target(context, &self.refresher)),
             Err(error) => {
@@ -515,7 +521,11 @@ impl Targeted<'_> {
         self.context
             .validate()
             .map_err(FetchError::InvalidContext)?;
-        let target = inner.contexts.target(self.context, &inner.refresher);
+        let target = if self.context.is_empty() {
+            Arc::clone(&inner.base)
+        } else {
+            inner.contexts.target(self.context, &inner.refresher)
+        };
         inner.refresh_now(&target).await
     }
 }

@@ -131,6 +131,16 @@ async fn one_request_per_new_context_and_none_for_a_cached_one() {
     // The context-free answer is a target of its own.
     assert!(!flags.is_enabled("discount").await);
     assert_eq!(agent.requests(), 2);
+    // An empty context sends nothing: it is the context-free answer, no request of its own.
+    assert!(
+        !flags
+            .with_context(&Context::new())
+            .is_enabled("discount")
+            .await
+    );
+    assert!(flags.with_context(&Context::new()).refresh().await.is_ok());
+    assert_eq!(agent.requests(), 3, "the refresh only");
+    assert_eq!(flags.cached_contexts(), 1);
 }
 
 #[tokio::test]
