@@ -11,6 +11,13 @@
 // from that table stops with an error saying what to add and where to find it, instead of
 // Serverless's generic "Value not found at "self" source".
 
+/// The ARN partition of a region: China and GovCloud have their own.
+function partition(region) {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
 const VERSIONS_PAGE =
   'https://docs.aws.amazon.com/appconfig/latest/userguide/appconfig-integration-lambda-extensions-versions.html';
 
@@ -19,7 +26,7 @@ async function arn({ resolveVariable }) {
   const architecture = await resolveVariable("self:provider.architecture, 'x86_64'");
   const table = await resolveVariable('self:custom.appconfigExtensionLayers, null');
   const layer = table && table[region] && table[region][architecture];
-  if (typeof layer !== 'string' || !layer.startsWith(`arn:aws:lambda:${region}:`)) {
+  if (typeof layer !== 'string' || !layer.startsWith(`arn:${partition(region)}:lambda:${region}:`)) {
     const mapped = table ? Object.keys(table).join(', ') : 'none';
     const err = new Error(
       `No AWS AppConfig extension layer for region "${region}" and architecture ` +
@@ -34,4 +41,4 @@ async function arn({ resolveVariable }) {
   return layer;
 }
 
-module.exports = { arn };
+module.exports = { arn, partition };
