@@ -4,22 +4,30 @@
 //! below check what the project relies on: runtime, architecture, the AppConfig extension layer of
 //! the region, least-privilege IAM, the AppConfig resources, the flags document, the environment.
 //!
-//! Tools: `npm ci` (Serverless Framework v3 in node_modules/) and `pip install cfn-lint`. Without
-//! them each test prints "skipped: ..." and passes, unless FLAGS_REQUIRE_DEPLOY_TOOLS is set (CI
-//! sets it), which turns a missing tool into a failure.
+//! * `npm run package:develop` on a fresh copy of the repository (no zip built) builds the arm64
+//!   zip itself with cargo-lambda (deploy/cargo-lambda-build.js) and writes a lint-clean template;
+//!   without cargo-lambda it stops saying how to install it.
+//! * The layer table in serverless.yml is AWS's, for every region and both architectures, and
+//!   every mapped region packages, lints clean and gets the arm64 layer of its own region.
 //!
-//! `serverless package` refuses to run unless the function's zip exists (it checks the path and
-//! hashes the file for the Lambda version resource). When target/lambda/example-lambda/bootstrap.zip
-//! has not been built (`cargo lambda build --release --arm64 --output-format zip -p example-lambda`),
-//! these tests point CHECKOUT_LAMBDA_ZIP (read by serverless.yml) at an empty placeholder zip under
-//! target/. A real `serverless deploy` needs the real zip.
+//! Tools: `npm ci` (Serverless Framework v3 in node_modules/), `pip install cfn-lint` and, for the
+//! build, `pip install cargo-lambda`. Without them each test prints "skipped: ..." and passes,
+//! unless FLAGS_REQUIRE_DEPLOY_TOOLS is set (CI sets it), which turns a missing tool into a failure.
+//!
+//! Each test packages in its own copy of the service (serverless.yml, package.json, deploy/,
+//! example-lambda/flags.json, node_modules linked) under the test's temporary directory:
+//! `serverless package` stages everything in `<service dir>/.serverless/`, so two runs in one
+//! directory break each other. The region tests point CHECKOUT_LAMBDA_ZIP (read by serverless.yml)
+//! at an empty placeholder zip, which also tells the build plugin there is nothing to build: the
+//! build is the fresh-copy test's concern, the regions are theirs.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::env;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use serde_json::{json, Map, Value};
@@ -30,13 +38,8 @@ const ZIP_OVERRIDE_ENV: &str = "CHECKOUT_LAMBDA_ZIP";
 const FLAGS_FILE: &str = "example-lambda/flags.json";
 const REQUIRE_TOOLS_ENV: &str = "FLAGS_REQUIRE_DEPLOY_TOOLS";
 const TEMPLATE_FILE: &str = "cloudformation-template-update-stack.json";
-
-/// `serverless package` stages everything in `<service dir>/.serverless/` (deleting what is
-/// there) and only then moves it to the `--package` directory, so two runs in the same service
-/// directory at once break each other (ENOENT / ENOTEMPTY on .serverless, or one region's template
-/// landing in the other's directory). Distinct `--package` directories are not enough: runs are
-/// serialised through this lock. (A run also removes a .serverless/ left by `npm run package:develop`.)
-static SERVERLESS_RUN: Mutex<()> = Mutex::new(());
+/// What a service copy needs besides node_modules.
+const SERVICE_FILES: [&str; 4] = ["serverless.yml", "package.json", "deploy", FLAGS_FILE];
 
 /// An empty zip archive: just the end-of-central-directory record.
 const EMPTY_ZIP: &[u8] = &[
@@ -52,46 +55,325 @@ const APPCONFIG_TYPES: [&str; 6] = [
     "AWS::AppConfig::Deployment",
 ];
 
-#[test]
-fn develop_stack_in_eu_west_1() {
-    check_stack("eu-west-1");
+/// The AWS AppConfig Agent Lambda extension layers: (region, publisher account, x86_64 layer
+/// version, arm64 layer version), as AWS publishes them for extension 2.0.17054.0 (AppConfig user
+/// guide, "Understanding available versions of the AWS AppConfig Agent Lambda extension", x86-64
+/// and ARM64 tables). This is the expectation, so it is written out here rather than read from
+/// serverless.yml: a typo there, or a region dropped, fails the tests.
+const LAYERS: [(&str, &str, u32, u32); 38] = [
+    ("us-east-1", "027255383542", 321, 254),
+    ("us-east-2", "728743619870", 277, 229),
+    ("us-west-1", "958113053741", 395, 272),
+    ("us-west-2", "359756378197", 373, 275),
+    ("ca-central-1", "039592058896", 262, 182),
+    ("ca-west-1", "436199621743", 172, 162),
+    ("eu-central-1", "066940009817", 295, 238),
+    ("eu-central-2", "758369105281", 220, 178),
+    ("eu-west-1", "434848589818", 303, 241),
+    ("eu-west-2", "282860088358", 242, 194),
+    ("eu-west-3", "493207061005", 273, 192),
+    ("eu-north-1", "646970417810", 367, 226),
+    ("eu-south-1", "203683718741", 249, 177),
+    ("eu-south-2", "586093569114", 214, 175),
+    ("ap-east-1", "630222743974", 254, 182),
+    ("ap-east-2", "730335625313", 147, 121),
+    ("ap-northeast-1", "980059726660", 272, 225),
+    ("ap-northeast-2", "826293736237", 273, 181),
+    ("ap-northeast-3", "706869817123", 272, 187),
+    ("ap-southeast-1", "421114256042", 258, 210),
+    ("ap-southeast-2", "080788657173", 313, 256),
+    ("ap-southeast-3", "418787028745", 256, 193),
+    ("ap-southeast-4", "307021474294", 188, 173),
+    ("ap-southeast-5", "631746059939", 161, 136),
+    ("ap-southeast-6", "381491832265", 97, 87),
+    ("ap-southeast-7", "851725616657", 134, 133),
+    ("ap-south-1", "554480029851", 290, 232),
+    ("ap-south-2", "489524808438", 217, 175),
+    ("sa-east-1", "000010852771", 327, 215),
+    ("mx-central-1", "891376990304", 142, 141),
+    ("af-south-1", "574348263942", 260, 188),
+    ("il-central-1", "895787185223", 188, 171),
+    ("me-central-1", "662846165436", 212, 168),
+    ("me-south-1", "559955524753", 254, 182),
+    ("cn-north-1", "615057806174", 243, 165),
+    ("cn-northwest-1", "615084187847", 241, 163),
+    ("us-gov-east-1", "946561847325", 219, 165),
+    ("us-gov-west-1", "946746059096", 220, 166),
+];
+
+/// The ARN partition of a region.
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
 }
 
-#[test]
-fn develop_stack_in_us_east_1() {
-    check_stack("us-east-1");
-}
-
-/// The arm64 AWS AppConfig extension layer the template must use in `region` (AppConfig user
-/// guide, "Available versions of the AWS AppConfig Agent Lambda extension", 2.0.17054.0). This is
-/// the expectation, so it is written out here rather than read from serverless.yml.
-fn expected_arm64_layer(region: &str) -> String {
-    let (publisher, layer_version) = match region {
-        "eu-west-1" => ("434848589818", 241),
-        "us-east-1" => ("027255383542", 254),
-        other => panic!("no expected AppConfig extension layer written down for {other}"),
+/// The layer AWS publishes for `region` and `architecture` (`x86_64` or `arm64`).
+fn expected_layer(region: &str, architecture: &str) -> String {
+    let (_, publisher, x86_64, arm64) = LAYERS
+        .iter()
+        .find(|(name, ..)| *name == region)
+        .unwrap_or_else(|| {
+            panic!("no expected AppConfig extension layer written down for {region}")
+        });
+    let (name, version) = match architecture {
+        "x86_64" => ("AWS-AppConfig-Extension", x86_64),
+        "arm64" => ("AWS-AppConfig-Extension-Arm64", arm64),
+        other => panic!("unknown architecture {other}"),
     };
     format!(
-        "arn:aws:lambda:{region}:{publisher}:layer:AWS-AppConfig-Extension-Arm64:{layer_version}"
+        "arn:{}:lambda:{region}:{publisher}:layer:{name}:{version}",
+        partition(region)
     )
 }
 
-fn check_stack(region: &str) {
-    let Some(tools) = tools() else { return };
+// ---------------------------------------------------------------------------------------------
+// The tests
+
+/// The table in serverless.yml, as Serverless resolves it (`serverless print`), is AWS's: every
+/// region, both architectures, each ARN in its own region and partition.
+#[test]
+fn layer_table_is_the_user_guides_for_every_region_and_both_architectures() {
+    let Some(tools) = tools(false) else { return };
+    let service = ServiceCopy::new("print");
+    let output = run(service
+        .serverless(&tools)
+        .args(["print", "--format", "json", "--stage", STAGE]));
+    assert!(
+        output.status.success(),
+        "`serverless print` failed: {}",
+        describe(&output)
+    );
+    let config: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "`serverless print` is not JSON ({e}): {}",
+            describe(&output)
+        )
+    });
+    let table = config["custom"]["appconfigExtensionLayers"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no custom.appconfigExtensionLayers: {config}"));
+
+    let mapped: BTreeSet<&str> = table.keys().map(String::as_str).collect();
+    let published: BTreeSet<&str> = LAYERS.iter().map(|(region, ..)| *region).collect();
+    assert_eq!(
+        mapped, published,
+        "the regions of custom.appconfigExtensionLayers should be those AWS publishes the extension in"
+    );
+    for (region, layers) in table {
+        for architecture in ["x86_64", "arm64"] {
+            let arn = layers[architecture].as_str().unwrap_or_else(|| {
+                panic!("custom.appconfigExtensionLayers.{region}.{architecture} is not a string")
+            });
+            let own_region = format!("arn:{}:lambda:{region}:", partition(region));
+            assert!(
+                arn.starts_with(&own_region),
+                "{region}.{architecture} is {arn}, not a layer of {region}"
+            );
+            assert_eq!(
+                arn,
+                expected_layer(region, architecture),
+                "custom.appconfigExtensionLayers.{region}.{architecture}"
+            );
+        }
+    }
+}
+
+/// `serverless package` for every mapped region (in parallel service copies), every template
+/// lint-clean for its own region (one cfn-lint run), each with the arm64 layer of its region and
+/// the project's resources, IAM scope and environment.
+#[test]
+fn every_mapped_region_packages_lint_clean_with_its_own_layer() {
+    let Some(tools) = tools(false) else { return };
     let root = repo_root();
+    let regions: Vec<&str> = LAYERS.iter().map(|(region, ..)| *region).collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .clamp(2, 4);
+    let next = AtomicUsize::new(0);
+    let templates: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
+    std::thread::scope(|scope| {
+        for worker in 0..workers {
+            let (tools, regions, next, templates) = (&tools, &regions, &next, &templates);
+            scope.spawn(move || {
+                let service = ServiceCopy::new(&format!("regions-{worker}"));
+                let placeholder = service.placeholder_zip();
+                loop {
+                    let Some(region) = regions.get(next.fetch_add(1, Ordering::SeqCst)) else {
+                        break;
+                    };
+                    let template = service.package(tools, region, Some(&placeholder));
+                    templates
+                        .lock()
+                        .unwrap()
+                        .insert(region.to_string(), template);
+                }
+            });
+        }
+    });
+    let templates = templates.into_inner().unwrap();
+    assert_eq!(templates.len(), regions.len(), "a region was not packaged");
 
-    let template_path = package(&tools, &root, region);
-    lint(&tools, &template_path, region);
+    // One cfn-lint run for all templates, each linted for its own region (cfn-lint reads
+    // per-template settings from Metadata.cfn-lint.config).
+    let lint_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("deploy-lint");
+    fresh_dir(&lint_dir);
+    let mut lint_files = Vec::new();
+    for (region, path) in &templates {
+        let mut template = read_json(path);
+        template
+            .as_object_mut()
+            .expect("a template is an object")
+            .entry("Metadata")
+            .or_insert_with(|| json!({}))["cfn-lint"] = json!({"config": {"regions": [region]}});
+        let file = lint_dir.join(format!("{region}.json"));
+        fs::write(&file, template.to_string()).unwrap();
+        lint_files.push(file);
+    }
+    lint(&tools, &lint_files, None);
 
-    let text = fs::read_to_string(&template_path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", template_path.display()));
-    let template: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", template_path.display()));
+    for (region, path) in &templates {
+        let template = read_json(path);
+        let t = Template::new(&template, path);
+        let ids = check_appconfig_resources(&t, &root);
+        check_function(&t, &ids, region);
+        check_iam(&t, &ids);
+    }
+}
+
+/// A region outside the table stops packaging with what to add and where to find it.
+#[test]
+fn an_unmapped_region_is_refused_with_what_to_add() {
+    let Some(tools) = tools(false) else { return };
+    let service = ServiceCopy::new("unmapped");
+    let placeholder = service.placeholder_zip();
+    let output = run(service
+        .serverless(&tools)
+        .args(["package", "--stage", STAGE, "--region", "eu-wset-1"])
+        .env(ZIP_OVERRIDE_ENV, &placeholder));
+    assert!(
+        !output.status.success(),
+        "packaged for eu-wset-1: {}",
+        describe(&output)
+    );
+    let text = describe(&output);
+    for wanted in [
+        "No AWS AppConfig extension layer for region \"eu-wset-1\"",
+        "custom.appconfigExtensionLayers.eu-wset-1.arm64",
+        "appconfig-integration-lambda-extensions-versions.html",
+    ] {
+        assert!(text.contains(wanted), "no {wanted:?} in {text}");
+    }
+}
+
+/// Issue #14's acceptance: on a fresh copy of the repository with no zip, `npm run
+/// package:develop` builds the arm64 zip itself and writes a template cfn-lint passes.
+///
+/// The copy holds the repository's files (`git ls-files`: tracked and untracked-but-not-ignored,
+/// so what a commit would hold) with node_modules linked to this checkout's (what `npm ci`
+/// installs). Cargo's target directory is shared with this checkout's (CARGO_TARGET_DIR), so the
+/// dependencies compiled for aarch64 before are reused; the zip itself is written under the
+/// copy's own target/lambda/.
+#[test]
+fn package_develop_on_a_fresh_clone_builds_the_zip_and_a_lint_clean_template() {
+    let Some(tools) = tools(true) else { return };
+    let root = repo_root();
+    let clone = Path::new(env!("CARGO_TARGET_TMPDIR")).join("deploy-fresh-clone");
+    fresh_dir(&clone);
+    let listed = run(Command::new("git").current_dir(&root).args([
+        "ls-files",
+        "-z",
+        "--cached",
+        "--others",
+        "--exclude-standard",
+    ]));
+    assert!(
+        listed.status.success(),
+        "git ls-files failed: {}",
+        describe(&listed)
+    );
+    for file in String::from_utf8_lossy(&listed.stdout).split('\0') {
+        let source = root.join(file);
+        if file.is_empty() || !source.is_file() {
+            continue; // a deleted but still tracked file
+        }
+        let target = clone.join(file);
+        fs::create_dir_all(target.parent().unwrap()).unwrap();
+        fs::copy(&source, &target)
+            .unwrap_or_else(|e| panic!("cannot copy {}: {e}", source.display()));
+    }
+    link_node_modules(&clone);
+    let zip = clone.join(BUILT_ZIP);
+    assert!(
+        !zip.exists(),
+        "the fresh copy already has {}",
+        zip.display()
+    );
+
+    let target_dir = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map_or_else(|| root.join("target"), |dir| root.join(dir));
+    let output = run(Command::new("npm")
+        .current_dir(&clone)
+        .args(["run", "package:develop"])
+        .env_remove(ZIP_OVERRIDE_ENV)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("SLS_TELEMETRY_DISABLED", "1")
+        .env("SLS_NOTIFICATIONS_MODE", "off"));
+    assert!(
+        output.status.success(),
+        "`npm run package:develop` failed on a fresh copy: {}",
+        describe(&output)
+    );
+    assert!(
+        zip.is_file(),
+        "`npm run package:develop` wrote no {}: {}",
+        zip.display(),
+        describe(&output)
+    );
+    check_aarch64_bootstrap(&zip);
+
+    let template_path = clone.join(".serverless").join(TEMPLATE_FILE);
+    lint(&tools, &[template_path.clone()], Some("eu-west-1"));
+    let template = read_json(&template_path);
     let t = Template::new(&template, &template_path);
-
-    let ids = check_appconfig_resources(&t, &root);
-    check_function(&t, &ids, region);
+    let ids = check_appconfig_resources(&t, &clone);
+    check_function(&t, &ids, "eu-west-1");
     check_iam(&t, &ids);
+}
+
+/// Without cargo-lambda, packaging stops with how to install it (not with "Cannot access package
+/// artifact"). PATH holds only node and cargo, and CARGO_HOME is empty, so `cargo lambda` is no
+/// command here.
+#[test]
+fn packaging_without_cargo_lambda_says_how_to_install_it() {
+    let Some(tools) = tools(false) else { return };
+    let service = ServiceCopy::new("no-cargo-lambda");
+    let bin = service.dir.join("bin");
+    let cargo_home = service.dir.join("cargo-home");
+    fs::create_dir_all(&bin).unwrap();
+    fs::create_dir_all(&cargo_home).unwrap();
+    let cargo = env::var_os("CARGO").map_or_else(|| which("cargo"), PathBuf::from);
+    symlink(&cargo, &bin.join("cargo"));
+    symlink(&which("node"), &bin.join("node"));
+    let output = run(service
+        .serverless(&tools)
+        .args(["package", "--stage", STAGE])
+        .env_remove(ZIP_OVERRIDE_ENV)
+        .env("PATH", &bin)
+        .env("CARGO_HOME", &cargo_home));
+    let text = describe(&output);
+    assert!(
+        !output.status.success(),
+        "packaged without cargo-lambda: {text}"
+    );
+    assert!(text.contains("needs cargo-lambda"), "{text}");
+    assert!(text.contains("pip install cargo-lambda"), "{text}");
+    assert!(!text.contains("Cannot access package artifact"), "{text}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -107,8 +389,9 @@ fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The tools, or `None` after saying why the test is skipped (a panic when they are required).
-fn tools() -> Option<Tools> {
+/// The tools (and cargo-lambda if `build`), or `None` after saying why the test is skipped (a
+/// panic when they are required).
+fn tools(build: bool) -> Option<Tools> {
     let serverless = repo_root()
         .join("node_modules")
         .join(".bin")
@@ -120,10 +403,16 @@ fn tools() -> Option<Tools> {
     if runs_ok("node", &["--version"]).is_none() {
         missing.push("`node` on PATH".to_string());
     }
+    if build && runs_ok("npm", &["--version"]).is_none() {
+        missing.push("`npm` on PATH".to_string());
+    }
     // Run it, not just look for it: a pyenv shim exists even where cfn-lint is not installed.
     let cfn_lint = runs_ok("cfn-lint", &["--version"]);
     if cfn_lint.is_none() {
         missing.push("`cfn-lint` on PATH".to_string());
+    }
+    if build && runs_ok("cargo-lambda", &["lambda", "--version"]).is_none() {
+        missing.push("`cargo-lambda` on PATH".to_string());
     }
     if missing.is_empty() {
         let cfn_lint = cfn_lint.expect("cfn-lint was found");
@@ -134,7 +423,7 @@ fn tools() -> Option<Tools> {
     }
 
     let message = format!(
-        "deployment template test: missing {}; run `npm ci` and `pip install cfn-lint`",
+        "deployment test: missing {}; run `npm ci` and `pip install cfn-lint cargo-lambda`",
         missing.join(" and ")
     );
     let required = env::var_os(REQUIRE_TOOLS_ENV).is_some_and(|v| !v.is_empty() && v != "0");
@@ -145,6 +434,15 @@ fn tools() -> Option<Tools> {
         "skipped: {message} (set {REQUIRE_TOOLS_ENV}=1 to make this a failure)"
     ));
     None
+}
+
+/// The full path of `program` on PATH.
+fn which(program: &str) -> PathBuf {
+    let path = env::var_os("PATH").unwrap_or_default();
+    env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| panic!("`{program}` is not on PATH"))
 }
 
 /// The full path of `program` found on PATH, if it is there and `program args` exits 0.
@@ -186,68 +484,151 @@ fn describe(output: &Output) -> String {
     )
 }
 
-/// `serverless package --stage develop --region REGION` into its own directory under target/
-/// (so tests for different regions can run in parallel); returns the update-stack template.
-fn package(tools: &Tools, root: &Path, region: &str) -> PathBuf {
-    let target = root.join("target");
-    let out_dir = target.join(format!("sls-{STAGE}-{region}"));
-    if out_dir.exists() {
-        fs::remove_dir_all(&out_dir)
-            .unwrap_or_else(|e| panic!("cannot clear {}: {e}", out_dir.display()));
+fn fresh_dir(dir: &Path) {
+    if dir.exists() {
+        fs::remove_dir_all(dir).unwrap_or_else(|e| panic!("cannot clear {}: {e}", dir.display()));
     }
-    fs::create_dir_all(&target)
-        .unwrap_or_else(|e| panic!("cannot create {}: {e}", target.display()));
+    fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+}
 
-    let mut command = Command::new(&tools.serverless);
-    command
-        .current_dir(root)
-        .args(["package", "--stage", STAGE, "--region", region, "--package"])
-        .arg(&out_dir)
-        .env("SLS_TELEMETRY_DISABLED", "1")
-        .env("SLS_NOTIFICATIONS_MODE", "off");
-    if root.join(BUILT_ZIP).is_file() {
-        command.env_remove(ZIP_OVERRIDE_ENV);
+fn read_json(path: &Path) -> Value {
+    let text =
+        fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+#[cfg(unix)]
+fn symlink(original: &Path, link: &Path) {
+    std::os::unix::fs::symlink(original, link).unwrap_or_else(|e| {
+        panic!(
+            "cannot link {} to {}: {e}",
+            link.display(),
+            original.display()
+        )
+    });
+}
+
+#[cfg(not(unix))]
+fn symlink(original: &Path, link: &Path) {
+    std::os::windows::fs::symlink_dir(original, link).unwrap_or_else(|e| {
+        panic!(
+            "cannot link {} to {}: {e}",
+            link.display(),
+            original.display()
+        )
+    });
+}
+
+fn link_node_modules(dir: &Path) {
+    symlink(&repo_root().join("node_modules"), &dir.join("node_modules"));
+}
+
+/// A copy of the service (serverless.yml, package.json, deploy/, the flags file) in its own
+/// directory under the tests' temporary directory, with this checkout's node_modules linked.
+struct ServiceCopy {
+    dir: PathBuf,
+}
+
+impl ServiceCopy {
+    fn new(name: &str) -> Self {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("deploy-{name}"));
+        fresh_dir(&dir);
+        let root = repo_root();
+        for item in SERVICE_FILES {
+            copy_tree(&root.join(item), &dir.join(item));
+        }
+        link_node_modules(&dir);
+        ServiceCopy { dir }
+    }
+
+    fn placeholder_zip(&self) -> PathBuf {
+        let zip = self.dir.join("placeholder-bootstrap.zip");
+        fs::write(&zip, EMPTY_ZIP).unwrap();
+        zip
+    }
+
+    fn serverless(&self, tools: &Tools) -> Command {
+        let mut command = Command::new(&tools.serverless);
+        command
+            .current_dir(&self.dir)
+            .env("SLS_TELEMETRY_DISABLED", "1")
+            .env("SLS_NOTIFICATIONS_MODE", "off");
+        command
+    }
+
+    /// `serverless package --stage develop --region REGION` into its own directory; returns the
+    /// update-stack template.
+    fn package(&self, tools: &Tools, region: &str, zip: Option<&Path>) -> PathBuf {
+        let out_dir = self.dir.join(format!("sls-{STAGE}-{region}"));
+        let mut command = self.serverless(tools);
+        command
+            .args(["package", "--stage", STAGE, "--region", region, "--package"])
+            .arg(&out_dir);
+        match zip {
+            Some(zip) => command.env(ZIP_OVERRIDE_ENV, zip),
+            None => command.env_remove(ZIP_OVERRIDE_ENV),
+        };
+        let output = run(&mut command);
+        assert!(
+            output.status.success(),
+            "`serverless package --stage {STAGE} --region {region}` failed: {}",
+            describe(&output)
+        );
+        let template = out_dir.join(TEMPLATE_FILE);
+        assert!(
+            template.is_file(),
+            "`serverless package` succeeded but wrote no {}: {}",
+            template.display(),
+            describe(&output)
+        );
+        template
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    if from.is_dir() {
+        fs::create_dir_all(to).unwrap();
+        for entry in fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            copy_tree(&entry.path(), &to.join(entry.file_name()));
+        }
     } else {
-        let placeholder = target.join(format!("sls-{STAGE}-{region}-placeholder-bootstrap.zip"));
-        fs::write(&placeholder, EMPTY_ZIP)
-            .unwrap_or_else(|e| panic!("cannot write {}: {e}", placeholder.display()));
-        note(&format!(
-            "note: {BUILT_ZIP} is not built, and `serverless package` needs the zip to exist; \
-             packaging with the placeholder {} instead (build the real one with `cargo lambda \
-             build --release --arm64 --output-format zip -p example-lambda`; deploying needs it)",
-            placeholder.display()
-        ));
-        command.env(ZIP_OVERRIDE_ENV, &placeholder);
+        fs::create_dir_all(to.parent().unwrap()).unwrap();
+        fs::copy(from, to).unwrap_or_else(|e| panic!("cannot copy {}: {e}", from.display()));
     }
+}
 
-    let output = {
-        // A test that panicked while holding the lock left nothing half-done that matters here.
-        let _serialised = SERVERLESS_RUN
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        run(&mut command)
-    };
+/// The zip holds `bootstrap`, an aarch64 ELF executable (read with python3's zipfile, as
+/// .ci/run does: cargo-lambda deflates it).
+fn check_aarch64_bootstrap(zip: &Path) {
+    let output = run(Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sys, zipfile\n\
+         elf = zipfile.ZipFile(sys.argv[1]).read('bootstrap')\n\
+         assert elf[:4] == b'\\x7fELF', 'bootstrap is not an ELF file'\n\
+         machine = int.from_bytes(elf[18:20], 'little')\n\
+         assert machine == 183, f'bootstrap is for ELF machine {machine}, not aarch64 (183)'\n\
+         print(len(elf))",
+        )
+        .arg(zip));
     assert!(
         output.status.success(),
-        "`serverless package --stage {STAGE} --region {region}` failed: {}",
+        "{} does not hold an aarch64 bootstrap: {}",
+        zip.display(),
         describe(&output)
     );
-    let template = out_dir.join(TEMPLATE_FILE);
-    assert!(
-        template.is_file(),
-        "`serverless package` succeeded but wrote no {}: {}",
-        template.display(),
-        describe(&output)
-    );
-    template
 }
 
 /// cfn-lint's exit code is a bit mask: 2 error, 4 warning, 8 informational; 1 means it could not
-/// lint at all. Errors fail the test; warnings and notes are printed.
-fn lint(tools: &Tools, template: &Path, region: &str) {
-    let output = run(Command::new(&tools.cfn_lint)
-        .args(["--regions", region, "--"])
-        .arg(template));
+/// lint at all. Errors fail the test; warnings and notes are printed. `region`: the region to
+/// lint for, unless each template names its own in Metadata.cfn-lint.config.regions.
+fn lint(tools: &Tools, templates: &[PathBuf], region: Option<&str>) {
+    let mut command = Command::new(&tools.cfn_lint);
+    if let Some(region) = region {
+        command.args(["--regions", region]);
+    }
+    let output = run(command.arg("--").args(templates));
     let code = output
         .status
         .code()
@@ -255,21 +636,18 @@ fn lint(tools: &Tools, template: &Path, region: &str) {
     assert_eq!(
         code & 1,
         0,
-        "cfn-lint could not lint {}: {}",
-        template.display(),
+        "cfn-lint could not lint {templates:?}: {}",
         describe(&output)
     );
     assert_eq!(
         code & 2,
         0,
-        "cfn-lint reports errors in {}: {}",
-        template.display(),
+        "cfn-lint reports errors in {templates:?}: {}",
         describe(&output)
     );
     if code != 0 {
         note(&format!(
-            "cfn-lint warnings for {} (exit {code}): {}",
-            template.display(),
+            "cfn-lint warnings for {templates:?} (exit {code}): {}",
             describe(&output)
         ));
     }
@@ -563,7 +941,7 @@ fn check_function(t: &Template, ids: &AppConfigIds, region: &str) {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    let expected_layer = expected_arm64_layer(region);
+    let expected_layer = expected_layer(region, "arm64");
     assert!(
         layers.contains(&expected_layer.as_str()),
         "{function}.Layers should hold the arm64 AppConfig extension of {region}, {expected_layer}; it is {layers:?}"

@@ -1,27 +1,67 @@
 //! `flag-agent`: the local AppConfig agent stand-in, from the command line.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-Serve an AppConfig feature-flags file over the AppConfig agent's HTTP API.
+use clap::Parser;
 
-Usage: flag-agent --flags FILE [options]
+/// Serve an AppConfig feature-flags file over the AppConfig agent's HTTP API.
+///
+/// Edit the file while it runs: the next request serves the new flags under the next
+/// Configuration-Version. Regular files only, at most 4 MiB. Logs go to stderr; RUST_LOG=debug for
+/// more. Prints `listening on ADDR` on stdout once it listens (for scripts that pass --port 0).
+#[derive(Debug, Parser)]
+#[command(name = "flag-agent", version)]
+struct Cli {
+    /// The feature-flag document to serve (AppConfig's upload format)
+    #[arg(long, value_name = "FILE", env = "FLAG_AGENT_FLAGS")]
+    flags: PathBuf,
 
-Options:
-  --flags FILE          the feature-flag document to serve (AppConfig's upload format)
-  --application NAME    default: $APPCONFIG_APPLICATION, else `local`
-  --environment NAME    default: $APPCONFIG_ENVIRONMENT, else `local`
-  --configuration NAME  default: $APPCONFIG_CONFIGURATION, else `flags`
-  --port PORT           default: $AWS_APPCONFIG_EXTENSION_HTTP_PORT, else 2772 (0: any free port)
-  --host ADDR           default: 127.0.0.1
-  -h, --help            this text
+    /// The application name the flags are served under
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "APPCONFIG_APPLICATION",
+        default_value = "local"
+    )]
+    application: String,
 
-Edit the file while it runs: the next request serves the new flags under the next
-Configuration-Version. Regular files only, at most 4 MiB. Logs go to stderr;
-RUST_LOG=debug for more.";
+    /// The environment name the flags are served under
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "APPCONFIG_ENVIRONMENT",
+        default_value = "local"
+    )]
+    environment: String,
+
+    /// The configuration profile name the flags are served under
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "APPCONFIG_CONFIGURATION",
+        default_value = "flags"
+    )]
+    configuration: String,
+
+    /// The port to listen on (0: any free port)
+    #[arg(
+        long,
+        value_name = "PORT",
+        env = "AWS_APPCONFIG_EXTENSION_HTTP_PORT",
+        default_value_t = 2772
+    )]
+    port: u16,
+
+    /// The address to listen on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    host: IpAddr,
+}
 
 fn main() -> ExitCode {
+    // Parse first: `--help`, `--version` and usage errors print clap's usual text and exit.
+    let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -29,51 +69,24 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match run(std::env::args().skip(1).collect()) {
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("flag-agent: {message}");
-            ExitCode::from(2)
+            ExitCode::FAILURE
         }
     }
 }
 
-fn run(args: Vec<String>) -> Result<(), String> {
-    let env =
-        |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
-    let mut flags = None;
-    let mut application = env("APPCONFIG_APPLICATION", "local");
-    let mut environment = env("APPCONFIG_ENVIRONMENT", "local");
-    let mut configuration = env("APPCONFIG_CONFIGURATION", "flags");
-    let mut port = env("AWS_APPCONFIG_EXTENSION_HTTP_PORT", "2772");
-    let mut host = "127.0.0.1".to_owned();
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        if arg == "-h" || arg == "--help" {
-            println!("{USAGE}");
-            return Ok(());
-        }
-        let mut value = || {
-            args.next()
-                .ok_or_else(|| format!("{arg} needs a value\n\n{USAGE}"))
-        };
-        match arg.as_str() {
-            "--flags" => flags = Some(value()?),
-            "--application" => application = value()?,
-            "--environment" => environment = value()?,
-            "--configuration" => configuration = value()?,
-            "--port" => port = value()?,
-            "--host" => host = value()?,
-            other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
-        }
-    }
-    let flags = flags.ok_or_else(|| format!("--flags FILE is required\n\n{USAGE}"))?;
-    let port: u16 = port
-        .parse()
-        .map_err(|_| format!("`{port}` is not a port number"))?;
-    let host: IpAddr = host
-        .parse()
-        .map_err(|_| format!("`{host}` is not an IP address"))?;
+fn run(cli: Cli) -> Result<(), String> {
+    let Cli {
+        flags,
+        application,
+        environment,
+        configuration,
+        port,
+        host,
+    } = cli;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -93,7 +106,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
         println!("listening on {addr}");
         tracing::info!(
             url = %format!("http://{addr}/applications/{application}/environments/{environment}/configurations/{configuration}"),
-            file = %flags,
+            file = %flags.display(),
             "flag-agent ready"
         );
         let _ = tokio::signal::ctrl_c().await;
