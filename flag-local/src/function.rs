@@ -13,8 +13,12 @@ use tokio::process::{Child, Command};
 
 use crate::runtime_api::{Invocation, InvokeError, RuntimeApi};
 
-/// The names the local agent serves the flags under (and the function is configured with).
-const APPLICATION: &str = "example";
+/// The application name the local agent serves the flags under (and the function is configured
+/// with), unless [`LocalFunctionBuilder::application`] says otherwise.
+const APPLICATION: &str = "local";
+/// The function's name (`AWS_LAMBDA_FUNCTION_NAME`, the invoked ARN), unless
+/// [`LocalFunctionBuilder::function_name`] says otherwise.
+const FUNCTION_NAME: &str = "function";
 /// The environment's name: `local-<pid>-<n>`, unique per [`LocalFunction`], so a function can
 /// never be answered by another one's agent (two test functions whose agents restart on
 /// released ports could otherwise talk to each other's agent: same names, other flags).
@@ -25,42 +29,14 @@ fn environment() -> String {
 }
 const PROFILE: &str = "flags";
 
-/// Builds the binary of `package` with the cargo that runs us (`$CARGO`) and returns its path.
-///
-/// `release` selects the release profile. Cargo's own output goes to our stderr.
-pub fn cargo_build(workspace: &Path, package: &str, release: bool) -> std::io::Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = std::process::Command::new(cargo);
-    command.current_dir(workspace).args([
-        "build",
-        "--quiet",
-        "--message-format=json-render-diagnostics",
-        "-p",
-        package,
-    ]);
-    if release {
-        command.arg("--release");
-    }
-    let output = command.stderr(Stdio::inherit()).output()?;
-    if !output.status.success() {
-        return Err(std::io::Error::other(format!(
-            "cargo build -p {package} failed"
-        )));
-    }
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == package)
-        .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
-        .ok_or_else(|| std::io::Error::other(format!("cargo built no executable for {package}")))
-}
-
 /// Settings for [`LocalFunction`].
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct LocalFunctionBuilder {
     binary: PathBuf,
     flags_file: PathBuf,
+    function_name: String,
+    application: String,
     ttl: Duration,
     timeout: Option<Duration>,
     agent: bool,
@@ -72,6 +48,7 @@ pub struct LocalFunctionBuilder {
 #[derive(Debug)]
 pub struct LocalFunction {
     api: RuntimeApi,
+    application: String,
     environment: String,
     agent: Option<RunningAgent>,
     agent_addr: SocketAddr,
@@ -81,6 +58,21 @@ pub struct LocalFunction {
 }
 
 impl LocalFunctionBuilder {
+    /// The function's name: `AWS_LAMBDA_FUNCTION_NAME`, the log group and the invoked function
+    /// ARN (default `function`).
+    pub fn function_name(mut self, name: impl Into<String>) -> Self {
+        self.function_name = name.into();
+        self
+    }
+
+    /// The AppConfig application the agent serves the flags under and the function is given as
+    /// `APPCONFIG_APPLICATION` (default `local`). The environment is `local-<pid>-<n>`, unique per
+    /// function; the profile is `flags`.
+    pub fn application(mut self, name: impl Into<String>) -> Self {
+        self.application = name.into();
+        self
+    }
+
     /// The runtime's snapshot TTL (`FLAGS_TTL_MS`) given to the function.
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
@@ -113,7 +105,7 @@ impl LocalFunctionBuilder {
 
     /// Starts the agent (unless disabled), the Runtime API and the function process.
     pub async fn start(self) -> std::io::Result<LocalFunction> {
-        let api = RuntimeApi::start("127.0.0.1:0".parse().unwrap(), "checkout").await?;
+        let api = RuntimeApi::start("127.0.0.1:0".parse().unwrap(), &self.function_name).await?;
         // Reserve a port for the agent, so it can be stopped and started again at the same
         // address, as the function was told.
         let agent_addr = {
@@ -122,7 +114,7 @@ impl LocalFunctionBuilder {
         };
         let environment = environment();
         let agent = if self.agent {
-            Some(start_agent(&self.flags_file, &environment, agent_addr).await?)
+            Some(start_agent(&self.flags_file, &self.application, &environment, agent_addr).await?)
         } else {
             None
         };
@@ -131,13 +123,16 @@ impl LocalFunctionBuilder {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", api.addr().to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "checkout")
+            .env("AWS_LAMBDA_FUNCTION_NAME", &self.function_name)
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/checkout")
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{}", self.function_name),
+            )
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
             .env("AWS_REGION", "local")
-            .env("APPCONFIG_APPLICATION", APPLICATION)
+            .env("APPCONFIG_APPLICATION", &self.application)
             .env("APPCONFIG_ENVIRONMENT", &environment)
             .env("APPCONFIG_CONFIGURATION", PROFILE)
             .env(
@@ -174,6 +169,7 @@ impl LocalFunctionBuilder {
         }
         Ok(LocalFunction {
             api,
+            application: self.application,
             environment,
             agent,
             agent_addr,
@@ -193,6 +189,8 @@ impl LocalFunction {
         LocalFunctionBuilder {
             binary: binary.into(),
             flags_file: flags_file.into(),
+            function_name: FUNCTION_NAME.to_owned(),
+            application: APPLICATION.to_owned(),
             ttl: Duration::from_secs(1),
             timeout: None,
             agent: true,
@@ -210,6 +208,11 @@ impl LocalFunction {
         self.api.invoke(payload, timeout).await
     }
 
+    /// The address of the agent (the port the function was given), whether it runs or not.
+    pub fn agent_addr(&self) -> SocketAddr {
+        self.agent_addr
+    }
+
     /// The running agent, if any (to inject faults or count requests).
     pub fn agent(&self) -> Option<&RunningAgent> {
         self.agent.as_ref()
@@ -225,8 +228,15 @@ impl LocalFunction {
     /// Starts the agent again on the port the function knows.
     pub async fn start_agent(&mut self) -> std::io::Result<()> {
         if self.agent.is_none() {
-            self.agent =
-                Some(start_agent(&self.flags_file, &self.environment, self.agent_addr).await?);
+            self.agent = Some(
+                start_agent(
+                    &self.flags_file,
+                    &self.application,
+                    &self.environment,
+                    self.agent_addr,
+                )
+                .await?,
+            );
         }
         Ok(())
     }
@@ -250,13 +260,14 @@ impl LocalFunction {
 
 async fn start_agent(
     flags_file: &Path,
+    application: &str,
     environment: &str,
     addr: SocketAddr,
 ) -> std::io::Result<RunningAgent> {
     // The port was just released by whoever held it; retry briefly if it lingers.
     let mut last = None;
     for _ in 0..50 {
-        match Agent::new(flags_file, APPLICATION, environment, PROFILE)
+        match Agent::new(flags_file, application, environment, PROFILE)
             .start(addr)
             .await
         {

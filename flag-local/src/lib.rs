@@ -9,14 +9,27 @@
 //!   [`flag_agent`] stand-in serving a flags file, with the environment Lambda and the AppConfig
 //!   extension would give it. Dropping it kills the process and stops both servers.
 //!
-//! `cargo run -p flag-local` uses both to run `example-lambda` with its sample events.
+//! * [`CargoBinary`]: the binary to run, chosen with cargo's own options (`--manifest-path`,
+//!   `--package`, `--bin`, `--release`) and built with cargo.
+//! * [`describe`]: one line per answer, compact JSON cut to a width or a [`Summary`] template,
+//!   with the time taken.
+//!
+//! The `flag-local` command puts them together for any Lambda crate:
+//!
+//! ```text
+//! flag-local --manifest-path path/to/Cargo.toml --flags path/to/flags.json --events path/to/events/ --rounds 1
+//! ```
 //!
 //! [Lambda Runtime API]: https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod cargo;
 mod function;
 mod runtime_api;
+mod summary;
 
-pub use function::{cargo_build, LocalFunction, LocalFunctionBuilder};
+pub use cargo::{cargo_build, BuildError, BuiltBinary, CargoBinary};
+pub use function::{LocalFunction, LocalFunctionBuilder};
+pub use summary::{describe, AnswerFormat, Summary, SummaryError};
 pub use runtime_api::{Invocation, InvokeError, Outcome, RuntimeApi, MAX_PAYLOAD_BYTES};

@@ -1,221 +1,247 @@
-//! `cargo run -p flag-local`: the example Lambda answering invocations locally, its flags served
-//! from `example-lambda/flags.json` by the local agent. Edit the file while it runs.
+//! `flag-local`: a Lambda crate answering invocations locally, its flags served from a flags file
+//! by the local agent. Edit the file while it runs.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use flag_local::{cargo_build, LocalFunction, Outcome};
+use clap::{Args, Parser};
+use flag_local::{describe, AnswerFormat, CargoBinary, LocalFunction, Summary};
 use serde_json::Value;
 
-const USAGE: &str = "\
-Run the example Lambda locally: the local AppConfig agent serves the flags file, a Lambda
-Runtime API feeds the real example binary the sample events, and every answer shows which
-gated path ran. Edit the flags file while it runs: answers change within the TTL.
+/// Run a Lambda crate locally: cargo builds it, the local AppConfig agent serves its flags file,
+/// a Lambda Runtime API feeds the real binary the sample events, and each answer is shown on one
+/// line with the time it took.
+///
+/// Edit the flags file while it runs: answers change within the TTL, with no restart.
+#[derive(Debug, Parser)]
+#[command(name = "flag-local", version)]
+struct Cli {
+    #[command(flatten)]
+    cargo: CargoOptions,
 
-Usage: cargo run -p flag-local -- [options]
+    /// The feature-flag document to serve [default: flags.json beside the package's Cargo.toml]
+    #[arg(long, value_name = "FILE", env = "FLAG_LOCAL_FLAGS")]
+    flags: Option<PathBuf>,
 
-Options:
-  --flags FILE      flags file to serve       [default: example-lambda/flags.json]
-  --events DIR      sample events (*.json)    [default: example-lambda/events]
-  --interval SECS   pause between rounds      [default: 2]
-  --ttl-ms MS       the runtime's flag TTL    [default: 1000]
-  --rounds N        stop after N rounds       [default: until Ctrl-C]
-  --release         build the example in release mode
-  --verbose         also show the function's own log lines
-  -h, --help        this text";
+    /// A directory of sample events (*.json, sent in name order) [default: events/ beside the
+    /// package's Cargo.toml]
+    #[arg(long, value_name = "DIR", env = "FLAG_LOCAL_EVENTS")]
+    events: Option<PathBuf>,
 
-struct Options {
-    flags: PathBuf,
-    events: PathBuf,
-    interval: Duration,
-    ttl: Duration,
+    /// Stop after N rounds of events [default: until Ctrl-C]
+    #[arg(long, value_name = "N", env = "FLAG_LOCAL_ROUNDS")]
     rounds: Option<u64>,
-    release: bool,
+
+    /// Pause between rounds, in seconds
+    #[arg(long, value_name = "SECS", env = "FLAG_LOCAL_INTERVAL", default_value_t = 2.0)]
+    interval: f64,
+
+    /// The runtime's flag TTL given to the function (FLAGS_TTL_MS)
+    #[arg(long, value_name = "MS", env = "FLAG_LOCAL_TTL_MS", default_value_t = 1000)]
+    ttl_ms: u64,
+
+    /// The function timeout of each invocation, in seconds
+    #[arg(long, value_name = "SECS", env = "FLAG_LOCAL_TIMEOUT", default_value_t = 10.0)]
+    timeout: f64,
+
+    /// The function's name (AWS_LAMBDA_FUNCTION_NAME) [default: the binary's name]
+    #[arg(long, value_name = "NAME", env = "FLAG_LOCAL_FUNCTION_NAME")]
+    function_name: Option<String>,
+
+    /// The AppConfig application the flags are served under (APPCONFIG_APPLICATION)
+    #[arg(long, value_name = "NAME", env = "FLAG_LOCAL_APPLICATION", default_value = "local")]
+    application: String,
+
+    /// An extra environment variable for the function (repeatable)
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = key_value)]
+    env: Vec<(String, String)>,
+
+    /// Show each answer through this template instead of as compact JSON: `{path}` is the value
+    /// at that path of the answer (`{discount/percentage}`), `{{`/`}}` are braces [default: the
+    /// package's `[package.metadata.flag-local] summary`]
+    #[arg(long, value_name = "TEMPLATE", env = "FLAG_LOCAL_SUMMARY")]
+    summary: Option<Summary>,
+
+    /// Show the compact JSON even when the package sets a summary
+    #[arg(long, conflicts_with = "summary")]
+    raw: bool,
+
+    /// The most characters of an answer shown
+    #[arg(long, value_name = "N", env = "FLAG_LOCAL_WIDTH", default_value_t = 120)]
+    width: usize,
+
+    /// Also show the function's own log lines
+    #[arg(short, long)]
     verbose: bool,
 }
 
+/// Which binary to run, with cargo's option names.
+#[derive(Debug, Args)]
+struct CargoOptions {
+    /// Path to Cargo.toml [default: the one cargo finds from the current directory]
+    #[arg(help_heading = "Cargo options", long, value_name = "PATH", env = "FLAG_LOCAL_MANIFEST_PATH")]
+    manifest_path: Option<PathBuf>,
+
+    /// The package to run, inside a workspace
+    #[arg(help_heading = "Cargo options", short, long, value_name = "SPEC")]
+    package: Option<String>,
+
+    /// The binary target to run, when there are several
+    #[arg(help_heading = "Cargo options", long, value_name = "NAME")]
+    bin: Option<String>,
+
+    /// Build in release mode, with optimizations
+    #[arg(help_heading = "Cargo options", short, long)]
+    release: bool,
+}
+
+fn key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
+}
+
 fn main() -> ExitCode {
-    match parse(std::env::args().skip(1).collect()) {
-        Ok(Some(options)) => {
-            let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-            match runtime.block_on(run(options)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(message) => {
-                    eprintln!("flag-local: {message}");
-                    ExitCode::FAILURE
-                }
-            }
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("flag-local: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
         }
-        Ok(None) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("flag-local: {message}\n\n{USAGE}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
-fn parse(args: Vec<String>) -> Result<Option<Options>, String> {
-    let root = workspace();
-    let mut options = Options {
-        flags: root.join("example-lambda/flags.json"),
-        events: root.join("example-lambda/events"),
-        interval: Duration::from_secs(2),
-        ttl: Duration::from_millis(1000),
-        rounds: None,
-        release: false,
-        verbose: false,
     };
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return Ok(None);
-            }
-            "--flags" => options.flags = value()?.into(),
-            "--events" => options.events = value()?.into(),
-            "--interval" => {
-                let v = value()?;
-                let secs: f64 = v
-                    .parse()
-                    .map_err(|_| format!("--interval: `{v}` is not a number"))?;
-                options.interval = Duration::from_secs_f64(secs.max(0.0));
-            }
-            "--ttl-ms" => {
-                let v = value()?;
-                options.ttl = Duration::from_millis(
-                    v.parse()
-                        .map_err(|_| format!("--ttl-ms: `{v}` is not a number"))?,
-                );
-            }
-            "--rounds" => {
-                let v = value()?;
-                options.rounds = Some(
-                    v.parse()
-                        .map_err(|_| format!("--rounds: `{v}` is not a number"))?,
-                );
-            }
-            "--release" => options.release = true,
-            "--verbose" => options.verbose = true,
-            other => return Err(format!("unknown argument `{other}`")),
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("flag-local: {message}");
+            ExitCode::FAILURE
         }
     }
-    Ok(Some(options))
 }
 
-async fn run(options: Options) -> Result<(), String> {
+fn seconds(what: &str, secs: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("{what}: {secs} is not a duration"))
+}
+
+/// The sample events of `dir`, by file name.
+fn read_events(dir: &Path) -> Result<Vec<(String, Value)>, String> {
     let mut events = Vec::new();
-    let dir = std::fs::read_dir(&options.events)
-        .map_err(|e| format!("{}: {e}", options.events.display()))?;
-    for entry in dir.flatten() {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("events {}: {e}", dir.display()))?;
+    for entry in entries.flatten() {
         let path = entry.path();
         if path.extension().is_some_and(|e| e == "json") {
             let text =
                 std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let value: Value =
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-            events.push((
-                path.file_name().unwrap().to_string_lossy().into_owned(),
-                value,
-            ));
+            let value: Value = serde_json::from_str(&text)
+                .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+            events.push((entry.file_name().to_string_lossy().into_owned(), value));
         }
     }
     events.sort_by(|a, b| a.0.cmp(&b.0));
     if events.is_empty() {
-        return Err(format!("no *.json events in {}", options.events.display()));
+        return Err(format!("no *.json events in {}", dir.display()));
     }
+    Ok(events)
+}
 
-    eprintln!("building example-lambda ...");
-    let binary =
-        cargo_build(&workspace(), "example-lambda", options.release).map_err(|e| e.to_string())?;
-    let function = LocalFunction::builder(&binary, &options.flags)
-        .ttl(options.ttl)
-        .echo_logs(options.verbose)
-        .start()
-        .await
-        .map_err(|e| e.to_string())?;
-    let agent = function.agent().expect("started with an agent").addr();
+async fn run(cli: Cli) -> Result<(), String> {
+    let interval = seconds("--interval", cli.interval)?;
+    let timeout = seconds("--timeout", cli.timeout)?;
+    let mut binary = CargoBinary::new().release(cli.cargo.release);
+    if let Some(path) = &cli.cargo.manifest_path {
+        binary = binary.manifest_path(path);
+    }
+    if let Some(package) = &cli.cargo.package {
+        binary = binary.package(package);
+    }
+    if let Some(bin) = &cli.cargo.bin {
+        binary = binary.bin(bin);
+    }
+    // Blocking: nothing else runs yet.
+    let built = binary.build().map_err(|e| e.to_string())?;
+
+    let flags = cli
+        .flags
+        .unwrap_or_else(|| built.package_dir.join("flags.json"));
+    if !flags.is_file() {
+        return Err(format!(
+            "no flags file {} (pass --flags FILE)",
+            flags.display()
+        ));
+    }
+    let events_dir = cli
+        .events
+        .unwrap_or_else(|| built.package_dir.join("events"));
+    let events = read_events(&events_dir)?;
+
+    let summary = match (cli.raw, cli.summary) {
+        (true, _) => None,
+        (false, Some(summary)) => Some(summary),
+        (false, None) => match &built.settings["summary"] {
+            Value::Null => None,
+            Value::String(template) => Some(template.parse::<Summary>().map_err(|e| {
+                format!(
+                    "[package.metadata.flag-local] summary of {}: {e}",
+                    built.package
+                )
+            })?),
+            _ => {
+                return Err(format!(
+                    "[package.metadata.flag-local] summary of {} is not a string",
+                    built.package
+                ))
+            }
+        },
+    };
+    let format = AnswerFormat {
+        summary,
+        width: cli.width,
+    };
+
+    let function_name = cli.function_name.unwrap_or_else(|| built.name.clone());
+    let mut builder = LocalFunction::builder(&built.executable, &flags)
+        .function_name(&function_name)
+        .application(&cli.application)
+        .ttl(Duration::from_millis(cli.ttl_ms))
+        .echo_logs(cli.verbose);
+    for (key, value) in cli.env {
+        builder = builder.env(key, value);
+    }
+    let function = builder.start().await.map_err(|e| e.to_string())?;
     println!(
-        "local AppConfig agent on {agent}, serving {}",
-        options.flags.display()
+        "local AppConfig agent on {}, serving {}",
+        function.agent_addr(),
+        flags.display()
     );
     println!(
-        "example-lambda running under a Lambda Runtime API; flag TTL {} ms",
-        options.ttl.as_millis()
+        "{} (package {}) running under a Lambda Runtime API as `{function_name}`; flag TTL {} ms",
+        built.name, built.package, cli.ttl_ms
     );
-    println!("edit the flags file (e.g. set newCheckout to false) and watch the answers change; Ctrl-C stops\n");
+    println!("edit the flags file and watch the answers change; Ctrl-C stops\n");
 
+    let width = events.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
     let mut round = 0u64;
     loop {
         round += 1;
         for (name, event) in &events {
-            let line = match function.invoke(event, Duration::from_secs(10)).await {
-                Ok(invocation) => describe(&invocation.outcome, invocation.duration),
+            let line = match function.invoke(event, timeout).await {
+                Ok(invocation) => describe(&invocation.outcome, invocation.duration, &format),
                 Err(e) => format!("no answer: {e}"),
             };
-            println!("{}  {name:<18} {line}", clock());
+            println!("{}  {name:<width$}  {line}", clock());
         }
-        if options.rounds.is_some_and(|n| round >= n) {
+        if cli.rounds.is_some_and(|n| round >= n) {
             break;
         }
         tokio::select! {
-            _ = tokio::time::sleep(options.interval) => {}
+            _ = tokio::time::sleep(interval) => {}
             _ = tokio::signal::ctrl_c() => break,
         }
     }
     function.stop().await;
     Ok(())
-}
-
-/// One line per answer: which checkout ran, under which configuration version, and what the
-/// attribute-driven and sync-gated flags did.
-fn describe(outcome: &Outcome, took: Duration) -> String {
-    let ms = took.as_secs_f64() * 1000.0;
-    match outcome {
-        Outcome::Error {
-            error_type,
-            message,
-        } => format!("error ({error_type}): {message}  [{ms:.1} ms]"),
-        Outcome::Response(answer) => {
-            let Some(path) = answer["checkout"].as_str() else {
-                return format!("{answer}  [{ms:.1} ms]");
-            };
-            let money = |v: &Value| {
-                v.as_u64()
-                    .map_or("?".into(), |c| format!("{}.{:02}", c / 100, c % 100))
-            };
-            let discount = match &answer["discount"] {
-                Value::Object(d) => format!(
-                    "discount {}%{} ({})",
-                    d["percentage"],
-                    d["variant"]
-                        .as_str()
-                        .map_or(String::new(), |v| format!(" [variant {v}]")),
-                    d["message"].as_str().unwrap_or("no message")
-                ),
-                _ => "no discount".into(),
-            };
-            let shipping: Vec<&str> = answer["shipping"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|q| q["method"].as_str()).collect())
-                .unwrap_or_default();
-            format!(
-                "{path} checkout (flags v{})  total {}  {discount}  shipping {}  [{ms:.1} ms]",
-                answer["flagsVersion"].as_str().unwrap_or("-"),
-                money(&answer["totalCents"]),
-                shipping.join("+"),
-            )
-        }
-    }
 }
 
 fn clock() -> String {
