@@ -237,7 +237,9 @@ impl CargoBinary {
                 vec![*found]
             }
             None => {
-                let manifest = manifest.canonicalize().unwrap_or_else(|_| manifest.to_owned());
+                let manifest = manifest
+                    .canonicalize()
+                    .unwrap_or_else(|_| manifest.to_owned());
                 let root = workspace.iter().find(|p| {
                     p["manifest_path"]
                         .as_str()
@@ -348,7 +350,13 @@ fn find_manifest() -> Result<PathBuf, BuildError> {
 /// `cargo metadata --no-deps` of `manifest`.
 fn metadata(manifest: &Path) -> Result<Value, BuildError> {
     let output = cargo()
-        .args(["metadata", "--format-version", "1", "--no-deps", "--manifest-path"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--manifest-path",
+        ])
         .arg(manifest)
         .stdin(Stdio::null())
         .output()

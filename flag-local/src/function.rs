@@ -114,7 +114,15 @@ impl LocalFunctionBuilder {
         };
         let environment = environment();
         let agent = if self.agent {
-            Some(start_agent(&self.flags_file, &self.application, &environment, agent_addr).await?)
+            Some(
+                start_agent(
+                    &self.flags_file,
+                    &self.application,
+                    &environment,
+                    agent_addr,
+                )
+                .await?,
+            )
         } else {
             None
         };

@@ -31,5 +31,5 @@ mod summary;
 
 pub use cargo::{cargo_build, BuildError, BuiltBinary, CargoBinary};
 pub use function::{LocalFunction, LocalFunctionBuilder};
-pub use summary::{describe, AnswerFormat, Summary, SummaryError};
 pub use runtime_api::{Invocation, InvokeError, Outcome, RuntimeApi, MAX_PAYLOAD_BYTES};
+pub use summary::{describe, AnswerFormat, Summary, SummaryError};

@@ -216,20 +216,20 @@ mod tests {
     fn answers_are_compact_json_cut_to_the_width_with_the_time() {
         let format = AnswerFormat {
             summary: None,
-            width: 10,
+            width: 12,
         };
         let took = Duration::from_micros(1250);
         let short = Outcome::Response(json!({"ok": true}));
         assert_eq!(describe(&short, took, &format), r#"{"ok":true}  [1.2 ms]"#);
         let long = Outcome::Response(json!({"message": "héllo wörld, a long answer"}));
-        assert_eq!(describe(&long, took, &format), "{\"message…  [1.2 ms]");
+        assert_eq!(describe(&long, took, &format), "{\"message\":…  [1.2 ms]");
         let error = Outcome::Error {
             error_type: "EmptyCart".into(),
             message: "the cart is empty".into(),
         };
         assert_eq!(
             describe(&error, took, &format),
-            "error (EmptyCart): the cart …  [1.2 ms]"
+            "error (EmptyCart): the cart is…  [1.2 ms]"
         );
     }
 

@@ -154,7 +154,12 @@ fn runs_a_lambda_crate_created_outside_the_workspace() {
         describe(&output)
     );
     let lines = answer_lines(&output);
-    assert_eq!(lines.len(), 2, "one line per *.json event: {}", describe(&output));
+    assert_eq!(
+        lines.len(),
+        2,
+        "one line per *.json event: {}",
+        describe(&output)
+    );
     // `HH:MM:SS  name  answer  [N.N ms]`, the answer as compact JSON (keys sorted by serde_json).
     let (first, second) = (&lines[0], &lines[1]);
     assert!(
@@ -215,7 +220,13 @@ fn a_workspace_package_runs_with_its_flags_events_and_summary_beside_it() {
     let lines = answer_lines(&output);
     let events = fs::read_dir(workspace().join("example-lambda/events"))
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "json")
+        })
         .count();
     assert_eq!(lines.len(), events, "{stdout}");
     // The summary of example-lambda's [package.metadata.flag-local].
@@ -227,8 +238,14 @@ fn a_workspace_package_runs_with_its_flags_events_and_summary_beside_it() {
         checkout.contains("new checkout (flags v1)  total 2805 cents"),
         "{checkout}"
     );
-    let empty = lines.iter().find(|l| l.contains("empty-cart.json")).unwrap();
-    assert!(empty.contains("error (EmptyCart): the cart is empty"), "{empty}");
+    let empty = lines
+        .iter()
+        .find(|l| l.contains("empty-cart.json"))
+        .unwrap();
+    assert!(
+        empty.contains("error (EmptyCart): the cart is empty"),
+        "{empty}"
+    );
 }
 
 #[test]
@@ -238,7 +255,10 @@ fn a_workspace_with_several_binaries_asks_which() {
         .arg(workspace().join("Cargo.toml")));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
-    assert!(stderr.contains("several binaries could be meant"), "{stderr}");
+    assert!(
+        stderr.contains("several binaries could be meant"),
+        "{stderr}"
+    );
     assert!(stderr.contains("example-lambda/example-lambda"), "{stderr}");
     assert!(stderr.contains("--package"), "{stderr}");
 
@@ -254,16 +274,25 @@ fn a_workspace_with_several_binaries_asks_which() {
 #[test]
 fn usage_errors_are_clap_errors() {
     for (args, wanted) in [
-        (vec!["--rounds", "many"], "invalid value 'many' for '--rounds <N>'"),
+        (
+            vec!["--rounds", "many"],
+            "invalid value 'many' for '--rounds <N>'",
+        ),
         (vec!["--env", "NOVALUE"], "`NOVALUE` is not KEY=VALUE"),
         (vec!["--summary", "{total"], "`{` is not closed"),
-        (vec!["--frobnicate"], "unexpected argument '--frobnicate' found"),
+        (
+            vec!["--frobnicate"],
+            "unexpected argument '--frobnicate' found",
+        ),
     ] {
         let output = run(flag_local().args(&args));
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
-        assert!(stderr.contains(wanted), "{args:?}: no {wanted:?} in {stderr}");
+        assert!(
+            stderr.contains(wanted),
+            "{args:?}: no {wanted:?} in {stderr}"
+        );
     }
     let help = run(flag_local().arg("--help"));
     assert!(help.status.success());

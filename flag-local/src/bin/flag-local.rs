@@ -34,15 +34,30 @@ struct Cli {
     rounds: Option<u64>,
 
     /// Pause between rounds, in seconds
-    #[arg(long, value_name = "SECS", env = "FLAG_LOCAL_INTERVAL", default_value_t = 2.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "FLAG_LOCAL_INTERVAL",
+        default_value_t = 2.0
+    )]
     interval: f64,
 
     /// The runtime's flag TTL given to the function (FLAGS_TTL_MS)
-    #[arg(long, value_name = "MS", env = "FLAG_LOCAL_TTL_MS", default_value_t = 1000)]
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "FLAG_LOCAL_TTL_MS",
+        default_value_t = 1000
+    )]
     ttl_ms: u64,
 
     /// The function timeout of each invocation, in seconds
-    #[arg(long, value_name = "SECS", env = "FLAG_LOCAL_TIMEOUT", default_value_t = 10.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "FLAG_LOCAL_TIMEOUT",
+        default_value_t = 10.0
+    )]
     timeout: f64,
 
     /// The function's name (AWS_LAMBDA_FUNCTION_NAME) [default: the binary's name]
@@ -50,7 +65,12 @@ struct Cli {
     function_name: Option<String>,
 
     /// The AppConfig application the flags are served under (APPCONFIG_APPLICATION)
-    #[arg(long, value_name = "NAME", env = "FLAG_LOCAL_APPLICATION", default_value = "local")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "FLAG_LOCAL_APPLICATION",
+        default_value = "local"
+    )]
     application: String,
 
     /// An extra environment variable for the function (repeatable)
@@ -68,7 +88,12 @@ struct Cli {
     raw: bool,
 
     /// The most characters of an answer shown
-    #[arg(long, value_name = "N", env = "FLAG_LOCAL_WIDTH", default_value_t = 120)]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "FLAG_LOCAL_WIDTH",
+        default_value_t = 120
+    )]
     width: usize,
 
     /// Also show the function's own log lines
@@ -80,7 +105,12 @@ struct Cli {
 #[derive(Debug, Args)]
 struct CargoOptions {
     /// Path to Cargo.toml [default: the one cargo finds from the current directory]
-    #[arg(help_heading = "Cargo options", long, value_name = "PATH", env = "FLAG_LOCAL_MANIFEST_PATH")]
+    #[arg(
+        help_heading = "Cargo options",
+        long,
+        value_name = "PATH",
+        env = "FLAG_LOCAL_MANIFEST_PATH"
+    )]
     manifest_path: Option<PathBuf>,
 
     /// The package to run, inside a workspace
