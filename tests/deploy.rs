@@ -202,10 +202,7 @@ fn every_mapped_region_packages_lint_clean_with_its_own_layer() {
             scope.spawn(move || {
                 let service = ServiceCopy::new(&format!("regions-{worker}"));
                 let placeholder = service.placeholder_zip();
-                loop {
-                    let Some(region) = regions.get(next.fetch_add(1, Ordering::SeqCst)) else {
-                        break;
-                    };
+                while let Some(region) = regions.get(next.fetch_add(1, Ordering::SeqCst)) {
                     let template = service.package(tools, region, Some(&placeholder));
                     templates
                         .lock()
@@ -338,7 +335,11 @@ fn package_develop_on_a_fresh_clone_builds_the_zip_and_a_lint_clean_template() {
     check_aarch64_bootstrap(&zip);
 
     let template_path = clone.join(".serverless").join(TEMPLATE_FILE);
-    lint(&tools, &[template_path.clone()], Some("eu-west-1"));
+    lint(
+        &tools,
+        std::slice::from_ref(&template_path),
+        Some("eu-west-1"),
+    );
     let template = read_json(&template_path);
     let t = Template::new(&template, &template_path);
     let ids = check_appconfig_resources(&t, &clone);
