@@ -273,8 +273,9 @@ fn an_unmapped_region_is_refused_with_what_to_add() {
 /// The copy holds the repository's files (`git ls-files`: tracked and untracked-but-not-ignored,
 /// so what a commit would hold) with node_modules linked to this checkout's (what `npm ci`
 /// installs). Cargo's target directory is shared with this checkout's (CARGO_TARGET_DIR), so the
-/// dependencies compiled for aarch64 before are reused; the zip itself is written under the
-/// copy's own target/lambda/.
+/// dependencies compiled for aarch64 before are reused (the copy's own crates are compiled once
+/// for its path); the zip itself is written under the copy's own target/lambda/, which starts
+/// empty.
 #[test]
 fn package_develop_on_a_fresh_clone_builds_the_zip_and_a_lint_clean_template() {
     let Some(tools) = tools(true) else { return };
@@ -302,6 +303,14 @@ fn package_develop_on_a_fresh_clone_builds_the_zip_and_a_lint_clean_template() {
         fs::create_dir_all(target.parent().unwrap()).unwrap();
         fs::copy(&source, &target)
             .unwrap_or_else(|e| panic!("cannot copy {}: {e}", source.display()));
+        // Keep the modification time: the copy sits at the same path on every run, so cargo
+        // rebuilds its crates only when they changed (the zip is written by every run).
+        let modified = fs::metadata(&source).and_then(|m| m.modified()).unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&target)
+            .and_then(|file| file.set_modified(modified))
+            .unwrap_or_else(|e| panic!("cannot set the time of {}: {e}", target.display()));
     }
     link_node_modules(&clone);
     let zip = clone.join(BUILT_ZIP);
@@ -347,34 +356,51 @@ fn package_develop_on_a_fresh_clone_builds_the_zip_and_a_lint_clean_template() {
     check_iam(&t, &ids);
 }
 
-/// Without cargo-lambda, packaging stops with how to install it (not with "Cannot access package
-/// artifact"). PATH holds only node and cargo, and CARGO_HOME is empty, so `cargo lambda` is no
-/// command here.
+/// Without cargo-lambda, `serverless package` and `serverless deploy` stop with how to install it
+/// (not with "Cannot access package artifact"): the build runs for both commands, before deploy
+/// needs AWS at all. PATH holds only node and cargo, CARGO_HOME is empty (so `cargo lambda` is no
+/// command here), and HOME is empty with no AWS_* variables (so no credentials could be used).
 #[test]
-fn packaging_without_cargo_lambda_says_how_to_install_it() {
+fn package_and_deploy_without_cargo_lambda_say_how_to_install_it() {
     let Some(tools) = tools(false) else { return };
     let service = ServiceCopy::new("no-cargo-lambda");
     let bin = service.dir.join("bin");
     let cargo_home = service.dir.join("cargo-home");
-    fs::create_dir_all(&bin).unwrap();
-    fs::create_dir_all(&cargo_home).unwrap();
+    let home = service.dir.join("home");
+    for dir in [&bin, &cargo_home, &home] {
+        fs::create_dir_all(dir).unwrap();
+    }
     let cargo = env::var_os("CARGO").map_or_else(|| which("cargo"), PathBuf::from);
     symlink(&cargo, &bin.join("cargo"));
     symlink(&which("node"), &bin.join("node"));
-    let output = run(service
-        .serverless(&tools)
-        .args(["package", "--stage", STAGE])
-        .env_remove(ZIP_OVERRIDE_ENV)
-        .env("PATH", &bin)
-        .env("CARGO_HOME", &cargo_home));
-    let text = describe(&output);
-    assert!(
-        !output.status.success(),
-        "packaged without cargo-lambda: {text}"
-    );
-    assert!(text.contains("needs cargo-lambda"), "{text}");
-    assert!(text.contains("pip install cargo-lambda"), "{text}");
-    assert!(!text.contains("Cannot access package artifact"), "{text}");
+    for command in ["package", "deploy"] {
+        let mut serverless = service.serverless(&tools);
+        for (var, _) in env::vars_os() {
+            if var.to_string_lossy().starts_with("AWS_") {
+                serverless.env_remove(var);
+            }
+        }
+        let output = run(serverless
+            .args([command, "--stage", STAGE, "--region", "eu-central-2"])
+            .env_remove(ZIP_OVERRIDE_ENV)
+            .env("PATH", &bin)
+            .env("CARGO_HOME", &cargo_home)
+            .env("HOME", &home));
+        let text = describe(&output);
+        assert!(
+            !output.status.success(),
+            "{command} without cargo-lambda: {text}"
+        );
+        assert!(text.contains("needs cargo-lambda"), "{command}: {text}");
+        assert!(
+            text.contains("pip install cargo-lambda"),
+            "{command}: {text}"
+        );
+        assert!(
+            !text.contains("Cannot access package artifact"),
+            "{command}: {text}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@
 //! * [`LocalFunction`]: a function binary started against a [`RuntimeApi`] and a
 //!   [`flag_agent`] stand-in serving a flags file, with the environment Lambda and the AppConfig
 //!   extension would give it. Dropping it kills the process and stops both servers.
-//!
 //! * [`CargoBinary`]: the binary to run, chosen with cargo's own options (`--manifest-path`,
 //!   `--package`, `--bin`, `--release`) and built with cargo.
 //! * [`describe`]: one line per answer, compact JSON cut to a width or a [`Summary`] template,
@@ -18,6 +17,26 @@
 //!
 //! ```text
 //! flag-local --manifest-path path/to/Cargo.toml --flags path/to/flags.json --events path/to/events/ --rounds 1
+//! ```
+//!
+//! The same pieces as a library, for a test of your own function:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use flag_local::{CargoBinary, LocalFunction, Outcome};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let built = CargoBinary::new().manifest_path("my-lambda/Cargo.toml").build()?;
+//! let function = LocalFunction::builder(&built.executable, "my-lambda/flags.json")
+//!     .function_name(&built.name)
+//!     .start()
+//!     .await?;
+//! let invocation = function
+//!     .invoke(&serde_json::json!({"name": "Ada"}), Duration::from_secs(10))
+//!     .await?;
+//! assert!(matches!(invocation.outcome, Outcome::Response(_)));
+//! function.stop().await;
+//! # Ok(()) }
 //! ```
 //!
 //! [Lambda Runtime API]: https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
