@@ -1,13 +1,44 @@
 //! The rewrite: check the flag, then run the body or call the fallback with the same arguments.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{Error, FnArg, ItemFn, Pat, PatIdent};
+use syn::{Error, FnArg, Pat, PatIdent, ReturnType, Type, TypeParamBound};
 
+use crate::item::ItemFn;
 use crate::parse::Args;
+use crate::stacks;
 
-pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
+/// The whole attribute: `args` and the item as the compiler gave them.
+pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
+    let result = syn::parse2::<ItemFn>(item.clone()).and_then(|function| {
+        // `#[tracing::instrument]` below the gate: put it above, so that it expands first, sees
+        // the signature as written and wraps both paths; the gate then finds its body inside.
+        if let Some(index) = stacks::instrument_attribute(&function.attrs) {
+            let mut function = function;
+            let instrument = function.attrs.remove(index);
+            let macros = crate::krate::macros();
+            return Ok(quote! {
+                #instrument
+                #[#macros::feature_flag(#args)]
+                #function
+            });
+        }
+        let args = syn::parse2::<Args>(args)?;
+        expand(args, function)
+    });
+    match result {
+        Ok(tokens) => tokens,
+        // Keep the item as written next to the error, so one mistake does not cascade into
+        // "cannot find function" errors everywhere it is called.
+        Err(error) => {
+            let error = error.to_compile_error();
+            quote!(#error #item)
+        }
+    }
+}
+
+pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
     if let Some(constness) = &item.sig.constness {
         return Err(Error::new(
             constness.span(),
@@ -16,18 +47,33 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     }
     let flag = &args.flag;
     let name = flag.value();
-    if !flag_schema::is_valid_key(&name) {
-        return Err(Error::new(
-            flag.span(),
-            format!("`{name}` is not a valid AppConfig flag key: it must match ^[a-z][a-zA-Z0-9_-]{{0,63}}$"),
-        ));
-    }
 
     // Schema: where, whether it reads and validates, whether it knows the flag.
     let schema_path = crate::schema::locate(args.schema.as_ref().map(|s| s.value()).as_deref());
     let error_span = args.schema.as_ref().map_or(flag.span(), |s| s.span());
-    let document =
-        crate::schema::load(&schema_path).map_err(|message| Error::new(error_span, message))?;
+    let loaded = crate::schema::load(&schema_path);
+    if !flag_schema::is_valid_key(&name) {
+        // `NewCheckout` for `newCheckout`: the schema's flag that differs in case only, or is
+        // close.
+        let hint = loaded
+            .as_ref()
+            .ok()
+            .and_then(|document| {
+                document
+                    .flags
+                    .keys()
+                    .find(|key| key.eq_ignore_ascii_case(&name))
+                    .cloned()
+                    .or_else(|| document.suggest(&name).map(str::to_owned))
+            })
+            .map(|close| format!("; did you mean `{close}`?"))
+            .unwrap_or_default();
+        return Err(Error::new(
+            flag.span(),
+            format!("`{name}` is not a valid AppConfig flag key: it must match ^[a-z][a-zA-Z0-9_-]{{0,63}}${hint}"),
+        ));
+    }
+    let document = loaded.map_err(|message| Error::new(error_span, message))?;
     let Some(definition) = document.flag(&name) else {
         let message = match document.suggest(&name) {
             Some(close) => format!("unknown feature flag `{name}`; did you mean `{close}`?"),
@@ -49,10 +95,22 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
         return Err(Error::new(flag.span(), message));
     };
 
-    let krate = match &args.krate {
-        Some(path) => path.to_token_stream(),
-        None => quote!(::flag_runtime),
+    let krate = crate::krate::runtime(args.krate.as_ref())?;
+
+    // What the body is: the user's, or one another attribute macro generated around it.
+    let async_trait = if item.sig.asyncness.is_none() {
+        stacks::async_trait_block(&item.body)
+    } else {
+        None
     };
+    // An `async fn` of an `#[async_trait]` trait or impl is a sync fn returning
+    // `Pin<Box<dyn Future>>` by now: the gate goes inside its async block, and awaits the check
+    // and the fallback like a native `async fn`.
+    let is_async = item.sig.asyncness.is_some() || async_trait.is_some();
+
+    // The function as written, for rustdoc: it then shows the signature the user wrote.
+    let original = item.to_token_stream();
+    let mut item = item;
 
     // Arguments: plain identifiers are forwarded as they are; any other pattern is bound to a
     // fresh name in the signature and destructured again inside the flag-on branch only.
@@ -77,7 +135,7 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
         }
         match input {
             FnArg::Receiver(receiver) => {
-                forward.push(quote_spanned!(receiver.self_token.span=> self))
+                forward.push(quote_spanned!(receiver.self_token.span=> self));
             }
             FnArg::Typed(typed) => match &*typed.pat {
                 Pat::Ident(PatIdent {
@@ -89,16 +147,23 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
                     if !ident.to_string().starts_with('_') {
                         borrow.push(quote!(let #ident = &#ident;));
                     }
-                    forward.push(ident.to_token_stream());
+                    // Forwarded with a span of the expansion: passing `_unused` on is the
+                    // macro's doing, not a use of an underscore binding by the user.
+                    let mut forwarded = ident.clone();
+                    forwarded.set_span(Span::call_site().located_at(ident.span()));
+                    forward.push(forwarded.to_token_stream());
                 }
                 _ => {
                     let fresh = format_ident!("__flag_arg{}", index, span = Span::mixed_site());
+                    // `(ref mut v, n)` borrows the argument mutably when destructured.
+                    let mutability = crate::context::binds_ref_mut(&typed.pat)
+                        .then(<syn::Token![mut]>::default);
                     let pattern = std::mem::replace(
                         &mut *typed.pat,
                         Pat::Ident(PatIdent {
                             attrs: Vec::new(),
                             by_ref: None,
-                            mutability: None,
+                            mutability,
                             ident: fresh.clone(),
                             subpat: None,
                         }),
@@ -114,17 +179,14 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     }
 
     let fallback = &args.fallback;
-    let fallback_call = quote_spanned!(fallback.span()=> #fallback(#(#forward),*));
-    let is_async = item.sig.asyncness.is_some();
+    let mut fallback_call = quote_spanned!(fallback.span()=> #fallback(#(#forward),*));
+    if is_async {
+        fallback_call = quote_spanned!(fallback.span()=> #fallback_call.await);
+    }
     // Each call site keeps its last answer, valid until the snapshot changes.
     let site = format_ident!("__FEATURE_FLAG_SITE", span = Span::mixed_site());
     let site_static = quote_spanned! {flag.span()=>
         static #site: #krate::__private::Site = #krate::__private::Site::new(#flag);
-    };
-    let fallback_call = if is_async {
-        quote_spanned!(fallback.span()=> #fallback_call.await)
-    } else {
-        fallback_call
     };
     let (gate, check) = match &args.context {
         None if is_async => (
@@ -179,9 +241,13 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     // Editing the schema must rebuild this crate: rustc records included files (and env vars
     // read through `option_env!`) in its dep-info, which cargo watches.
     let tracked_path = schema_path.display().to_string();
+    let schema_bytes = format_ident!("__FEATURE_FLAG_SCHEMA", span = Span::mixed_site());
+    let schema_env = format_ident!("__FEATURE_FLAG_SCHEMA_ENV", span = Span::mixed_site());
     let tracking = quote! {
-        const _: &[u8] = ::core::include_bytes!(#tracked_path);
-        const _: ::core::option::Option<&str> = ::core::option_env!("FEATURE_FLAGS_SCHEMA");
+        #[allow(dead_code)]
+        const #schema_bytes: &[u8] = ::core::include_bytes!(#tracked_path);
+        #[allow(dead_code)]
+        const #schema_env: ::core::option::Option<&str> = ::core::option_env!("FEATURE_FLAGS_SCHEMA");
     };
 
     // A deprecated flag warns at the use site, on stable Rust, through `#[deprecated]`.
@@ -208,36 +274,141 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
         }
     });
 
-    let body = &item.block;
-    // With destructured arguments, the body's value is taken in a `let` of its own: temporaries
-    // of its tail expression (a lock guard, a `RefCell` borrow) then end before the rebound
-    // arguments do, as they would have in the function as written.
-    let result = format_ident!("__feature_flag_result", span = Span::mixed_site());
-    let on_path = if rebind.is_empty() {
-        quote!(#body)
-    } else {
+    // `-> impl Future`, `-> impl Iterator`, ...: the two paths are two types, carried by
+    // `Either`, which implements those traits when both sides do.
+    let either = impl_trait_either(&item.sig.output);
+    let is_unsafe = item.sig.unsafety.is_some();
+
+    // The gated block, put where the user's body `on` was.
+    let mut gated = |on: &Group| -> TokenStream {
+        // Destructured arguments are destructured in the flag-on path only. The body's value
+        // is returned from a statement of its own: temporaries of its tail expression (a lock
+        // guard, a `RefCell` borrow) then end before the rebound arguments do, as they would
+        // have in the function as written, and a body that never completes (`return`,
+        // `panic!`) leaves no unreachable code after it.
+        let on_path = if rebind.is_empty() {
+            on.to_token_stream()
+        } else {
+            quote!({
+                #(#rebind)*
+                return #on;
+            })
+        };
+        let (on_path, off_path) = match either {
+            Some(_) if is_async => (
+                quote!({ #krate::__private::Either::Left(async move #on_path.await) }),
+                quote!({ #krate::__private::Either::Right(#fallback_call) }),
+            ),
+            Some(_) => (
+                quote!({ #krate::__private::Either::Left((move || #on_path)()) }),
+                quote!({ #krate::__private::Either::Right(#fallback_call) }),
+            ),
+            // An `unsafe fn` calls its (maybe unsafe) fallback in an `unsafe` block, as
+            // edition 2024 asks; a safe fallback makes that block unused.
+            None if is_unsafe => {
+                let result = format_ident!("__feature_flag_fallback", span = Span::mixed_site());
+                (
+                    on_path,
+                    quote!({
+                        #[allow(unused_unsafe)]
+                        let #result = unsafe { #fallback_call };
+                        #result
+                    }),
+                )
+            }
+            None => (on_path, quote!({ #fallback_call })),
+        };
         quote! {
-            #(#rebind)*
-            let #result = #body;
-            #result
-        }
-    };
-    let new_body = quote! {
-        {
-            #tracking
-            #deprecation
-            #context_warnings
-            #site_static
-            #gate
-            if #check {
-                #on_path
-            } else {
-                #fallback_call
+            {
+                #tracking
+                #deprecation
+                #context_warnings
+                #site_static
+                #gate
+                if #check #on_path else #off_path
             }
         }
     };
-    item.block = syn::parse2(new_body)?;
-    Ok(item.into_token_stream())
+
+    let body = if let Some((block, async_trait)) = &async_trait {
+        let gated = gated(block);
+        let gated: Group = syn::parse2::<TokenTree>(gated)
+            .ok()
+            .and_then(|t| match t {
+                TokenTree::Group(g) => Some(g),
+                _ => None,
+            })
+            .expect("a block");
+        async_trait.with_block(gated.stream())
+    } else if let Some(body) = stacks::replace_instrumented_block(&item.body, &mut gated) {
+        // `#[instrument]` expanded first: its span set-up names the signature's parameters, so
+        // the names a destructuring pattern binds are lent to it from the fresh argument.
+        let stream = body.stream();
+        let borrowed = borrow.iter();
+        let mut group = Group::new(
+            Delimiter::Brace,
+            quote! {
+                #(
+                    #[allow(unused_variables)]
+                    #borrowed
+                )*
+                #stream
+            },
+        );
+        group.set_span(body.span());
+        group
+    } else {
+        let gated = gated(&item.body);
+        match syn::parse2::<TokenTree>(gated) {
+            Ok(TokenTree::Group(group)) => group,
+            _ => unreachable!("the gated body is one block"),
+        }
+    };
+    let _ = either;
+    item.body = body;
+    Ok(quote! {
+        #[cfg(doc)]
+        #original
+        #[cfg(not(doc))]
+        #item
+    })
+}
+
+/// The return type is `impl Trait` with only traits `Either` implements when both sides do.
+fn impl_trait_either(output: &ReturnType) -> Option<()> {
+    const EITHER: &[&str] = &[
+        "Future",
+        "Iterator",
+        "DoubleEndedIterator",
+        "ExactSizeIterator",
+        "FusedIterator",
+        "Display",
+        "Debug",
+        "Error",
+        "Read",
+        "Write",
+        "BufRead",
+        "Seek",
+        "Send",
+        "Sync",
+        "Unpin",
+    ];
+    let ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let Type::ImplTrait(impl_trait) = &**ty else {
+        return None;
+    };
+    let all_known = impl_trait.bounds.iter().all(|bound| match bound {
+        TypeParamBound::Trait(t) => t
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| EITHER.iter().any(|known| s.ident == known)),
+        TypeParamBound::Lifetime(_) | TypeParamBound::PreciseCapture(_) => true,
+        _ => false,
+    });
+    all_known.then_some(())
 }
 
 /// `tokens` with every span set to `span`, a token of the attribute: rustc then points there.

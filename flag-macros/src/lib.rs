@@ -190,8 +190,11 @@
 
 mod context;
 mod expand;
+mod item;
+mod krate;
 mod parse;
 mod schema;
+mod stacks;
 
 use proc_macro::TokenStream;
 
@@ -199,23 +202,5 @@ use proc_macro::TokenStream;
 /// See the [crate docs](crate).
 #[proc_macro_attribute]
 pub fn feature_flag(args: TokenStream, item: TokenStream) -> TokenStream {
-    let original = proc_macro2::TokenStream::from(item.clone());
-    let result = syn::parse::<parse::Args>(args).and_then(|args| {
-        let function = syn::parse::<syn::ItemFn>(item).map_err(|e| {
-            syn::Error::new(
-                e.span(),
-                "#[feature_flag] goes on a function with a body (a free fn or a method)",
-            )
-        })?;
-        expand::expand(args, function)
-    });
-    match result {
-        Ok(tokens) => tokens.into(),
-        // Keep the item as written next to the error, so one mistake does not cascade into
-        // "cannot find function" errors everywhere it is called.
-        Err(error) => {
-            let error = error.to_compile_error();
-            quote::quote!(#error #original).into()
-        }
-    }
+    expand::attribute(args.into(), item.into()).into()
 }

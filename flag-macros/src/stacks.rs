@@ -1,0 +1,172 @@
+//! Other attribute macros' output that `#[feature_flag]` expands over, recognised by shape the
+//! way `tracing-attributes` recognises `async-trait`'s: the gate then goes where the user's
+//! body went, inside what the other macro wrapped around it.
+
+use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+use quote::quote;
+use syn::{Attribute, Expr, Stmt};
+
+/// `#[instrument]` or `#[tracing::instrument]` among the attributes: the index of the first.
+pub(crate) fn instrument_attribute(attrs: &[Attribute]) -> Option<usize> {
+    attrs.iter().position(|attr| {
+        attr.path()
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == "instrument")
+    })
+}
+
+/// A body `#[tracing::instrument]` generated (it was above `#[feature_flag]`, so it expanded
+/// first): the span is set up around `{ fake-return-edge { user's block } }`. Returns the body
+/// with that user's block replaced by `replace(user's block)`, or `None` for any other body.
+pub(crate) fn replace_instrumented_block(
+    body: &Group,
+    replace: &mut dyn FnMut(&Group) -> TokenStream,
+) -> Option<Group> {
+    let stream = replace_in(body.stream(), replace)?;
+    let mut group = Group::new(body.delimiter(), stream);
+    group.set_span(body.span());
+    Some(group)
+}
+
+fn replace_in(
+    stream: TokenStream,
+    replace: &mut dyn FnMut(&Group) -> TokenStream,
+) -> Option<TokenStream> {
+    let mut tokens: Vec<TokenTree> = stream.into_iter().collect();
+    for index in 0..tokens.len() {
+        let TokenTree::Group(group) = &tokens[index] else {
+            continue;
+        };
+        let replaced = if let Some(user) = instrumented_block(group) {
+            // `{ fake-return-edge { user } }`: replace `user`, the last group's only token.
+            let mut inner: Vec<TokenTree> = group.stream().into_iter().collect();
+            let last = inner.len() - 1;
+            let mut wrapper = Group::new(Delimiter::Brace, replace(&user));
+            wrapper.set_span(inner[last].span());
+            inner[last] = wrapper.into();
+            inner.into_iter().collect()
+        } else {
+            match replace_in(group.stream(), replace) {
+                Some(stream) => stream,
+                None => continue,
+            }
+        };
+        let mut new = Group::new(group.delimiter(), replaced);
+        new.set_span(group.span());
+        tokens[index] = new.into();
+        return Some(tokens.into_iter().collect());
+    }
+    None
+}
+
+/// `{ #[allow(..)] if false { let __tracing_attr_fake_return: T = loop {}; return ..; } { user } }`
+/// (tracing-attributes since 0.1.2x): the user's block.
+fn instrumented_block(group: &Group) -> Option<Group> {
+    if group.delimiter() != Delimiter::Brace {
+        return None;
+    }
+    let tokens: Vec<TokenTree> = group.stream().into_iter().collect();
+    let is_fake_return_edge = tokens.windows(3).any(|w| match w {
+        [TokenTree::Ident(i), TokenTree::Ident(f), TokenTree::Group(g)] => {
+            i == "if"
+                && f == "false"
+                && g.stream().into_iter().take(2).any(
+                    |t| matches!(&t, TokenTree::Ident(name) if name == "__tracing_attr_fake_return"),
+                )
+        }
+        _ => false,
+    });
+    if !is_fake_return_edge {
+        return None;
+    }
+    let TokenTree::Group(last) = tokens.last()? else {
+        return None;
+    };
+    let mut inner = last.stream().into_iter();
+    match (inner.next(), inner.next()) {
+        (Some(TokenTree::Group(user)), None) if user.delimiter() == Delimiter::Brace => Some(user),
+        _ => None,
+    }
+}
+
+/// A body `#[async_trait]` generated for an `async fn` of a trait or its impl:
+/// `{ Box::pin(async move { .. }) }`. Returns the async block's `{ .. }` and a function putting
+/// a new block in its place.
+pub(crate) fn async_trait_block(body: &Group) -> Option<(Group, AsyncTraitBody)> {
+    let block: syn::Block = syn::parse2(quote!(#body)).ok()?;
+    let [Stmt::Expr(Expr::Call(call), None)] = block.stmts.as_slice() else {
+        return None;
+    };
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    let is_pin = func.path.segments.len() >= 2
+        && func.path.segments.iter().rev().nth(0).is_some_and(|s| s.ident == "pin")
+        && func.path.segments.iter().rev().nth(1).is_some_and(|s| s.ident == "Box");
+    if !is_pin || call.args.len() != 1 {
+        return None;
+    }
+    let Some(Expr::Async(async_block)) = call.args.first() else {
+        return None;
+    };
+    async_block.capture?;
+    // The async block's tokens, as a group (its braces keep their span).
+    let inner = body.stream().into_iter().find_map(|t| match t {
+        TokenTree::Group(g) if g.delimiter() == Delimiter::Parenthesis => Some(g),
+        _ => None,
+    })?;
+    let block = inner.stream().into_iter().find_map(|t| match t {
+        TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => Some(g),
+        _ => None,
+    })?;
+    Some((
+        block,
+        AsyncTraitBody {
+            outer: body.clone(),
+        },
+    ))
+}
+
+/// `{ Box::pin(async move <block>) }`, to be rebuilt around a new block.
+pub(crate) struct AsyncTraitBody {
+    outer: Group,
+}
+
+impl AsyncTraitBody {
+    /// The body with the async block's `{ .. }` replaced by `block`.
+    pub(crate) fn with_block(&self, block: TokenStream) -> Group {
+        let mut block = Some(block);
+        let stream = self
+            .outer
+            .stream()
+            .into_iter()
+            .map(|token| match token {
+                TokenTree::Group(paren) if paren.delimiter() == Delimiter::Parenthesis => {
+                    let stream = paren
+                        .stream()
+                        .into_iter()
+                        .map(|t| match t {
+                            TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => {
+                                let mut new = Group::new(
+                                    Delimiter::Brace,
+                                    block.take().unwrap_or_default(),
+                                );
+                                new.set_span(g.span());
+                                TokenTree::Group(new)
+                            }
+                            other => other,
+                        })
+                        .collect();
+                    let mut new = Group::new(Delimiter::Parenthesis, stream);
+                    new.set_span(paren.span());
+                    TokenTree::Group(new)
+                }
+                other => other,
+            })
+            .collect();
+        let mut group = Group::new(Delimiter::Brace, stream);
+        group.set_span(self.outer.span());
+        group
+    }
+}
