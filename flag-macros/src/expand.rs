@@ -119,6 +119,8 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
     let mut forward = Vec::new();
     let mut rebind = Vec::new();
     let mut borrow = Vec::new();
+    // The names destructuring patterns bind, lent to `#[instrument]`'s span set-up.
+    let mut lend = Vec::new();
     for (index, input) in item.sig.inputs.iter_mut().enumerate() {
         let attrs = match &*input {
             FnArg::Receiver(receiver) => &receiver.attrs,
@@ -148,9 +150,12 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
                         borrow.push(quote!(let #ident = &#ident;));
                     }
                     // Forwarded with a span of the expansion: passing `_unused` on is the
-                    // macro's doing, not a use of an underscore binding by the user.
+                    // macro's doing, not a use of an underscore binding by the user. (Not in
+                    // async-trait's output, whose own names resolve at its definition site.)
                     let mut forwarded = ident.clone();
-                    forwarded.set_span(Span::call_site().located_at(ident.span()));
+                    if async_trait.is_none() {
+                        forwarded.set_span(Span::call_site().located_at(ident.span()));
+                    }
                     forward.push(forwarded.to_token_stream());
                 }
                 _ => {
@@ -170,6 +175,7 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
                     );
                     if let Some(names) = crate::context::borrowing_pattern(&pattern) {
                         borrow.push(quote!(let #names = &#fresh;));
+                        lend.push(quote!(let #names = &#fresh;));
                     }
                     rebind.push(quote!(let #pattern = #fresh;));
                     forward.push(fresh.to_token_stream());
@@ -344,7 +350,7 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
         // `#[instrument]` expanded first: its span set-up names the signature's parameters, so
         // the names a destructuring pattern binds are lent to it from the fresh argument.
         let stream = body.stream();
-        let borrowed = borrow.iter();
+        let borrowed = lend.iter();
         let mut group = Group::new(
             Delimiter::Brace,
             quote! {
@@ -364,7 +370,6 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
             _ => unreachable!("the gated body is one block"),
         }
     };
-    let _ = either;
     item.body = body;
     Ok(quote! {
         #[cfg(doc)]

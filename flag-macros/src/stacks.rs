@@ -39,12 +39,10 @@ fn replace_in(
             continue;
         };
         let replaced = if let Some(user) = instrumented_block(group) {
-            // `{ fake-return-edge { user } }`: replace `user`, the last group's only token.
+            // `{ fake-return-edge { user } }`: replace `{ user }`, the last group.
             let mut inner: Vec<TokenTree> = group.stream().into_iter().collect();
-            let last = inner.len() - 1;
-            let mut wrapper = Group::new(Delimiter::Brace, replace(&user));
-            wrapper.set_span(inner[last].span());
-            inner[last] = wrapper.into();
+            inner.pop();
+            inner.extend(replace(&user));
             inner.into_iter().collect()
         } else {
             match replace_in(group.stream(), replace) {
@@ -61,7 +59,7 @@ fn replace_in(
 }
 
 /// `{ #[allow(..)] if false { let __tracing_attr_fake_return: T = loop {}; return ..; } { user } }`
-/// (tracing-attributes since 0.1.2x): the user's block.
+/// (tracing-attributes since 0.1.2x): the user's block `{ user }`.
 fn instrumented_block(group: &Group) -> Option<Group> {
     if group.delimiter() != Delimiter::Brace {
         return None;
@@ -80,12 +78,8 @@ fn instrumented_block(group: &Group) -> Option<Group> {
     if !is_fake_return_edge {
         return None;
     }
-    let TokenTree::Group(last) = tokens.last()? else {
-        return None;
-    };
-    let mut inner = last.stream().into_iter();
-    match (inner.next(), inner.next()) {
-        (Some(TokenTree::Group(user)), None) if user.delimiter() == Delimiter::Brace => Some(user),
+    match tokens.last()? {
+        TokenTree::Group(user) if user.delimiter() == Delimiter::Brace => Some(user.clone()),
         _ => None,
     }
 }
