@@ -161,8 +161,8 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
                 _ => {
                     let fresh = format_ident!("__flag_arg{}", index, span = Span::mixed_site());
                     // `(ref mut v, n)` borrows the argument mutably when destructured.
-                    let mutability = crate::context::binds_ref_mut(&typed.pat)
-                        .then(<syn::Token![mut]>::default);
+                    let mutability =
+                        crate::context::binds_ref_mut(&typed.pat).then(<syn::Token![mut]>::default);
                     let pattern = std::mem::replace(
                         &mut *typed.pat,
                         Pat::Ident(PatIdent {
@@ -184,7 +184,9 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
         }
     }
 
-    let fallback = &args.fallback;
+    // The fallback's path, as the macro's tokens where the user wrote it: errors point there,
+    // and no lint takes the call for the user's code (`Cart::old` in `impl Cart`).
+    let fallback = &respan_at(args.fallback.to_token_stream(), Span::call_site());
     let mut fallback_call = quote_spanned!(fallback.span()=> #fallback(#(#forward),*));
     if is_async {
         fallback_call = quote_spanned!(fallback.span()=> #fallback_call.await);
@@ -288,16 +290,20 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
     // The gated block, put where the user's body `on` was.
     let mut gated = |on: &Group| -> TokenStream {
         // Destructured arguments are destructured in the flag-on path only. The body's value
-        // is returned from a statement of its own: temporaries of its tail expression (a lock
-        // guard, a `RefCell` borrow) then end before the rebound arguments do, as they would
-        // have in the function as written, and a body that never completes (`return`,
-        // `panic!`) leaves no unreachable code after it.
+        // is taken in a `let` of its own: temporaries of its tail expression (a lock guard, a
+        // `RefCell` borrow) then end before the rebound arguments do, as they would have in
+        // the function as written. It is returned from a statement of its own that may be
+        // unreachable (a body ending in `return` or `panic!`) without that being the user's
+        // code; the body itself keeps the user's lint levels.
         let on_path = if rebind.is_empty() {
             on.to_token_stream()
         } else {
+            let result = format_ident!("__feature_flag_result", span = Span::mixed_site());
             quote!({
                 #(#rebind)*
-                return #on;
+                let #result = #on;
+                #[allow(unreachable_code)]
+                return #result;
             })
         };
         let (on_path, off_path) = match either {
@@ -366,7 +372,10 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
     } else {
         let gated = gated(&item.body);
         match syn::parse2::<TokenTree>(gated) {
-            Ok(TokenTree::Group(group)) => group,
+            Ok(TokenTree::Group(mut group)) => {
+                group.set_span(item.body.span());
+                group
+            }
             _ => unreachable!("the gated body is one block"),
         }
     };
@@ -414,6 +423,26 @@ fn impl_trait_either(output: &ReturnType) -> Option<()> {
         _ => false,
     });
     all_known.then_some(())
+}
+
+/// `tokens` resolved as at `resolution`, each where it was written.
+fn respan_at(tokens: TokenStream, resolution: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut respanned = proc_macro2::Group::new(
+                    group.delimiter(),
+                    respan_at(group.stream(), resolution),
+                );
+                respanned.set_span(resolution.located_at(group.span()));
+                token = respanned.into();
+            } else {
+                token.set_span(resolution.located_at(token.span()));
+            }
+            token
+        })
+        .collect()
 }
 
 /// `tokens` with every span set to `span`, a token of the attribute: rustc then points there.

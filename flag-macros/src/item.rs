@@ -17,7 +17,8 @@ pub(crate) struct ItemFn {
     pub body: Group,
 }
 
-const NOT_A_FUNCTION: &str = "#[feature_flag] goes on a function with a body (a free fn or a method)";
+const NOT_A_FUNCTION: &str =
+    "#[feature_flag] goes on a function with a body (a free fn or a method)";
 
 impl Parse for ItemFn {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {

@@ -66,13 +66,11 @@ fn instrumented_block(group: &Group) -> Option<Group> {
     }
     let tokens: Vec<TokenTree> = group.stream().into_iter().collect();
     let is_fake_return_edge = tokens.windows(3).any(|w| match w {
-        [TokenTree::Ident(i), TokenTree::Ident(f), TokenTree::Group(g)] => {
-            i == "if"
-                && f == "false"
-                && g.stream().into_iter().take(2).any(
-                    |t| matches!(&t, TokenTree::Ident(name) if name == "__tracing_attr_fake_return"),
-                )
-        }
+        [TokenTree::Ident(i), TokenTree::Ident(f), TokenTree::Group(g)] => i == "if"
+            && f == "false"
+            && g.stream().into_iter().take(2).any(
+                |t| matches!(&t, TokenTree::Ident(name) if name == "__tracing_attr_fake_return"),
+            ),
         _ => false,
     });
     if !is_fake_return_edge {
@@ -96,8 +94,20 @@ pub(crate) fn async_trait_block(body: &Group) -> Option<(Group, AsyncTraitBody)>
         return None;
     };
     let is_pin = func.path.segments.len() >= 2
-        && func.path.segments.iter().rev().nth(0).is_some_and(|s| s.ident == "pin")
-        && func.path.segments.iter().rev().nth(1).is_some_and(|s| s.ident == "Box");
+        && func
+            .path
+            .segments
+            .iter()
+            .rev()
+            .nth(0)
+            .is_some_and(|s| s.ident == "pin")
+        && func
+            .path
+            .segments
+            .iter()
+            .rev()
+            .nth(1)
+            .is_some_and(|s| s.ident == "Box");
     if !is_pin || call.args.len() != 1 {
         return None;
     }
@@ -142,10 +152,8 @@ impl AsyncTraitBody {
                         .into_iter()
                         .map(|t| match t {
                             TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => {
-                                let mut new = Group::new(
-                                    Delimiter::Brace,
-                                    block.take().unwrap_or_default(),
-                                );
+                                let mut new =
+                                    Group::new(Delimiter::Brace, block.take().unwrap_or_default());
                                 new.set_span(g.span());
                                 TokenTree::Group(new)
                             }
