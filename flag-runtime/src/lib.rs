@@ -172,9 +172,9 @@ pub fn install_default(source: FlagSource) -> Result<(), ConfigError> {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::default_source;
+    pub use crate::site::Site;
     /// Carries either path of a gate on `-> impl Trait` (futures, iterators, `Display`, ...).
     pub use either::Either;
-    pub use crate::site::Site;
 
     /// The async gate check of the default source, for one call site.
     #[inline]
