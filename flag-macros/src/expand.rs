@@ -284,7 +284,7 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
 
     // `-> impl Future`, `-> impl Iterator`, ...: the two paths are two types, carried by
     // `Either`, which implements those traits when both sides do.
-    let either = impl_trait_either(&item.sig.output);
+    let either = impl_trait_either(&item.sig.output)?;
     let is_unsafe = item.sig.unsafety.is_some();
 
     // The gated block, put where the user's body `on` was.
@@ -307,17 +307,17 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
             })
         };
         let (on_path, off_path) = match either {
-            Some(_) if is_async => (
+            true if is_async => (
                 quote!({ #krate::__private::Either::Left(async move #on_path.await) }),
                 quote!({ #krate::__private::Either::Right(#fallback_call) }),
             ),
-            Some(_) => (
+            true => (
                 quote!({ #krate::__private::Either::Left((move || #on_path)()) }),
                 quote!({ #krate::__private::Either::Right(#fallback_call) }),
             ),
             // An `unsafe fn` calls its (maybe unsafe) fallback in an `unsafe` block, as
             // edition 2024 asks; a safe fallback makes that block unused.
-            None if is_unsafe => {
+            false if is_unsafe => {
                 let result = format_ident!("__feature_flag_fallback", span = Span::mixed_site());
                 (
                     on_path,
@@ -328,7 +328,7 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
                     }),
                 )
             }
-            None => (on_path, quote!({ #fallback_call })),
+            false => (on_path, quote!({ #fallback_call })),
         };
         quote! {
             {
@@ -388,14 +388,17 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
     })
 }
 
-/// The return type is `impl Trait` with only traits `Either` implements when both sides do.
-fn impl_trait_either(output: &ReturnType) -> Option<()> {
+/// Whether both paths are carried by `Either`: the return type is `impl Trait` with only traits
+/// `Either` implements when both of its sides do. An error at the return type for closures
+/// (`impl Fn..`), which no either-type carries and whose two paths can never be one type.
+fn impl_trait_either(output: &ReturnType) -> syn::Result<bool> {
     const EITHER: &[&str] = &[
         "Future",
         "Iterator",
         "DoubleEndedIterator",
         "ExactSizeIterator",
         "FusedIterator",
+        "Extend",
         "Display",
         "Debug",
         "Error",
@@ -403,26 +406,57 @@ fn impl_trait_either(output: &ReturnType) -> Option<()> {
         "Write",
         "BufRead",
         "Seek",
+        "AsRef",
+        "AsMut",
+        "Deref",
+        "DerefMut",
+        "Clone",
+        "Copy",
+        "PartialEq",
+        "Eq",
+        "PartialOrd",
+        "Ord",
+        "Hash",
         "Send",
         "Sync",
         "Unpin",
     ];
     let ReturnType::Type(_, ty) = output else {
-        return None;
+        return Ok(false);
     };
     let Type::ImplTrait(impl_trait) = &**ty else {
-        return None;
+        return Ok(false);
     };
-    let all_known = impl_trait.bounds.iter().all(|bound| match bound {
-        TypeParamBound::Trait(t) => t
-            .path
-            .segments
-            .last()
-            .is_some_and(|s| EITHER.iter().any(|known| s.ident == known)),
+    let trait_name = |bound: &TypeParamBound| match bound {
+        TypeParamBound::Trait(t) => t.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    };
+    if impl_trait
+        .bounds
+        .iter()
+        .filter_map(trait_name)
+        .any(|name| matches!(name.as_str(), "Fn" | "FnMut" | "FnOnce"))
+    {
+        let written = |tokens: TokenStream| {
+            tokens
+                .to_string()
+                .replace(" (", "(")
+                .replace("( ", "(")
+                .replace(" )", ")")
+        };
+        let bounds = written(impl_trait.bounds.to_token_stream());
+        return Err(Error::new_spanned(
+            ty,
+            format!(
+                "#[feature_flag] cannot return `impl {bounds}`: the body's closure and the fallback's are two types, \
+                 and no either-type calls one or the other; return `Box<dyn {bounds}>` from both"
+            ),
+        ));
+    }
+    Ok(impl_trait.bounds.iter().all(|bound| match bound {
         TypeParamBound::Lifetime(_) | TypeParamBound::PreciseCapture(_) => true,
-        _ => false,
-    });
-    all_known.then_some(())
+        bound => trait_name(bound).is_some_and(|name| EITHER.contains(&name.as_str())),
+    }))
 }
 
 /// `tokens` resolved as at `resolution`, each where it was written.
