@@ -93,21 +93,11 @@ pub(crate) fn async_trait_block(body: &Group) -> Option<(Group, AsyncTraitBody)>
     let Expr::Path(func) = &*call.func else {
         return None;
     };
-    let is_pin = func.path.segments.len() >= 2
-        && func
-            .path
-            .segments
-            .iter()
-            .rev()
-            .nth(0)
-            .is_some_and(|s| s.ident == "pin")
-        && func
-            .path
-            .segments
-            .iter()
-            .rev()
-            .nth(1)
-            .is_some_and(|s| s.ident == "Box");
+    let mut segments = func.path.segments.iter().rev();
+    let is_pin = matches!(
+        (segments.next(), segments.next()),
+        (Some(pin), Some(boxed)) if pin.ident == "pin" && boxed.ident == "Box"
+    );
     if !is_pin || call.args.len() != 1 {
         return None;
     }

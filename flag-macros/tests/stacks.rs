@@ -308,14 +308,14 @@ fn even(n: &u32) -> bool {
 
 /// Two iterator types (each holding its own closure), an early `return` in the body.
 #[feature_flag("shapeFlag", fallback = old_evens, schema = "tests/flags.json")]
-fn evens(limit: u32) -> impl Iterator<Item = u32> + DoubleEndedIterator {
+fn evens(limit: u32) -> impl DoubleEndedIterator<Item = u32> {
     if limit > 100 {
         return (0..0).filter(even);
     }
     (0..limit).filter(even)
 }
 
-fn old_evens(limit: u32) -> impl Iterator<Item = u32> + DoubleEndedIterator {
+fn old_evens(limit: u32) -> impl DoubleEndedIterator<Item = u32> {
     (0..limit.div_ceil(2)).map(move |n| n * 2)
 }
 
@@ -326,7 +326,8 @@ fn later((base, step): (u32, u32)) -> impl Future<Output = u32> + Send {
 }
 
 fn old_later(pair: (u32, u32)) -> impl Future<Output = u32> + Send {
-    async move { pair.0 }
+    let (base, _) = pair;
+    async move { base }
 }
 
 #[tokio::test]
