@@ -149,11 +149,12 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
                     if !ident.to_string().starts_with('_') {
                         borrow.push(quote!(let #ident = &#ident;));
                     }
-                    // Forwarded with a span of the expansion: passing `_unused` on is the
-                    // macro's doing, not a use of an underscore binding by the user. (Not in
-                    // async-trait's output, whose own names resolve at its definition site.)
+                    // `_unused` is forwarded with a span of the expansion: passing it on is the
+                    // macro's doing, not a use of an underscore binding by the user. (Only
+                    // there: a name keeps its own hygiene, e.g. async-trait's `__arg0`.)
+                    let name = ident.to_string();
                     let mut forwarded = ident.clone();
-                    if async_trait.is_none() {
+                    if async_trait.is_none() && name.starts_with('_') && !name.starts_with("__") {
                         forwarded.set_span(Span::call_site().located_at(ident.span()));
                     }
                     forward.push(forwarded.to_token_stream());
