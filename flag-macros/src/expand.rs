@@ -289,7 +289,10 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
     let is_unsafe = item.sig.unsafety.is_some();
 
     // The gated block, put where the user's body `on` was.
-    let mut gated = |on: &Group| -> TokenStream {
+    let mut gated = |on: &Group| -> Group {
+        // `#![allow(..)]` at the top of the body applies to the whole function: it stays first.
+        let (inner_attributes, on) = split_inner_attributes(on);
+        let on = &on;
         // Destructured arguments are destructured in the flag-on path only. The body's value
         // is taken in a `let` of its own: temporaries of its tail expression (a lock guard, a
         // `RefCell` borrow) then end before the rebound arguments do, as they would have in
@@ -318,41 +321,36 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
             ),
             // An `unsafe fn` calls its (maybe unsafe) fallback in an `unsafe` block, as
             // edition 2024 asks; a safe fallback makes that block unused.
-            false if is_unsafe => {
-                let result = format_ident!("__feature_flag_fallback", span = Span::mixed_site());
-                (
-                    on_path,
-                    quote!({
-                        #[allow(unused_unsafe)]
-                        let #result = unsafe { #fallback_call };
-                        #result
-                    }),
-                )
-            }
+            // (The statement covers the fallback call only, not the user's body.)
+            false if is_unsafe => (
+                on_path,
+                quote!({
+                    #[allow(unused_unsafe, unreachable_code)]
+                    return unsafe { #fallback_call };
+                }),
+            ),
             false => (on_path, quote!({ #fallback_call })),
         };
-        quote! {
-            {
+        let mut block = Group::new(
+            Delimiter::Brace,
+            quote! {
+                #inner_attributes
                 #tracking
                 #deprecation
                 #context_warnings
                 #site_static
                 #gate
                 if #check #on_path else #off_path
-            }
-        }
+            },
+        );
+        // The braces of the user's body: what rustc's `dead_code` and clippy look at to tell
+        // the user's function from generated code.
+        block.set_span(on.span());
+        block
     };
 
     let body = if let Some((block, async_trait)) = &async_trait {
-        let gated = gated(block);
-        let gated: Group = syn::parse2::<TokenTree>(gated)
-            .ok()
-            .and_then(|t| match t {
-                TokenTree::Group(g) => Some(g),
-                _ => None,
-            })
-            .expect("a block");
-        async_trait.with_block(gated.stream())
+        async_trait.with_block(gated(block).stream())
     } else if let Some(body) = stacks::replace_instrumented_block(&item.body, &mut gated) {
         // `#[instrument]` expanded first: its span set-up names the signature's parameters, so
         // the names a destructuring pattern binds are lent to it from the fresh argument.
@@ -371,14 +369,7 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
         group.set_span(body.span());
         group
     } else {
-        let gated = gated(&item.body);
-        match syn::parse2::<TokenTree>(gated) {
-            Ok(TokenTree::Group(mut group)) => {
-                group.set_span(item.body.span());
-                group
-            }
-            _ => unreachable!("the gated body is one block"),
-        }
+        gated(&item.body)
     };
     item.body = body;
     Ok(quote! {
@@ -387,6 +378,27 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
         #[cfg(not(doc))]
         #item
     })
+}
+
+/// The body's leading inner attributes (`#![allow(..)]`), and the body without them.
+fn split_inner_attributes(body: &Group) -> (TokenStream, Group) {
+    let tokens: Vec<TokenTree> = body.stream().into_iter().collect();
+    let mut end = 0;
+    while let [TokenTree::Punct(hash), TokenTree::Punct(bang), TokenTree::Group(attr), ..] =
+        &tokens[end..]
+    {
+        if hash.as_char() != '#' || bang.as_char() != '!' || attr.delimiter() != Delimiter::Bracket
+        {
+            break;
+        }
+        end += 3;
+    }
+    if end == 0 {
+        return (TokenStream::new(), body.clone());
+    }
+    let mut rest = Group::new(Delimiter::Brace, tokens[end..].iter().cloned().collect());
+    rest.set_span(body.span());
+    (tokens[..end].iter().cloned().collect(), rest)
 }
 
 /// Whether both paths are carried by `Either`: the return type is `impl Trait` with only traits

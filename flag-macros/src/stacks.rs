@@ -21,7 +21,7 @@ pub(crate) fn instrument_attribute(attrs: &[Attribute]) -> Option<usize> {
 /// with that user's block replaced by `replace(user's block)`, or `None` for any other body.
 pub(crate) fn replace_instrumented_block(
     body: &Group,
-    replace: &mut dyn FnMut(&Group) -> TokenStream,
+    replace: &mut dyn FnMut(&Group) -> Group,
 ) -> Option<Group> {
     let stream = replace_in(body.stream(), replace)?;
     let mut group = Group::new(body.delimiter(), stream);
@@ -31,7 +31,7 @@ pub(crate) fn replace_instrumented_block(
 
 fn replace_in(
     stream: TokenStream,
-    replace: &mut dyn FnMut(&Group) -> TokenStream,
+    replace: &mut dyn FnMut(&Group) -> Group,
 ) -> Option<TokenStream> {
     let mut tokens: Vec<TokenTree> = stream.into_iter().collect();
     for index in 0..tokens.len() {
@@ -42,7 +42,7 @@ fn replace_in(
             // `{ fake-return-edge { user } }`: replace `{ user }`, the last group.
             let mut inner: Vec<TokenTree> = group.stream().into_iter().collect();
             inner.pop();
-            inner.extend(replace(&user));
+            inner.push(replace(&user).into());
             inner.into_iter().collect()
         } else {
             match replace_in(group.stream(), replace) {

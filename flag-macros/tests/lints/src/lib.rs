@@ -195,3 +195,14 @@ fn unused(x: u32) -> u32 {
 fn old_unused(x: u32) -> u32 {
     x
 }
+
+/// An inner attribute at the top of the body, and a destructured parameter.
+#[cfg_attr(feature = "gated", feature_flag("lintFlag", fallback = old_truncated))]
+pub fn truncated((x, _): (u64, u8)) -> u32 {
+    #![allow(clippy::cast_possible_truncation)]
+    (x * 2) as u32
+}
+
+pub fn old_truncated(pair: (u64, u8)) -> u32 {
+    u32::from(pair.1)
+}
