@@ -349,9 +349,8 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
         block
     };
 
-    let body = if let Some((block, async_trait)) = &async_trait {
-        async_trait.with_block(gated(block).stream())
-    } else if let Some(body) = stacks::replace_instrumented_block(&item.body, &mut gated) {
+    // `#[instrument]` first: its span wraps both paths (in an `#[async_trait]` method too).
+    let body = if let Some(body) = stacks::replace_instrumented_block(&item.body, &mut gated) {
         // `#[instrument]` expanded first: its span set-up names the signature's parameters, so
         // the names a destructuring pattern binds are lent to it from the fresh argument.
         let stream = body.stream();
@@ -368,6 +367,8 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
         );
         group.set_span(body.span());
         group
+    } else if let Some((block, async_trait)) = &async_trait {
+        async_trait.with_block(gated(block).stream())
     } else {
         gated(&item.body)
     };

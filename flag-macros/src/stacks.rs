@@ -17,8 +17,9 @@ pub(crate) fn instrument_attribute(attrs: &[Attribute]) -> Option<usize> {
 }
 
 /// A body `#[tracing::instrument]` generated (it was above `#[feature_flag]`, so it expanded
-/// first): the span is set up around `{ fake-return-edge { user's block } }`. Returns the body
-/// with that user's block replaced by `replace(user's block)`, or `None` for any other body.
+/// first): the span is set up around `{ fake-return-edge { user's block } }`, or, in an
+/// `#[async_trait]` method, around the async block's `{ .. }`. Returns the body with that
+/// block replaced by `replace(block)`, or `None` for any other body.
 pub(crate) fn replace_instrumented_block(
     body: &Group,
     replace: &mut dyn FnMut(&Group) -> Group,
@@ -38,6 +39,22 @@ fn replace_in(
         let TokenTree::Group(group) = &tokens[index] else {
             continue;
         };
+        // `let __tracing_instrument_future = async move { .. };`: how `#[instrument]` wraps
+        // the async block of an `#[async_trait]` method (no fake return edge there).
+        let is_instrumented_future = index >= 4
+            && matches!(
+                &tokens[index - 4..index],
+                [TokenTree::Ident(name), TokenTree::Punct(eq), TokenTree::Ident(kw), TokenTree::Ident(mv)]
+                    if name == "__tracing_instrument_future"
+                        && eq.as_char() == '='
+                        && kw == "async"
+                        && mv == "move"
+            )
+            && instrumented_block(group).is_none();
+        if is_instrumented_future && group.delimiter() == Delimiter::Brace {
+            tokens[index] = replace(group).into();
+            return Some(tokens.into_iter().collect());
+        }
         let replaced = if let Some(user) = instrumented_block(group) {
             // `{ fake-return-edge { user } }`: replace `{ user }`, the last group.
             let mut inner: Vec<TokenTree> = group.stream().into_iter().collect();

@@ -227,6 +227,64 @@ impl Checkout for Shop {
     }
 }
 
+/// `#[instrument]` on a gated async-trait method, in both orders.
+#[async_trait::async_trait]
+trait Pricing {
+    async fn below(&self, cents: u64) -> u64;
+    async fn above(&self, cents: u64) -> u64;
+}
+
+impl Shop {
+    async fn old_price(&self, cents: u64) -> u64 {
+        tracing::info!("off");
+        cents
+    }
+}
+
+#[async_trait::async_trait]
+impl Pricing for Shop {
+    #[feature_flag("shapeFlag", fallback = Shop::old_price, schema = "tests/flags.json")]
+    #[tracing::instrument(skip(self))]
+    async fn below(&self, cents: u64) -> u64 {
+        tracing::info!("on");
+        cents - u64::from(self.discount)
+    }
+
+    #[tracing::instrument(skip(self))]
+    #[feature_flag("shapeFlag", fallback = Shop::old_price, schema = "tests/flags.json")]
+    async fn above(&self, cents: u64) -> u64 {
+        tracing::info!("on");
+        cents - u64::from(self.discount)
+    }
+}
+
+#[tokio::test]
+async fn instrument_on_async_trait_methods() {
+    let lines = Lines::default();
+    let _subscriber = tracing::subscriber::set_default(subscriber(&lines));
+    let shop = Shop { discount: 1 };
+    for name in ["below", "above"] {
+        let call = |cents| match name {
+            "below" => shop.below(cents),
+            _ => shop.above(cents),
+        };
+        let on = Overrides::new().enable("shapeFlag");
+        assert_eq!(on.scope(call(10)).await, 9);
+        let printed = lines.take();
+        assert!(
+            printed.contains(&format!("{name}{{cents=10}}: on")),
+            "{name}, on:\n{printed}"
+        );
+        let off = Overrides::new().disable("shapeFlag");
+        assert_eq!(off.scope(call(10)).await, 10);
+        let printed = lines.take();
+        assert!(
+            printed.contains(&format!("{name}{{cents=10}}: off")),
+            "{name}, off:\n{printed}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn async_trait_methods_with_any_async_fallback() {
     let shop = Shop { discount: 1 };
