@@ -179,3 +179,65 @@ impl AsyncTraitBody {
         group
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(tokens: TokenStream) -> Group {
+        match syn::parse2::<TokenTree>(quote!({ #tokens })).unwrap() {
+            TokenTree::Group(group) => group,
+            _ => unreachable!(),
+        }
+    }
+
+    fn replaced(tokens: TokenStream) -> Option<String> {
+        replace_instrumented_block(&body(tokens), &mut |_| {
+            Group::new(Delimiter::Brace, quote!(GATED))
+        })
+        .map(|g| g.stream().to_string())
+    }
+
+    #[test]
+    fn instrumented_bodies() {
+        // Sync: `{ fake-return-edge { user } }` after the span set-up.
+        let sync = replaced(quote! {
+            let __tracing_attr_span;
+            { #[allow(unreachable_code)] if false { let __tracing_attr_fake_return: u32 = loop {}; return __tracing_attr_fake_return; } { user() } }
+        })
+        .unwrap();
+        assert!(
+            sync.contains("{ GATED }") && !sync.contains("user"),
+            "{sync}"
+        );
+        // An async-trait method's future.
+        let future = replaced(quote! {
+            Box::pin(async move { let __tracing_attr_span = span(); let __tracing_instrument_future = async move { user() }; __tracing_instrument_future.await })
+        })
+        .unwrap();
+        assert!(
+            future.contains("async move { GATED }") && !future.contains("user"),
+            "{future}"
+        );
+        // Anything else, including a body that merely names tracing's variables.
+        assert_eq!(replaced(quote!(if false { user() } { user() })), None);
+        assert_eq!(
+            replaced(quote!(let __tracing_instrument_future = make(); { user() })),
+            None
+        );
+    }
+
+    #[test]
+    fn async_trait_bodies() {
+        let (block, rebuilt) =
+            async_trait_block(&body(quote!(Box::pin(async move { user() })))).unwrap();
+        assert_eq!(block.stream().to_string(), "user ()");
+        assert_eq!(
+            rebuilt.with_block(quote!(GATED)).stream().to_string(),
+            "Box :: pin (async move { GATED })"
+        );
+        assert!(async_trait_block(&body(quote!(Box::pin(async { user() })))).is_none());
+        assert!(async_trait_block(&body(quote!(other(async move { user() })))).is_none());
+        assert!(async_trait_block(&body(quote!(let x = 1; Box::pin(async move { x })))).is_none());
+    }
+}

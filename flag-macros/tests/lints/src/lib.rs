@@ -175,6 +175,7 @@ pub trait Checkout {
 #[async_trait::async_trait]
 impl Checkout for Cart {
     #[cfg_attr(feature = "gated", feature_flag("lintFlag", fallback = Cart::old_pay))]
+    #[tracing::instrument(skip(self))]
     async fn pay(&self, cents: u64) -> u64 {
         cents + 1
     }
