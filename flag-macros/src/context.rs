@@ -170,6 +170,26 @@ pub(crate) fn borrowing_pattern(pattern: &Pat) -> Option<Pat> {
     strip(&mut pattern).then_some(pattern)
 }
 
+/// Whether `pattern` has a `ref mut` binding: the argument it destructures must then be bound
+/// `mut` (as a parameter pattern borrows the argument it matches).
+pub(crate) fn binds_ref_mut(pattern: &Pat) -> bool {
+    match pattern {
+        Pat::Ident(p) => {
+            (p.by_ref.is_some() && p.mutability.is_some())
+                || p.subpat.as_ref().is_some_and(|(_, sub)| binds_ref_mut(sub))
+        }
+        Pat::Reference(r) => binds_ref_mut(&r.pat),
+        Pat::Tuple(p) => p.elems.iter().any(binds_ref_mut),
+        Pat::TupleStruct(p) => p.elems.iter().any(binds_ref_mut),
+        Pat::Slice(p) => p.elems.iter().any(binds_ref_mut),
+        Pat::Or(p) => p.cases.iter().any(binds_ref_mut),
+        Pat::Struct(p) => p.fields.iter().any(|f| binds_ref_mut(&f.pat)),
+        Pat::Paren(p) => binds_ref_mut(&p.pat),
+        Pat::Type(p) => binds_ref_mut(&p.pat),
+        _ => false,
+    }
+}
+
 /// Strips binding modes and `&` patterns in place; whether the pattern binds a name.
 fn strip(pattern: &mut Pat) -> bool {
     match pattern {

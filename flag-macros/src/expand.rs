@@ -1,13 +1,44 @@
 //! The rewrite: check the flag, then run the body or call the fallback with the same arguments.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{Error, FnArg, ItemFn, Pat, PatIdent};
+use syn::{Error, FnArg, Pat, PatIdent, ReturnType, Type, TypeParamBound};
 
+use crate::item::ItemFn;
 use crate::parse::Args;
+use crate::stacks;
 
-pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
+/// The whole attribute: `args` and the item as the compiler gave them.
+pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
+    let result = syn::parse2::<ItemFn>(item.clone()).and_then(|function| {
+        // `#[tracing::instrument]` below the gate: put it above, so that it expands first, sees
+        // the signature as written and wraps both paths; the gate then finds its body inside.
+        if let Some(index) = stacks::instrument_attribute(&function.attrs) {
+            let mut function = function;
+            let instrument = function.attrs.remove(index);
+            let macros = crate::krate::macros();
+            return Ok(quote! {
+                #instrument
+                #[#macros::feature_flag(#args)]
+                #function
+            });
+        }
+        let args = syn::parse2::<Args>(args)?;
+        expand(args, function)
+    });
+    match result {
+        Ok(tokens) => tokens,
+        // Keep the item as written next to the error, so one mistake does not cascade into
+        // "cannot find function" errors everywhere it is called.
+        Err(error) => {
+            let error = error.to_compile_error();
+            quote!(#error #item)
+        }
+    }
+}
+
+pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
     if let Some(constness) = &item.sig.constness {
         return Err(Error::new(
             constness.span(),
@@ -16,18 +47,33 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     }
     let flag = &args.flag;
     let name = flag.value();
-    if !flag_schema::is_valid_key(&name) {
-        return Err(Error::new(
-            flag.span(),
-            format!("`{name}` is not a valid AppConfig flag key: it must match ^[a-z][a-zA-Z0-9_-]{{0,63}}$"),
-        ));
-    }
 
     // Schema: where, whether it reads and validates, whether it knows the flag.
     let schema_path = crate::schema::locate(args.schema.as_ref().map(|s| s.value()).as_deref());
     let error_span = args.schema.as_ref().map_or(flag.span(), |s| s.span());
-    let document =
-        crate::schema::load(&schema_path).map_err(|message| Error::new(error_span, message))?;
+    let loaded = crate::schema::load(&schema_path);
+    if !flag_schema::is_valid_key(&name) {
+        // `NewCheckout` for `newCheckout`: the schema's flag that differs in case only, or is
+        // close.
+        let hint = loaded
+            .as_ref()
+            .ok()
+            .and_then(|document| {
+                document
+                    .flags
+                    .keys()
+                    .find(|key| key.eq_ignore_ascii_case(&name))
+                    .cloned()
+                    .or_else(|| document.suggest(&name).map(str::to_owned))
+            })
+            .map(|close| format!("; did you mean `{close}`?"))
+            .unwrap_or_default();
+        return Err(Error::new(
+            flag.span(),
+            format!("`{name}` is not a valid AppConfig flag key: it must match ^[a-z][a-zA-Z0-9_-]{{0,63}}${hint}"),
+        ));
+    }
+    let document = loaded.map_err(|message| Error::new(error_span, message))?;
     let Some(definition) = document.flag(&name) else {
         let message = match document.suggest(&name) {
             Some(close) => format!("unknown feature flag `{name}`; did you mean `{close}`?"),
@@ -49,10 +95,22 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
         return Err(Error::new(flag.span(), message));
     };
 
-    let krate = match &args.krate {
-        Some(path) => path.to_token_stream(),
-        None => quote!(::flag_runtime),
+    let krate = crate::krate::runtime(args.krate.as_ref())?;
+
+    // What the body is: the user's, or one another attribute macro generated around it.
+    let async_trait = if item.sig.asyncness.is_none() {
+        stacks::async_trait_block(&item.body)
+    } else {
+        None
     };
+    // An `async fn` of an `#[async_trait]` trait or impl is a sync fn returning
+    // `Pin<Box<dyn Future>>` by now: the gate goes inside its async block, and awaits the check
+    // and the fallback like a native `async fn`.
+    let is_async = item.sig.asyncness.is_some() || async_trait.is_some();
+
+    // The function as written, for rustdoc: it then shows the signature the user wrote.
+    let original = item.to_token_stream();
+    let mut item = item;
 
     // Arguments: plain identifiers are forwarded as they are; any other pattern is bound to a
     // fresh name in the signature and destructured again inside the flag-on branch only.
@@ -61,6 +119,8 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     let mut forward = Vec::new();
     let mut rebind = Vec::new();
     let mut borrow = Vec::new();
+    // The names destructuring patterns bind, lent to `#[instrument]`'s span set-up.
+    let mut lend = Vec::new();
     for (index, input) in item.sig.inputs.iter_mut().enumerate() {
         let attrs = match &*input {
             FnArg::Receiver(receiver) => &receiver.attrs,
@@ -77,7 +137,7 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
         }
         match input {
             FnArg::Receiver(receiver) => {
-                forward.push(quote_spanned!(receiver.self_token.span=> self))
+                forward.push(quote_spanned!(receiver.self_token.span=> self));
             }
             FnArg::Typed(typed) => match &*typed.pat {
                 Pat::Ident(PatIdent {
@@ -89,22 +149,34 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
                     if !ident.to_string().starts_with('_') {
                         borrow.push(quote!(let #ident = &#ident;));
                     }
-                    forward.push(ident.to_token_stream());
+                    // `_unused` is forwarded with a span of the expansion: passing it on is the
+                    // macro's doing, not a use of an underscore binding by the user. (Only
+                    // there: a name keeps its own hygiene, e.g. async-trait's `__arg0`.)
+                    let name = ident.to_string();
+                    let mut forwarded = ident.clone();
+                    if async_trait.is_none() && name.starts_with('_') && !name.starts_with("__") {
+                        forwarded.set_span(Span::call_site().located_at(ident.span()));
+                    }
+                    forward.push(forwarded.to_token_stream());
                 }
                 _ => {
                     let fresh = format_ident!("__flag_arg{}", index, span = Span::mixed_site());
+                    // `(ref mut v, n)` borrows the argument mutably when destructured.
+                    let mutability =
+                        crate::context::binds_ref_mut(&typed.pat).then(<syn::Token![mut]>::default);
                     let pattern = std::mem::replace(
                         &mut *typed.pat,
                         Pat::Ident(PatIdent {
                             attrs: Vec::new(),
                             by_ref: None,
-                            mutability: None,
+                            mutability,
                             ident: fresh.clone(),
                             subpat: None,
                         }),
                     );
                     if let Some(names) = crate::context::borrowing_pattern(&pattern) {
                         borrow.push(quote!(let #names = &#fresh;));
+                        lend.push(quote!(let #names = &#fresh;));
                     }
                     rebind.push(quote!(let #pattern = #fresh;));
                     forward.push(fresh.to_token_stream());
@@ -113,18 +185,17 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
         }
     }
 
-    let fallback = &args.fallback;
-    let fallback_call = quote_spanned!(fallback.span()=> #fallback(#(#forward),*));
-    let is_async = item.sig.asyncness.is_some();
+    // The fallback's path, as the macro's tokens where the user wrote it: errors point there,
+    // and no lint takes the call for the user's code (`Cart::old` in `impl Cart`).
+    let fallback = &respan_at(args.fallback.to_token_stream(), Span::call_site());
+    let mut fallback_call = quote_spanned!(fallback.span()=> #fallback(#(#forward),*));
+    if is_async {
+        fallback_call = quote_spanned!(fallback.span()=> #fallback_call.await);
+    }
     // Each call site keeps its last answer, valid until the snapshot changes.
     let site = format_ident!("__FEATURE_FLAG_SITE", span = Span::mixed_site());
     let site_static = quote_spanned! {flag.span()=>
         static #site: #krate::__private::Site = #krate::__private::Site::new(#flag);
-    };
-    let fallback_call = if is_async {
-        quote_spanned!(fallback.span()=> #fallback_call.await)
-    } else {
-        fallback_call
     };
     let (gate, check) = match &args.context {
         None if is_async => (
@@ -179,9 +250,13 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     // Editing the schema must rebuild this crate: rustc records included files (and env vars
     // read through `option_env!`) in its dep-info, which cargo watches.
     let tracked_path = schema_path.display().to_string();
+    let schema_bytes = format_ident!("__FEATURE_FLAG_SCHEMA", span = Span::mixed_site());
+    let schema_env = format_ident!("__FEATURE_FLAG_SCHEMA_ENV", span = Span::mixed_site());
     let tracking = quote! {
-        const _: &[u8] = ::core::include_bytes!(#tracked_path);
-        const _: ::core::option::Option<&str> = ::core::option_env!("FEATURE_FLAGS_SCHEMA");
+        #[allow(dead_code)]
+        const #schema_bytes: &[u8] = ::core::include_bytes!(#tracked_path);
+        #[allow(dead_code)]
+        const #schema_env: ::core::option::Option<&str> = ::core::option_env!("FEATURE_FLAGS_SCHEMA");
     };
 
     // A deprecated flag warns at the use site, on stable Rust, through `#[deprecated]`.
@@ -208,36 +283,214 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
         }
     });
 
-    let body = &item.block;
-    // With destructured arguments, the body's value is taken in a `let` of its own: temporaries
-    // of its tail expression (a lock guard, a `RefCell` borrow) then end before the rebound
-    // arguments do, as they would have in the function as written.
-    let result = format_ident!("__feature_flag_result", span = Span::mixed_site());
-    let on_path = if rebind.is_empty() {
-        quote!(#body)
+    // `-> impl Future`, `-> impl Iterator`, ...: the two paths are two types, carried by
+    // `Either`, which implements those traits when both sides do.
+    let either = impl_trait_either(&item.sig.output)?;
+    let is_unsafe = item.sig.unsafety.is_some();
+
+    // The gated block, put where the user's body `on` was.
+    let mut gated = |on: &Group| -> Group {
+        // `#![allow(..)]` at the top of the body applies to the whole function: it stays first.
+        let (inner_attributes, on) = split_inner_attributes(on);
+        let on = &on;
+        // Destructured arguments are destructured in the flag-on path only. The body's value
+        // is taken in a `let` of its own: temporaries of its tail expression (a lock guard, a
+        // `RefCell` borrow) then end before the rebound arguments do, as they would have in
+        // the function as written. It is returned from a statement of its own that may be
+        // unreachable (a body ending in `return` or `panic!`) without that being the user's
+        // code; the body itself keeps the user's lint levels.
+        let on_path = if rebind.is_empty() {
+            on.to_token_stream()
+        } else {
+            let result = format_ident!("__feature_flag_result", span = Span::mixed_site());
+            quote!({
+                #(#rebind)*
+                let #result = #on;
+                #[allow(unreachable_code)]
+                return #result;
+            })
+        };
+        let (on_path, off_path) = match either {
+            true if is_async => (
+                quote!({ #krate::__private::Either::Left(async move #on_path.await) }),
+                quote!({ #krate::__private::Either::Right(#fallback_call) }),
+            ),
+            true => (
+                quote!({ #krate::__private::Either::Left((move || #on_path)()) }),
+                quote!({ #krate::__private::Either::Right(#fallback_call) }),
+            ),
+            // An `unsafe fn` calls its (maybe unsafe) fallback in an `unsafe` block, as
+            // edition 2024 asks; a safe fallback makes that block unused.
+            // (The statement covers the fallback call only, not the user's body.)
+            false if is_unsafe => (
+                on_path,
+                quote!({
+                    #[allow(unused_unsafe, unreachable_code)]
+                    return unsafe { #fallback_call };
+                }),
+            ),
+            false => (on_path, quote!({ #fallback_call })),
+        };
+        let mut block = Group::new(
+            Delimiter::Brace,
+            quote! {
+                #inner_attributes
+                #tracking
+                #deprecation
+                #context_warnings
+                #site_static
+                #gate
+                if #check #on_path else #off_path
+            },
+        );
+        // The braces of the user's body: what rustc's `dead_code` and clippy look at to tell
+        // the user's function from generated code.
+        block.set_span(on.span());
+        block
+    };
+
+    // `#[instrument]` first: its span wraps both paths (in an `#[async_trait]` method too).
+    let body = if let Some(body) = stacks::replace_instrumented_block(&item.body, &mut gated) {
+        // `#[instrument]` expanded first: its span set-up names the signature's parameters, so
+        // the names a destructuring pattern binds are lent to it from the fresh argument.
+        let stream = body.stream();
+        let borrowed = lend.iter();
+        let mut group = Group::new(
+            Delimiter::Brace,
+            quote! {
+                #(
+                    #[allow(unused_variables)]
+                    #borrowed
+                )*
+                #stream
+            },
+        );
+        group.set_span(body.span());
+        group
+    } else if let Some((block, async_trait)) = &async_trait {
+        async_trait.with_block(gated(block).stream())
     } else {
-        quote! {
-            #(#rebind)*
-            let #result = #body;
-            #result
-        }
+        gated(&item.body)
     };
-    let new_body = quote! {
+    item.body = body;
+    Ok(quote! {
+        #[cfg(doc)]
+        #original
+        #[cfg(not(doc))]
+        #item
+    })
+}
+
+/// The body's leading inner attributes (`#![allow(..)]`), and the body without them.
+fn split_inner_attributes(body: &Group) -> (TokenStream, Group) {
+    let tokens: Vec<TokenTree> = body.stream().into_iter().collect();
+    let mut end = 0;
+    while let [TokenTree::Punct(hash), TokenTree::Punct(bang), TokenTree::Group(attr), ..] =
+        &tokens[end..]
+    {
+        if hash.as_char() != '#' || bang.as_char() != '!' || attr.delimiter() != Delimiter::Bracket
         {
-            #tracking
-            #deprecation
-            #context_warnings
-            #site_static
-            #gate
-            if #check {
-                #on_path
-            } else {
-                #fallback_call
-            }
+            break;
         }
+        end += 3;
+    }
+    if end == 0 {
+        return (TokenStream::new(), body.clone());
+    }
+    let mut rest = Group::new(Delimiter::Brace, tokens[end..].iter().cloned().collect());
+    rest.set_span(body.span());
+    (tokens[..end].iter().cloned().collect(), rest)
+}
+
+/// Whether both paths are carried by `Either`: the return type is `impl Trait` with only traits
+/// `Either` implements when both of its sides do. An error at the return type for closures
+/// (`impl Fn..`), which no either-type carries and whose two paths can never be one type.
+fn impl_trait_either(output: &ReturnType) -> syn::Result<bool> {
+    const EITHER: &[&str] = &[
+        "Future",
+        "Iterator",
+        "DoubleEndedIterator",
+        "ExactSizeIterator",
+        "FusedIterator",
+        "Extend",
+        "Display",
+        "Debug",
+        "Error",
+        "Read",
+        "Write",
+        "BufRead",
+        "Seek",
+        "AsRef",
+        "AsMut",
+        "Deref",
+        "DerefMut",
+        "Clone",
+        "Copy",
+        "PartialEq",
+        "Eq",
+        "PartialOrd",
+        "Ord",
+        "Hash",
+        "Send",
+        "Sync",
+        "Unpin",
+    ];
+    let ReturnType::Type(_, ty) = output else {
+        return Ok(false);
     };
-    item.block = syn::parse2(new_body)?;
-    Ok(item.into_token_stream())
+    let Type::ImplTrait(impl_trait) = &**ty else {
+        return Ok(false);
+    };
+    let trait_name = |bound: &TypeParamBound| match bound {
+        TypeParamBound::Trait(t) => t.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    };
+    if impl_trait
+        .bounds
+        .iter()
+        .filter_map(trait_name)
+        .any(|name| matches!(name.as_str(), "Fn" | "FnMut" | "FnOnce"))
+    {
+        let written = |tokens: TokenStream| {
+            tokens
+                .to_string()
+                .replace(" (", "(")
+                .replace("( ", "(")
+                .replace(" )", ")")
+        };
+        let bounds = written(impl_trait.bounds.to_token_stream());
+        return Err(Error::new_spanned(
+            ty,
+            format!(
+                "#[feature_flag] cannot return `impl {bounds}`: the body's closure and the fallback's are two types, \
+                 and no either-type calls one or the other; return `Box<dyn {bounds}>` from both"
+            ),
+        ));
+    }
+    Ok(impl_trait.bounds.iter().all(|bound| match bound {
+        TypeParamBound::Lifetime(_) | TypeParamBound::PreciseCapture(_) => true,
+        bound => trait_name(bound).is_some_and(|name| EITHER.contains(&name.as_str())),
+    }))
+}
+
+/// `tokens` resolved as at `resolution`, each where it was written.
+fn respan_at(tokens: TokenStream, resolution: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut respanned = proc_macro2::Group::new(
+                    group.delimiter(),
+                    respan_at(group.stream(), resolution),
+                );
+                respanned.set_span(resolution.located_at(group.span()));
+                token = respanned.into();
+            } else {
+                token.set_span(resolution.located_at(token.span()));
+            }
+            token
+        })
+        .collect()
 }
 
 /// `tokens` with every span set to `span`, a token of the attribute: rustc then points there.

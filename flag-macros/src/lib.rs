@@ -33,7 +33,9 @@
 //! * `context = expr` or `context(key = value, ...)`: check the flag for an evaluation context,
 //!   see [Targeting](#targeting).
 //! * `schema = "path"`: the flags schema, relative to the crate's `Cargo.toml`.
-//! * `crate = path`: where `flag-runtime` is, if the dependency is renamed.
+//! * `crate = path`: where `flag-runtime` is. Rarely needed: the runtime is found under the
+//!   name the crate's `Cargo.toml` gives it (a renamed dependency too), and a missing one is an
+//!   error naming the dependency to add.
 //!
 //! # Compile-time checks
 //!
@@ -183,15 +185,53 @@
 //!
 //! # `impl Trait` in return position
 //!
-//! Both paths are one expression, so they must return the same concrete type: a body and a
-//! fallback each returning their own `impl Trait` are two different types. Return the concrete
-//! type (or a `Box<dyn Trait>`) from the fallback.
+//! The body and the fallback may return two types (two closures, two async blocks) behind
+//! `-> impl Trait` when an either-type carries the traits: `Future`, `Iterator`,
+//! `DoubleEndedIterator`, `ExactSizeIterator`, `FusedIterator`, `Extend`, `Display`, `Debug`,
+//! `Error`, `Read`, `Write`, `BufRead`, `Seek`, `AsRef`, `AsMut`, `Deref`, `DerefMut`, `Clone`,
+//! `Copy`, `PartialEq`, `Eq`, `PartialOrd`, `Ord`, `Hash`, with `Send`, `Sync`, `Unpin` and
+//! lifetimes.
+//!
+//! ```
+//! use flag_macros::feature_flag;
+//!
+//! #[feature_flag("newCheckout", fallback = old_ids, schema = "tests/flags.json")]
+//! fn ids(limit: u32) -> impl Iterator<Item = u32> {
+//!     (0..limit).filter(|n| n % 2 == 0)
+//! }
+//!
+//! fn old_ids(limit: u32) -> impl Iterator<Item = u32> {
+//!     (0..limit).map(|n| n * 10)
+//! }
+//!
+//! assert_eq!(ids(3).collect::<Vec<_>>(), [0, 10, 20]);
+//! ```
+//!
+//! `impl Fn(..)` is an error at the return type (no either-type calls one closure or the other:
+//! return a `Box<dyn Fn(..)>` from both). With any other trait, both paths return one type.
+//!
+//! # With other attributes
+//!
+//! * `#[tracing::instrument]`, above or below the gate: one span around both paths, with the
+//!   parameters named as written (the parts of a destructured one). Below the gate, the gate
+//!   moves it above itself; above, the gate goes inside the span.
+//! * `#[async_trait]` on a trait or an impl: a gated `async fn` (a default method too) takes any
+//!   async fallback, an inherent `async fn` or another async-trait method, and awaits the check
+//!   like a native `async fn`.
+//! * `macro_rules!`: the flag as `$name:literal` or `$name:expr`, the fallback as `$f:path` or
+//!   `$f:expr`.
+//! * No rustc or clippy lint fires in the generated code (`-D warnings`, clippy pedantic and
+//!   nursery, edition 2024); an unused gated function is still `dead_code`; rustdoc shows the
+//!   function as written.
 #![forbid(unsafe_code)]
 
 mod context;
 mod expand;
+mod item;
+mod krate;
 mod parse;
 mod schema;
+mod stacks;
 
 use proc_macro::TokenStream;
 
@@ -199,23 +239,5 @@ use proc_macro::TokenStream;
 /// See the [crate docs](crate).
 #[proc_macro_attribute]
 pub fn feature_flag(args: TokenStream, item: TokenStream) -> TokenStream {
-    let original = proc_macro2::TokenStream::from(item.clone());
-    let result = syn::parse::<parse::Args>(args).and_then(|args| {
-        let function = syn::parse::<syn::ItemFn>(item).map_err(|e| {
-            syn::Error::new(
-                e.span(),
-                "#[feature_flag] goes on a function with a body (a free fn or a method)",
-            )
-        })?;
-        expand::expand(args, function)
-    });
-    match result {
-        Ok(tokens) => tokens.into(),
-        // Keep the item as written next to the error, so one mistake does not cascade into
-        // "cannot find function" errors everywhere it is called.
-        Err(error) => {
-            let error = error.to_compile_error();
-            quote::quote!(#error #original).into()
-        }
-    }
+    expand::attribute(args.into(), item.into()).into()
 }

@@ -145,11 +145,23 @@ impl Parse for Args {
         let flag = if input.peek(LitStr) {
             input.parse::<LitStr>()?
         } else {
-            let found: Expr = input.parse()?;
-            return Err(Error::new(
+            let mut found: Expr = input.parse()?;
+            // `$name:literal` or `$name:expr` from a `macro_rules!`: an invisible group.
+            while let Expr::Group(syn::ExprGroup { expr: inner, .. }) = found {
+                found = *inner;
+            }
+            if let Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(name),
+                ..
+            }) = found
+            {
+                name
+            } else {
+                return Err(Error::new(
                 found.span(),
                 "the flag name must be a string literal, e.g. `#[feature_flag(\"newCheckout\", fallback = old_checkout)]`",
             ));
+            }
         };
         let mut fallback: Option<ExprPath> = None;
         let mut schema: Option<LitStr> = None;
@@ -200,7 +212,14 @@ impl Parse for Args {
                     if fallback.is_some() {
                         return Err(duplicate());
                     }
-                    let expr: Expr = input.parse()?;
+                    let mut expr: Expr = input.parse()?;
+                    // `$f:path` or `$f:expr` from a `macro_rules!` arrives in an invisible
+                    // group; `(path)` is a path too.
+                    while let Expr::Group(syn::ExprGroup { expr: inner, .. })
+                    | Expr::Paren(syn::ExprParen { expr: inner, .. }) = expr
+                    {
+                        expr = *inner;
+                    }
                     match expr {
                         Expr::Path(path) => fallback = Some(path),
                         other => {

@@ -173,6 +173,8 @@ pub fn install_default(source: FlagSource) -> Result<(), ConfigError> {
 pub mod __private {
     pub use crate::default_source;
     pub use crate::site::Site;
+    /// Carries either path of a gate on `-> impl Trait` (futures, iterators, `Display`, ...).
+    pub use either::Either;
 
     /// The async gate check of the default source, for one call site.
     #[inline]

@@ -1,0 +1,402 @@
+//! `#[feature_flag]` stacked with what Lambda crates use every day: `#[tracing::instrument]`
+//! (in both orders), `#[async_trait]`, `macro_rules!` wrappers, `ref mut` patterns and
+//! `-> impl Trait` returns. Flags are forced through flag-runtime's test overrides.
+
+use std::future::Future;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use flag_macros::feature_flag;
+use flag_runtime::Overrides;
+
+fn on() -> flag_runtime::OverrideGuard {
+    Overrides::new().enable("shapeFlag").apply()
+}
+
+fn off() -> flag_runtime::OverrideGuard {
+    Overrides::new().disable("shapeFlag").apply()
+}
+
+// --- #[tracing::instrument] ---------------------------------------------------------------
+
+/// What a `tracing_subscriber::fmt` subscriber prints, without time, target or colours.
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Lines {
+    fn take(&self) -> String {
+        String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap()
+    }
+}
+
+fn subscriber(lines: &Lines) -> impl tracing::Subscriber + Send + Sync {
+    let lines = lines.clone();
+    tracing_subscriber::fmt()
+        .with_writer(move || lines.clone())
+        .without_time()
+        .with_target(false)
+        .with_ansi(false)
+        .finish()
+}
+
+/// Not `Debug`: `#[instrument]` records the names it is destructured into, not the argument.
+struct Wrapper {
+    inner: u32,
+}
+
+#[feature_flag("shapeFlag", fallback = old_below, schema = "tests/flags.json")]
+#[tracing::instrument]
+fn below((a, b): (u8, u8), Wrapper { inner }: Wrapper) -> u32 {
+    tracing::info!("on");
+    u32::from(a + b) + inner
+}
+
+#[tracing::instrument]
+#[feature_flag("shapeFlag", fallback = old_below, schema = "tests/flags.json")]
+fn above((a, b): (u8, u8), Wrapper { inner }: Wrapper) -> u32 {
+    tracing::info!("on");
+    u32::from(a + b) + inner
+}
+
+fn old_below(pair: (u8, u8), wrapper: Wrapper) -> u32 {
+    tracing::info!("off");
+    u32::from(pair.0) + wrapper.inner
+}
+
+#[test]
+fn instrument_in_both_orders_spans_both_paths_with_the_names_as_written() {
+    let lines = Lines::default();
+    tracing::subscriber::with_default(subscriber(&lines), || {
+        for (gated, name) in [(below as fn(_, _) -> _, "below"), (above, "above")] {
+            let _f = on();
+            assert_eq!(gated((1, 2), Wrapper { inner: 3 }), 6);
+            let printed = lines.take();
+            assert!(
+                printed.contains(&format!("{name}{{a=1 b=2 inner=3}}: on")),
+                "{name}, on:\n{printed}"
+            );
+            drop(_f);
+            let _f = off();
+            assert_eq!(gated((1, 2), Wrapper { inner: 3 }), 4);
+            let printed = lines.take();
+            assert!(
+                printed.contains(&format!("{name}{{a=1 b=2 inner=3}}: off")),
+                "{name}, off:\n{printed}"
+            );
+        }
+    });
+}
+
+#[feature_flag("shapeFlag", fallback = old_fetch, schema = "tests/flags.json")]
+#[tracing::instrument(skip(token), fields(kind = "fetch"))]
+async fn fetch_below(id: u32, (token, retries): (String, u8)) -> Result<u32, String> {
+    tokio::task::yield_now().await;
+    tracing::info!("on");
+    if token.is_empty() {
+        return Err("no token".into());
+    }
+    Ok(id + u32::from(retries))
+}
+
+#[tracing::instrument(skip(token), fields(kind = "fetch"), err)]
+#[feature_flag("shapeFlag", fallback = old_fetch, schema = "tests/flags.json")]
+async fn fetch_above(id: u32, (token, retries): (String, u8)) -> Result<u32, String> {
+    tokio::task::yield_now().await;
+    tracing::info!("on");
+    if token.is_empty() {
+        return Err("no token".into());
+    }
+    Ok(id + u32::from(retries))
+}
+
+async fn old_fetch(id: u32, args: (String, u8)) -> Result<u32, String> {
+    tracing::info!("off");
+    Ok(id + u32::from(args.1) * 100)
+}
+
+#[tokio::test]
+async fn instrument_async_fns_in_both_orders() {
+    let lines = Lines::default();
+    let _subscriber = tracing::subscriber::set_default(subscriber(&lines));
+    for name in ["fetch_below", "fetch_above"] {
+        let call = |id, args| -> std::pin::Pin<Box<dyn Future<Output = _>>> {
+            match name {
+                "fetch_below" => Box::pin(fetch_below(id, args)),
+                _ => Box::pin(fetch_above(id, args)),
+            }
+        };
+        let on = Overrides::new().enable("shapeFlag");
+        assert_eq!(on.scope(call(1, ("t".into(), 2))).await, Ok(3));
+        let printed = lines.take();
+        assert!(
+            printed.contains(&format!("{name}{{id=1 retries=2 kind=\"fetch\"}}: on")),
+            "{name}, on:\n{printed}"
+        );
+        let on = Overrides::new().enable("shapeFlag");
+        assert_eq!(
+            on.scope(call(1, (String::new(), 2))).await,
+            Err("no token".into())
+        );
+        let off = Overrides::new().disable("shapeFlag");
+        assert_eq!(off.scope(call(1, ("t".into(), 2))).await, Ok(201));
+        let printed = lines.take();
+        assert!(
+            printed.contains(&format!("{name}{{id=1 retries=2 kind=\"fetch\"}}: off")),
+            "{name}, off:\n{printed}"
+        );
+    }
+}
+
+struct Greeter {
+    greeting: &'static str,
+}
+
+impl Greeter {
+    #[feature_flag("shapeFlag", fallback = Self::old_greet, schema = "tests/flags.json")]
+    #[tracing::instrument(skip(self))]
+    fn greet(&self, name: &str) -> String {
+        tracing::info!("on");
+        format!("{} {name}", self.greeting)
+    }
+
+    fn old_greet(&self, name: &str) -> String {
+        tracing::info!("off");
+        format!("hi {name}")
+    }
+}
+
+#[test]
+fn instrument_on_methods() {
+    let lines = Lines::default();
+    let greeter = Greeter { greeting: "hello" };
+    tracing::subscriber::with_default(subscriber(&lines), || {
+        let _f = on();
+        assert_eq!(greeter.greet("ann"), "hello ann");
+        assert!(lines.take().contains("greet{name=\"ann\"}: on"));
+        drop(_f);
+        assert_eq!(greeter.greet("ann"), "hi ann");
+        assert!(lines.take().contains("greet{name=\"ann\"}: off"));
+    });
+}
+
+// --- #[async_trait] -----------------------------------------------------------------------
+
+#[async_trait::async_trait]
+trait Checkout {
+    async fn total(&self, items: Vec<u32>) -> u32;
+
+    /// A gated default method, falling back on another async-trait method.
+    #[feature_flag("shapeFlag", fallback = Self::plain_label, schema = "tests/flags.json")]
+    async fn label(&self, (prefix, count): (&'static str, u8)) -> String {
+        tokio::task::yield_now().await;
+        format!("{prefix}: {count} new")
+    }
+
+    async fn plain_label(&self, pair: (&'static str, u8)) -> String {
+        format!("{}: {} old", pair.0, pair.1)
+    }
+}
+
+struct Shop {
+    discount: u32,
+}
+
+impl Shop {
+    /// An inherent `async fn` as the fallback of an async-trait method.
+    async fn old_total(&self, items: Vec<u32>) -> u32 {
+        items.iter().sum()
+    }
+}
+
+#[async_trait::async_trait]
+impl Checkout for Shop {
+    #[feature_flag("shapeFlag", fallback = Shop::old_total, schema = "tests/flags.json")]
+    async fn total(&self, items: Vec<u32>) -> u32 {
+        tokio::task::yield_now().await;
+        items.iter().sum::<u32>() - self.discount
+    }
+}
+
+/// `#[instrument]` on a gated async-trait method, in both orders.
+#[async_trait::async_trait]
+trait Pricing {
+    async fn below(&self, cents: u64) -> u64;
+    async fn above(&self, cents: u64) -> u64;
+}
+
+impl Shop {
+    async fn old_price(&self, cents: u64) -> u64 {
+        tracing::info!("off");
+        cents
+    }
+}
+
+#[async_trait::async_trait]
+impl Pricing for Shop {
+    #[feature_flag("shapeFlag", fallback = Shop::old_price, schema = "tests/flags.json")]
+    #[tracing::instrument(skip(self))]
+    async fn below(&self, cents: u64) -> u64 {
+        tracing::info!("on");
+        cents - u64::from(self.discount)
+    }
+
+    #[tracing::instrument(skip(self))]
+    #[feature_flag("shapeFlag", fallback = Shop::old_price, schema = "tests/flags.json")]
+    async fn above(&self, cents: u64) -> u64 {
+        tracing::info!("on");
+        cents - u64::from(self.discount)
+    }
+}
+
+#[tokio::test]
+async fn instrument_on_async_trait_methods() {
+    let lines = Lines::default();
+    let _subscriber = tracing::subscriber::set_default(subscriber(&lines));
+    let shop = Shop { discount: 1 };
+    for name in ["below", "above"] {
+        let call = |cents| match name {
+            "below" => shop.below(cents),
+            _ => shop.above(cents),
+        };
+        let on = Overrides::new().enable("shapeFlag");
+        assert_eq!(on.scope(call(10)).await, 9);
+        let printed = lines.take();
+        assert!(
+            printed.contains(&format!("{name}{{cents=10}}: on")),
+            "{name}, on:\n{printed}"
+        );
+        let off = Overrides::new().disable("shapeFlag");
+        assert_eq!(off.scope(call(10)).await, 10);
+        let printed = lines.take();
+        assert!(
+            printed.contains(&format!("{name}{{cents=10}}: off")),
+            "{name}, off:\n{printed}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn async_trait_methods_with_any_async_fallback() {
+    let shop = Shop { discount: 1 };
+    let dynamic: &(dyn Checkout + Sync) = &shop;
+    let on = Overrides::new().enable("shapeFlag");
+    on.scope(async {
+        assert_eq!(shop.total(vec![2, 3]).await, 4);
+        assert_eq!(dynamic.label(("cart", 2)).await, "cart: 2 new");
+    })
+    .await;
+    let off = Overrides::new().disable("shapeFlag");
+    off.scope(async {
+        assert_eq!(shop.total(vec![2, 3]).await, 5);
+        assert_eq!(dynamic.label(("cart", 2)).await, "cart: 2 old");
+    })
+    .await;
+}
+
+// --- ref mut bindings ---------------------------------------------------------------------
+
+#[feature_flag("shapeFlag", fallback = old_fill, schema = "tests/flags.json")]
+fn fill((ref mut bytes, n): (Vec<u8>, u8)) -> Vec<u8> {
+    bytes.push(n);
+    bytes.clone()
+}
+
+fn old_fill(pair: (Vec<u8>, u8)) -> Vec<u8> {
+    pair.0
+}
+
+#[test]
+fn ref_mut_bindings_in_patterns() {
+    let _f = on();
+    assert_eq!(fill((vec![1], 2)), [1, 2]);
+    drop(_f);
+    assert_eq!(fill((vec![1], 2)), [1]);
+}
+
+// --- macro_rules! -------------------------------------------------------------------------
+
+macro_rules! gated_by_path {
+    ($name:ident, $flag:literal, $fallback:path) => {
+        #[feature_flag($flag, fallback = $fallback, schema = "tests/flags.json")]
+        fn $name(x: u8) -> u8 {
+            x + 1
+        }
+    };
+}
+
+macro_rules! gated_by_expr {
+    ($name:ident, $flag:expr, $fallback:expr) => {
+        #[feature_flag($flag, fallback = $fallback, schema = "tests/flags.json")]
+        fn $name(x: u8) -> u8 {
+            x + 2
+        }
+    };
+}
+
+gated_by_path!(plus_one, "shapeFlag", self::same);
+gated_by_expr!(plus_two, "shapeFlag", same);
+
+fn same(x: u8) -> u8 {
+    x
+}
+
+#[test]
+fn macro_rules_fragments() {
+    let _f = on();
+    assert_eq!((plus_one(1), plus_two(1)), (2, 3));
+    drop(_f);
+    assert_eq!((plus_one(1), plus_two(1)), (1, 1));
+}
+
+// --- -> impl Trait ------------------------------------------------------------------------
+
+fn even(n: &u32) -> bool {
+    n % 2 == 0
+}
+
+/// Two iterator types (each holding its own closure), an early `return` in the body.
+#[feature_flag("shapeFlag", fallback = old_evens, schema = "tests/flags.json")]
+fn evens(limit: u32) -> impl DoubleEndedIterator<Item = u32> {
+    if limit > 100 {
+        return (0..0).filter(even);
+    }
+    (0..limit).filter(even)
+}
+
+fn old_evens(limit: u32) -> impl DoubleEndedIterator<Item = u32> {
+    (0..limit.div_ceil(2)).map(move |n| n * 2)
+}
+
+/// Two async blocks: two future types.
+#[feature_flag("shapeFlag", fallback = old_later, schema = "tests/flags.json")]
+fn later((base, step): (u32, u32)) -> impl Future<Output = u32> + Send {
+    async move { base + step }
+}
+
+fn old_later(pair: (u32, u32)) -> impl Future<Output = u32> + Send {
+    let (base, _) = pair;
+    async move { base }
+}
+
+#[tokio::test]
+async fn impl_trait_returns_of_different_types() {
+    let _f = on();
+    assert_eq!(evens(7).rev().collect::<Vec<_>>(), [6, 4, 2, 0]);
+    assert_eq!(evens(1000).count(), 0);
+    let future = later((1, 2));
+    drop(_f); // decided when called, not when awaited
+    assert_eq!(future.await, 3);
+    assert_eq!(evens(7).rev().collect::<Vec<_>>(), [6, 4, 2, 0]);
+    assert_eq!(evens(1000).count(), 500);
+    assert_eq!(later((1, 2)).await, 1);
+}
