@@ -104,9 +104,11 @@ mod health;
 mod overrides;
 mod published;
 mod refresh;
+mod served;
 mod site;
 mod snapshot;
 mod source;
+mod status_changes;
 
 use std::sync::OnceLock;
 
@@ -121,8 +123,10 @@ pub use context::{
 pub use error::{AttributeError, ConfigError, FetchError, ShapeProblem};
 pub use health::{Refreshed, Status};
 pub use overrides::{OverrideGuard, Overrides};
+pub use served::Served;
 pub use snapshot::{Flag, Snapshot};
 pub use source::{FlagSource, Targeted};
+pub use status_changes::StatusChanges;
 
 static DEFAULT: OnceLock<FlagSource> = OnceLock::new();
 
