@@ -73,7 +73,10 @@
 //! | `UNKNOWN` | a multi-variant flag with no context-free answer of the same configuration version to compare with |
 //!
 //! Variant names are unique within a flag and the default (last) variant has no rule, so the
-//! comparison is exact. Errors carry the reason `ERROR` (set by the SDK) and a code:
+//! comparison is exact. Every value comes from the in-process cache; `CACHED` is kept for the
+//! answers that are only that, with the agent failing (the specification's newer `STALE`
+//! reason says the same, and the SDK 0.3 has no variant for it; the provider's status is
+//! `STALE` meanwhile). Errors carry the reason `ERROR` (set by the SDK) and a code:
 //! `FLAG_NOT_FOUND`, `TYPE_MISMATCH`, `INVALID_CONTEXT`, `PROVIDER_NOT_READY` while nothing is
 //! loaded and no refresh has completed, `GENERAL` when nothing could be loaded. Messages name
 //! flags, attributes, types and fault kinds, never a value. Flag metadata carries the

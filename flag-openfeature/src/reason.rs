@@ -49,3 +49,59 @@ pub(crate) fn reason(
         None => EvaluationReason::Unknown,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn snapshot(variant: &str, version: &str) -> Arc<Snapshot> {
+        let body = format!(r#"{{"banner": {{"enabled": true, "_variant": "{variant}"}}}}"#);
+        Arc::new(Snapshot::parse(body.as_bytes(), Some(version)).unwrap())
+    }
+
+    fn reason_of(served: &Served, context_free: Option<&Snapshot>) -> EvaluationReason {
+        let flag = served.snapshot().unwrap().flag("banner").unwrap().clone();
+        reason(served, "banner", &flag, context_free)
+    }
+
+    #[test]
+    fn a_variant_is_compared_with_the_same_versions_default() {
+        let gold = Served::Context {
+            snapshot: snapshot("gold", "7"),
+            stale: false,
+        };
+        let default_v7 = snapshot("plain", "7");
+        let gold_v7 = snapshot("gold", "7");
+        let default_v8 = snapshot("plain", "8");
+        assert_eq!(
+            reason_of(&gold, Some(&default_v7)),
+            EvaluationReason::TargetingMatch
+        );
+        // The default variant (the same name as the context-free answer's) is DEFAULT even
+        // though a context was sent.
+        assert_eq!(reason_of(&gold, Some(&gold_v7)), EvaluationReason::Default);
+        // Another version, or no context-free answer: nothing to compare with.
+        assert_eq!(
+            reason_of(&gold, Some(&default_v8)),
+            EvaluationReason::Unknown
+        );
+        assert_eq!(reason_of(&gold, None), EvaluationReason::Unknown);
+        // Last-known-good wins over everything.
+        let stale = Served::Context {
+            snapshot: snapshot("gold", "7"),
+            stale: true,
+        };
+        assert_eq!(
+            reason_of(&stale, Some(&default_v7)),
+            EvaluationReason::Cached
+        );
+        // Read from the context-free answer: the default variant.
+        let fallback = Served::ContextFree {
+            snapshot: snapshot("plain", "7"),
+            stale: false,
+        };
+        assert_eq!(reason_of(&fallback, None), EvaluationReason::Default);
+    }
+}

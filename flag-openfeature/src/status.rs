@@ -69,6 +69,11 @@ pub enum ProviderEvent {
 }
 
 impl ProviderEvent {
+    /// The name of the provider that emitted the event.
+    pub fn provider_name(&self) -> &'static str {
+        crate::PROVIDER_NAME
+    }
+
     /// The event's name in the specification, e.g. `PROVIDER_READY`.
     pub fn name(&self) -> &'static str {
         match self {
