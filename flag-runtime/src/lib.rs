@@ -82,6 +82,14 @@
 //! # }
 //! ```
 //!
+//! # Health and provenance
+//!
+//! [`FlagSource::status`] reports the refreshes; [`FlagSource::status_changes`] wakes a task
+//! after each one ([`StatusChanges`]), for health checks and events. [`Targeted::served`] says
+//! which answer a context's checks read ([`Served`]: the context's own, the context-free
+//! fallback, or nothing) and whether it is last-known-good after a failed refresh; the
+//! `flag-openfeature` provider derives its reasons and status from these.
+//!
 //! # Tests
 //!
 //! [`Overrides`] force flags on or off (with attributes) for one thread or one future, so
