@@ -136,6 +136,8 @@ fn main() {
         },
     );
     let provider = AppConfigProvider::new(flags.clone());
+    let bare = AppConfigProvider::new(flags.clone()).without_flag_metadata();
+    let appconfig_bare = client_with(&rt, bare.clone());
     let no_context = EvaluationContext::default();
     let gold = EvaluationContext::default().with_custom_field("tier", "gold");
     let gold_direct = Context::new().with("tier", "gold");
@@ -181,6 +183,13 @@ fn main() {
             b.iter_custom(|n| {
                 timed(&rt, n, || {
                     appconfig.get_bool_value(black_box("newCheckout"), None, None)
+                })
+            })
+        });
+        g.bench_function("SDK + AppConfigProvider without flag metadata", |b| {
+            b.iter_custom(|n| {
+                timed(&rt, n, || {
+                    appconfig_bare.get_bool_value(black_box("newCheckout"), None, None)
                 })
             })
         });
@@ -259,6 +268,15 @@ fn main() {
     let sdk_appconfig = per_call(&rt, 9, N, || {
         appconfig.get_bool_value(black_box("newCheckout"), None, None)
     });
+    let resolve_bare = per_call(&rt, 9, N, || {
+        bare.resolve_bool_value(black_box("newCheckout"), &no_context)
+    });
+    let sdk_bare = per_call(&rt, 9, N, || {
+        appconfig_bare.get_bool_value(black_box("newCheckout"), None, None)
+    });
+    let sdk_bare_targeted = per_call(&rt, 9, N, || {
+        appconfig_bare.get_float_value(black_box("discountBanner.percentage"), Some(&gold), None)
+    });
     let sdk_memory = per_call(&rt, 9, N, || {
         in_memory.get_bool_value(black_box("newCheckout"), None, None)
     });
@@ -280,12 +298,21 @@ fn main() {
     println!("|---|---:|---:|");
     println!("| direct check (targeted: context built per request) | {direct:.1} | {direct_targeted:.1} |");
     println!("| AppConfigProvider resolve, no SDK | {resolve:.1} | |");
+    println!("| AppConfigProvider resolve, no SDK, no flag metadata | {resolve_bare:.1} | |");
     println!("| SDK + AppConfigProvider | {sdk_appconfig:.1} | {sdk_targeted:.1} |");
+    println!(
+        "| SDK + AppConfigProvider, no flag metadata | {sdk_bare:.1} | {sdk_bare_targeted:.1} |"
+    );
     println!("| SDK + in-memory provider | {sdk_memory:.1} | {memory_targeted:.1} |");
     println!(
         "| SDK + AppConfigProvider / SDK + in-memory | {:.2}x | {:.2}x |",
         sdk_appconfig / sdk_memory,
         sdk_targeted / memory_targeted
+    );
+    println!(
+        "| same, no flag metadata / SDK + in-memory | {:.2}x | {:.2}x |",
+        sdk_bare / sdk_memory,
+        sdk_bare_targeted / memory_targeted
     );
     println!(
         "| SDK + AppConfigProvider / direct check | {:.1}x | {:.1}x |",

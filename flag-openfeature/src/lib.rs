@@ -80,7 +80,8 @@
 //! `FLAG_NOT_FOUND`, `TYPE_MISMATCH`, `INVALID_CONTEXT`, `PROVIDER_NOT_READY` while nothing is
 //! loaded and no refresh has completed, `GENERAL` when nothing could be loaded. Messages name
 //! flags, attributes, types and fault kinds, never a value. Flag metadata carries the
-//! `Configuration-Version` under [`VERSION_METADATA_KEY`].
+//! `Configuration-Version` under [`VERSION_METADATA_KEY`], unless the provider is built
+//! [`without_flag_metadata`](AppConfigProvider::without_flag_metadata).
 //!
 //! # Status and events
 //!

@@ -76,6 +76,27 @@ async fn boolean_of_a_flag_is_enabled() {
     agent.stop().await;
 }
 
+/// Requirement 2.2.9 is a SHOULD: `without_flag_metadata` leaves it out, the rest unchanged.
+#[tokio::test]
+async fn flag_metadata_can_be_left_out() {
+    let file = FlagsFile::new(&doc());
+    let agent = start_agent(&file).await;
+    let flags = source(
+        agent.addr().port(),
+        Duration::from_secs(60),
+        Duration::from_secs(2),
+    );
+    let (_api, client) = client(AppConfigProvider::new(flags).without_flag_metadata()).await;
+    let details = client
+        .get_bool_details("newCheckout", None, None)
+        .await
+        .unwrap();
+    assert!(details.value);
+    assert_eq!(details.reason, Some(EvaluationReason::Static));
+    assert!(details.flag_metadata.values.is_empty());
+    agent.stop().await;
+}
+
 /// Requirements 2.2.2.1, 2.2.3 and 2.2.8.1: integer, float, string, boolean and structure
 /// resolution of `flag.attribute` (and structure of `flag`) read the typed value.
 #[tokio::test]
