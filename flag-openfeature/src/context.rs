@@ -29,7 +29,8 @@ pub fn to_appconfig(context: &EvaluationContext) -> Result<Context, EvaluationEr
             EvaluationContextFieldValue::DateTime(t) => {
                 let text = t.format(&Rfc3339).map_err(|_| {
                     invalid(format!(
-                        "context field `{key}` is a date-time RFC 3339 cannot write"
+                        "context field `{key}` is a date-time RFC 3339 cannot represent (a year outside \
+                         0000 to 9999, or an offset with seconds)"
                     ))
                 })?;
                 out.insert(key, text)

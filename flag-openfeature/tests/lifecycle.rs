@@ -36,10 +36,16 @@ async fn initialize_loads_the_flags_and_makes_the_provider_ready() {
     let provider = AppConfigProvider::new(flags.clone());
     assert_eq!(provider.status(), ProviderStatus::NotReady);
     assert_eq!(agent.requests(), 0);
+    let mut events = provider.events();
 
     let (_api, client) = client(provider.clone()).await;
     assert_eq!(provider.status(), ProviderStatus::Ready);
     assert_eq!(agent.requests(), 1, "initialize asked the agent once");
+    // Requirements 5.1.1 and 5.3.1: a normal initialisation is PROVIDER_READY.
+    match next(&mut events).await {
+        ProviderEvent::Ready { version } => assert!(version.is_some()),
+        other => panic!("expected PROVIDER_READY, got {other:?}"),
+    }
 
     for _ in 0..50 {
         assert!(client

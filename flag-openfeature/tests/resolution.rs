@@ -352,7 +352,7 @@ async fn context_fields_of_each_type() {
     agent.stop().await;
 }
 
-/// Requirement 3.2 (context merging, done by the SDK) reaches the provider: a client-level
+/// Section 3.2 (context levels and merging, done by the SDK) reaches the provider: a client-level
 /// context targets as an invocation context does.
 #[tokio::test]
 async fn a_client_context_is_sent_too() {
@@ -388,4 +388,22 @@ fn the_targeting_key_is_the_entity_id() {
     assert_eq!(context.get("tier"), Some("gold"));
     let empty = flag_openfeature::to_appconfig(&EvaluationContext::default()).unwrap();
     assert!(empty.is_empty());
+}
+
+/// A date-time RFC 3339 cannot write (an offset with seconds) is `INVALID_CONTEXT`, naming the
+/// key (Requirement 2.2.7), rather than a value the agent would misread.
+#[test]
+fn an_unwritable_date_time_is_an_invalid_context() {
+    let odd = time::OffsetDateTime::from_unix_timestamp(1_685_577_600)
+        .unwrap()
+        .to_offset(time::UtcOffset::from_hms(1, 0, 30).unwrap());
+    let error = flag_openfeature::to_appconfig(
+        &EvaluationContext::default().with_custom_field("signedUp", odd),
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.code,
+        open_feature::EvaluationErrorCode::InvalidContext
+    );
+    assert!(error.message.unwrap().contains("`signedUp`"));
 }
