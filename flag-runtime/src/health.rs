@@ -68,6 +68,9 @@ pub(crate) struct Health {
     context_streak: Mutex<u64>,
     missing: Mutex<HashSet<Box<str>>>,
     invalid_context_logged: AtomicBool,
+    /// Bumped after each recorded outcome of the context-free answer: what
+    /// [`StatusChanges`](crate::StatusChanges) waits on.
+    pub(crate) changes: tokio::sync::watch::Sender<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -92,6 +95,7 @@ impl Health {
             context_streak: Mutex::default(),
             missing: Mutex::default(),
             invalid_context_logged: AtomicBool::new(false),
+            changes: tokio::sync::watch::Sender::default(),
         }
     }
 
@@ -134,6 +138,8 @@ impl Health {
             state.last_refresh = Some(outcome.clone());
             before
         };
+        // After the state is updated (a waiter reads it), outside its lock.
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
         let serving = if has_snapshot {
             "last-known-good flags"
         } else {

@@ -82,6 +82,14 @@
 //! # }
 //! ```
 //!
+//! # Health and provenance
+//!
+//! [`FlagSource::status`] reports the refreshes; [`FlagSource::status_changes`] wakes a task
+//! after each one ([`StatusChanges`]), for health checks and events. [`Targeted::served`] says
+//! which answer a context's checks read ([`Served`]: the context's own, the context-free
+//! fallback, or nothing) and whether it is last-known-good after a failed refresh; the
+//! `flag-openfeature` provider derives its reasons and status from these.
+//!
 //! # Tests
 //!
 //! [`Overrides`] force flags on or off (with attributes) for one thread or one future, so
@@ -104,9 +112,11 @@ mod health;
 mod overrides;
 mod published;
 mod refresh;
+mod served;
 mod site;
 mod snapshot;
 mod source;
+mod status_changes;
 
 use std::sync::OnceLock;
 
@@ -121,8 +131,10 @@ pub use context::{
 pub use error::{AttributeError, ConfigError, FetchError, ShapeProblem};
 pub use health::{Refreshed, Status};
 pub use overrides::{OverrideGuard, Overrides};
+pub use served::Served;
 pub use snapshot::{Flag, Snapshot};
 pub use source::{FlagSource, Targeted};
+pub use status_changes::StatusChanges;
 
 static DEFAULT: OnceLock<FlagSource> = OnceLock::new();
 

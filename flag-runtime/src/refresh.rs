@@ -61,6 +61,9 @@ pub(crate) struct Target {
     flight: Mutex<Option<Flight>>,
     /// The exact answer behind the published snapshot, to recognise an unchanged one.
     held: Mutex<Option<Answer>>,
+    /// Whether the latest settled refresh failed: what is published (if anything) is then
+    /// last-known-good, not the agent's current answer ([`Served`](crate::Served)).
+    pub(crate) last_failed: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -133,6 +136,7 @@ impl Refresher {
             next_refresh_ms: AtomicU64::new(due),
             flight: Mutex::new(None),
             held: Mutex::new(None),
+            last_failed: AtomicBool::new(false),
         }
     }
 }
@@ -349,6 +353,9 @@ impl Inner {
         target
             .next_refresh_ms
             .store(now.saturating_add(self.refresher.ttl_ms), Ordering::Release);
+        target
+            .last_failed
+            .store(outcome.is_err(), Ordering::Release);
         if target.context.is_some() {
             self.health.record_context(&outcome);
         } else {

@@ -46,7 +46,7 @@ use crate::snapshot::{Flag, Snapshot};
 /// ```
 #[derive(Clone, Debug)]
 pub struct FlagSource {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 /// What a source and its clones share.
@@ -308,7 +308,7 @@ impl Inner {
     }
 
     #[inline]
-    async fn ensure_fresh(self: &Arc<Self>, target: &Arc<Target>) {
+    pub(crate) async fn ensure_fresh(self: &Arc<Self>, target: &Arc<Target>) {
         if self.must_wait(target) {
             // Boxed: the slow path's future is large, and every check's future would otherwise
             // carry its space. Allocated only on the slow path.
@@ -317,7 +317,7 @@ impl Inner {
     }
 
     #[inline]
-    fn refresh_if_due(self: &Arc<Self>, target: &Arc<Target>) {
+    pub(crate) fn refresh_if_due(self: &Arc<Self>, target: &Arc<Target>) {
         if target.is_due() {
             self.refresh_in_background(target);
         }
@@ -350,7 +350,7 @@ impl Inner {
     /// The target a context's checks refresh and read: the context-free one for an empty
     /// context (nothing to send, so the same answer), else the context's own; `None` for a
     /// context that cannot be sent.
-    fn context_target(&self, context: &Context) -> Option<Arc<Target>> {
+    pub(crate) fn context_target(&self, context: &Context) -> Option<Arc<Target>> {
         if context.is_empty() {
             return Some(Arc::clone(&self.base));
         }
@@ -376,8 +376,8 @@ impl Inner {
 /// [`FlagSource::with_context`]. Every check form is here, with the same meaning.
 #[derive(Debug, Clone, Copy)]
 pub struct Targeted<'a> {
-    source: &'a FlagSource,
-    context: &'a Context,
+    pub(crate) source: &'a FlagSource,
+    pub(crate) context: &'a Context,
 }
 
 impl Targeted<'_> {

@@ -1,0 +1,59 @@
+//! The OpenFeature evaluation context as an AppConfig [`Context`].
+
+use flag_runtime::Context;
+use open_feature::{
+    EvaluationContext, EvaluationContextFieldValue, EvaluationError, EvaluationErrorCode,
+};
+use time::format_description::well_known::Rfc3339;
+
+/// The context key the OpenFeature targeting key is sent under (besides the `Entity-Id`), for
+/// rules such as `(split pct::10 by::$targetingKey)`. It replaces a custom field of that name.
+pub const TARGETING_KEY: &str = "targetingKey";
+
+/// The AppConfig context of an OpenFeature evaluation context: each custom field is a
+/// `Context: key=value` pair (booleans, integers and floats as written, strings as they are,
+/// date-times in RFC 3339), and the targeting key is the `Entity-Id` and the pair
+/// [`TARGETING_KEY`]. A structure field, or a field the agent cannot be sent (see
+/// [`Context::validate`]), is `INVALID_CONTEXT`; the message names the key, never the value.
+pub fn to_appconfig(context: &EvaluationContext) -> Result<Context, EvaluationError> {
+    let mut out = Context::new();
+    for (key, value) in &context.custom_fields {
+        if key == TARGETING_KEY && context.targeting_key.is_some() {
+            continue;
+        }
+        match value {
+            EvaluationContextFieldValue::Bool(b) => out.insert(key, *b),
+            EvaluationContextFieldValue::Int(i) => out.insert(key, *i),
+            EvaluationContextFieldValue::Float(f) => out.insert(key, *f),
+            EvaluationContextFieldValue::String(s) => out.insert(key, s.as_str()),
+            EvaluationContextFieldValue::DateTime(t) => {
+                let text = t.format(&Rfc3339).map_err(|_| {
+                    invalid(format!(
+                        "context field `{key}` is a date-time RFC 3339 cannot represent (a year outside \
+                         0000 to 9999, or an offset with seconds)"
+                    ))
+                })?;
+                out.insert(key, text)
+            }
+            EvaluationContextFieldValue::Struct(_) => {
+                return Err(invalid(format!(
+                    "context field `{key}` is a structure; AppConfig context values are strings, \
+                     numbers and booleans"
+                )))
+            }
+        }
+    }
+    if let Some(id) = &context.targeting_key {
+        out.insert(TARGETING_KEY, id.as_str());
+        out = out.entity_id(id.as_str());
+    }
+    out.validate().map_err(|error| invalid(error.to_string()))?;
+    Ok(out)
+}
+
+fn invalid(message: String) -> EvaluationError {
+    EvaluationError {
+        code: EvaluationErrorCode::InvalidContext,
+        message: Some(message),
+    }
+}

@@ -1,0 +1,240 @@
+//! The provider's life over real HTTP to the local agent: initialisation, status, the error
+//! codes before and without a first load, last-known-good answers (`CACHED`), and events. Each
+//! test names the OpenFeature specification requirements it covers.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use flag_openfeature::{AppConfigProvider, ProviderEvent, ProviderEvents};
+use flag_runtime::FlagSource;
+use open_feature::provider::{FeatureProvider, ProviderStatus};
+use open_feature::{EvaluationContext, EvaluationReason};
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+async fn next(events: &mut ProviderEvents) -> ProviderEvent {
+    tokio::time::timeout(WAIT, events.next())
+        .await
+        .expect("an event within 5 s")
+}
+
+/// Requirements 2.4.1 and 1.7.1/1.7.3: the provider is `NOT_READY` until its `initialize`
+/// (run by the SDK when the provider is set) loads the flags, then `READY`; evaluations are
+/// memory reads of the same cache (no agent request per evaluation).
+#[tokio::test]
+async fn initialize_loads_the_flags_and_makes_the_provider_ready() {
+    let file = FlagsFile::new(&doc());
+    let agent = start_agent(&file).await;
+    let flags = source(
+        agent.addr().port(),
+        Duration::from_secs(60),
+        Duration::from_secs(2),
+    );
+    let provider = AppConfigProvider::new(flags.clone());
+    assert_eq!(provider.status(), ProviderStatus::NotReady);
+    assert_eq!(agent.requests(), 0);
+    let mut events = provider.events();
+
+    let (_api, client) = client(provider.clone()).await;
+    assert_eq!(provider.status(), ProviderStatus::Ready);
+    assert_eq!(agent.requests(), 1, "initialize asked the agent once");
+    // Requirements 5.1.1 and 5.3.1: a normal initialisation is PROVIDER_READY.
+    match next(&mut events).await {
+        ProviderEvent::Ready { version } => assert!(version.is_some()),
+        other => panic!("expected PROVIDER_READY, got {other:?}"),
+    }
+
+    for _ in 0..50 {
+        assert!(client
+            .get_bool_value("newCheckout", None, None)
+            .await
+            .unwrap());
+    }
+    // The plain checks of the same source read the same snapshot.
+    assert!(flags.is_enabled_now("newCheckout"));
+    assert_eq!(agent.requests(), 1, "evaluations are served from the cache");
+    agent.stop().await;
+}
+
+/// Requirements 1.7.4 and 2.4.2.1: an `initialize` that loads nothing leaves the provider
+/// `ERROR` (the SDK's `initialize` returns nothing, so the status says it); evaluations are then
+/// `GENERAL` errors saying why (Requirement 2.2.7), and 5.1.1/5.1.4: a `PROVIDER_ERROR` event
+/// with a message.
+#[tokio::test]
+async fn nothing_loaded_is_an_error() {
+    let provider = AppConfigProvider::new(source(
+        dead_port(),
+        Duration::from_secs(60),
+        Duration::from_millis(500),
+    ));
+    let mut events = provider.events();
+    let (_api, client) = client(provider.clone()).await;
+    assert_eq!(provider.status(), ProviderStatus::Error);
+    match next(&mut events).await {
+        ProviderEvent::Error { message } => {
+            assert!(message.contains("not reachable"), "{message}")
+        }
+        other => panic!("expected PROVIDER_ERROR, got {other:?}"),
+    }
+
+    let result = client.get_bool_value("newCheckout", None, None).await;
+    let message = result.as_ref().unwrap_err().message.clone().unwrap();
+    assert_eq!(code(result), "GENERAL");
+    assert!(message.contains("not reachable"), "{message}");
+}
+
+/// An unconfigured source (`FlagSource::from_env` without its settings) never asks the agent:
+/// the provider is `ERROR` at once (Requirement 1.7.1), evaluations `GENERAL`.
+#[tokio::test]
+async fn an_unconfigured_source_is_an_error() {
+    // No test in this binary sets the APPCONFIG_* variables.
+    let provider = AppConfigProvider::new(FlagSource::from_env());
+    assert_eq!(provider.status(), ProviderStatus::Error);
+    let (_api, client) = client(provider).await;
+    assert_eq!(
+        code(client.get_bool_value("newCheckout", None, None).await),
+        "GENERAL"
+    );
+}
+
+/// Requirement 2.2.7 with `PROVIDER_NOT_READY`: an evaluation while no refresh of the flags has
+/// completed (the agent is slow and the provider not initialised) is `PROVIDER_NOT_READY`; once
+/// the first load has failed, `GENERAL`.
+#[tokio::test]
+async fn before_the_first_load_completes_the_provider_is_not_ready() {
+    let file = FlagsFile::new(&doc());
+    let agent = start_agent(&file).await;
+    agent.set_fault(Fault::Delay(Duration::from_secs(3)));
+    let provider = AppConfigProvider::new(source(
+        agent.addr().port(),
+        Duration::from_secs(60),
+        Duration::from_millis(400),
+    ));
+    let mut changes = provider.source().status_changes();
+    // Evaluated through the provider itself: the SDK's `set_provider` always initialises.
+    let gold = EvaluationContext::default().with_custom_field("tier", "gold");
+    // The context's own first load times out; the context-free one then starts, and is still
+    // in flight when the answer is decided.
+    let result = provider.resolve_bool_value("discountBanner", &gold).await;
+    assert_eq!(code(result), "PROVIDER_NOT_READY");
+    assert_eq!(provider.status(), ProviderStatus::NotReady);
+
+    // The context-free load fails too: the provider is in error, evaluations are GENERAL.
+    let status = tokio::time::timeout(WAIT, changes.changed()).await.unwrap();
+    assert_eq!(status.failure_streak, 1);
+    assert_eq!(provider.status(), ProviderStatus::Error);
+    let result = provider
+        .resolve_bool_value("newCheckout", &EvaluationContext::default())
+        .await;
+    assert_eq!(code(result), "GENERAL");
+    agent.stop().await;
+}
+
+/// Requirement 2.2.5: an answer kept because its refresh failed is `CACHED`; 1.7.1 and 5.1.1:
+/// the provider goes `STALE` with a `PROVIDER_STALE` event (5.1.4: with a message), and back
+/// to `READY` with a `PROVIDER_READY` event when the agent recovers.
+#[tokio::test]
+async fn a_failing_agent_makes_answers_cached_and_the_provider_stale() {
+    let file = FlagsFile::new(&doc());
+    let agent = start_agent(&file).await;
+    let ttl = Duration::from_millis(100);
+    let provider =
+        AppConfigProvider::new(source(agent.addr().port(), ttl, Duration::from_millis(500)));
+    let (_api, client) = client(provider.clone()).await;
+    let mut events = provider.events();
+    let gold = EvaluationContext::default().with_custom_field("tier", "gold");
+    let before = client
+        .get_bool_details("discountBanner", Some(&gold), None)
+        .await
+        .unwrap();
+    assert_eq!(before.reason, Some(EvaluationReason::TargetingMatch));
+
+    agent.set_fault(Fault::Status(502));
+    tokio::time::sleep(ttl + Duration::from_millis(50)).await;
+    let details = client
+        .get_bool_details("newCheckout", None, None)
+        .await
+        .unwrap();
+    assert!(details.value, "last-known-good served");
+    assert_eq!(details.reason, Some(EvaluationReason::Cached));
+    assert_eq!(provider.status(), ProviderStatus::STALE);
+    match next(&mut events).await {
+        ProviderEvent::Stale { message } => assert!(message.contains("502"), "{message}"),
+        other => panic!("expected PROVIDER_STALE, got {other:?}"),
+    }
+    // The context's answer is last-known-good too, with its variant.
+    let details = client
+        .get_bool_details("discountBanner", Some(&gold), None)
+        .await
+        .unwrap();
+    assert_eq!(details.variant.as_deref(), Some("gold"));
+    assert_eq!(details.reason, Some(EvaluationReason::Cached));
+
+    agent.clear_fault();
+    tokio::time::sleep(ttl + Duration::from_millis(50)).await;
+    let details = client
+        .get_bool_details("newCheckout", None, None)
+        .await
+        .unwrap();
+    assert_eq!(details.reason, Some(EvaluationReason::Static));
+    assert_eq!(provider.status(), ProviderStatus::Ready);
+    match next(&mut events).await {
+        ProviderEvent::Ready { version } => assert!(version.is_some()),
+        other => panic!("expected PROVIDER_READY, got {other:?}"),
+    }
+    let details = client
+        .get_bool_details("discountBanner", Some(&gold), None)
+        .await
+        .unwrap();
+    assert_eq!(details.reason, Some(EvaluationReason::TargetingMatch));
+    agent.stop().await;
+}
+
+/// Requirement 5.1.1: a new configuration loaded while ready is `PROVIDER_CONFIGURATION_CHANGED`,
+/// and evaluations see it.
+#[tokio::test]
+async fn a_new_configuration_is_an_event() {
+    let file = FlagsFile::new(&doc());
+    let agent = start_agent(&file).await;
+    let ttl = Duration::from_millis(100);
+    let provider = AppConfigProvider::new(source(agent.addr().port(), ttl, Duration::from_secs(2)));
+    let (_api, client) = client(provider.clone()).await;
+    let mut events = provider.events();
+    let first = client
+        .get_bool_details("newCheckout", None, None)
+        .await
+        .unwrap();
+    assert!(first.value);
+
+    let mut changed = doc();
+    changed["values"]["newCheckout"] = json!({"enabled": false});
+    file.write(&changed);
+    tokio::time::sleep(ttl + Duration::from_millis(50)).await;
+    let second = client
+        .get_bool_details("newCheckout", None, None)
+        .await
+        .unwrap();
+    assert!(!second.value);
+    assert_ne!(
+        first
+            .flag_metadata
+            .values
+            .get(flag_openfeature::VERSION_METADATA_KEY),
+        second
+            .flag_metadata
+            .values
+            .get(flag_openfeature::VERSION_METADATA_KEY)
+    );
+    match next(&mut events).await {
+        ProviderEvent::ConfigurationChanged { version } => assert!(version.is_some()),
+        other => panic!("expected PROVIDER_CONFIGURATION_CHANGED, got {other:?}"),
+    }
+    assert_eq!(
+        ProviderEvent::ConfigurationChanged { version: None }.name(),
+        "PROVIDER_CONFIGURATION_CHANGED"
+    );
+    agent.stop().await;
+}
