@@ -192,6 +192,7 @@ mod context;
 mod expand;
 mod parse;
 mod schema;
+mod typed;
 
 use proc_macro::TokenStream;
 
@@ -218,4 +219,34 @@ pub fn feature_flag(args: TokenStream, item: TokenStream) -> TokenStream {
             quote::quote!(#error #original).into()
         }
     }
+}
+
+/// Generates a module of typed flags from the schema: one `static` per flag (the key in
+/// SCREAMING_SNAKE_CASE), a struct of each flag's attributes (the key in UpperCamelCase, a
+/// field per attribute in snake_case) and an enum of each multi-variant flag's variants.
+///
+/// ```
+/// flag_macros::flags!(pub mod flags, schema = "tests/typed.json");
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let _flags = flag_runtime::Overrides::new()
+/// #     .enable(&flags::NEW_CHECKOUT)
+/// #     .value(&flags::DISCOUNT_BANNER, flags::DiscountBanner { percentage: 20.0, message: None, variant: None })
+/// #     .apply();
+/// if flags::NEW_CHECKOUT.is_enabled().await {
+///     // new path
+/// }
+/// if let Some(banner) = flags::DISCOUNT_BANNER.get().await {
+///     let pct: f64 = banner.percentage; // a required number
+///     let msg: Option<String> = banner.message; // an optional string
+/// #   assert_eq!((pct, msg), (20.0, None));
+/// }
+/// # }
+/// ```
+///
+/// See the [crate docs](crate#typed-flags).
+#[proc_macro]
+pub fn flags(input: TokenStream) -> TokenStream {
+    typed::expand(input.into()).into()
 }

@@ -107,6 +107,7 @@ mod refresh;
 mod site;
 mod snapshot;
 mod source;
+mod typed;
 
 use std::sync::OnceLock;
 
@@ -123,6 +124,11 @@ pub use health::{Refreshed, Status};
 pub use overrides::{OverrideGuard, Overrides};
 pub use snapshot::{Flag, Snapshot};
 pub use source::{FlagSource, Targeted};
+pub use typed::{FlagValue, Misfit, TypedFlag, TypedTargeted};
+
+/// An attribute value of any JSON type: the type of a typed flag's attribute that the schema
+/// leaves unconstrained.
+pub use serde_json::Value as JsonValue;
 
 static DEFAULT: OnceLock<FlagSource> = OnceLock::new();
 
@@ -173,6 +179,7 @@ pub fn install_default(source: FlagSource) -> Result<(), ConfigError> {
 pub mod __private {
     pub use crate::default_source;
     pub use crate::site::Site;
+    pub use crate::typed::{optional, required, variant, with_attribute, with_variant};
 
     /// The async gate check of the default source, for one call site.
     #[inline]

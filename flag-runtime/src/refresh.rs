@@ -59,6 +59,11 @@ pub(crate) struct Target {
     /// one runs, so checks meanwhile do not even look; `u64::MAX`: never (unconfigured).
     next_refresh_ms: AtomicU64,
     flight: Mutex<Option<Flight>>,
+    /// The published generation while the refresher's timer says the TTL has not run out yet,
+    /// else 0: a sync check that finds it equal to its cached generation answers without
+    /// reading the clock (see [`crate::site`]). Set when a refresh settles, cleared when the
+    /// next one starts and by the timer, a little before [`is_due`](Self::is_due) turns true.
+    hot: AtomicU64,
     /// The exact answer behind the published snapshot, to recognise an unchanged one.
     held: Mutex<Option<Answer>>,
 }
@@ -132,6 +137,7 @@ impl Refresher {
             context,
             next_refresh_ms: AtomicU64::new(due),
             flight: Mutex::new(None),
+            hot: AtomicU64::new(0),
             held: Mutex::new(None),
         }
     }
@@ -147,7 +153,18 @@ impl Target {
     pub(crate) fn is_due(&self) -> bool {
         clock::now_ms() >= self.next_refresh_ms.load(Ordering::Acquire)
     }
+
+    /// The generation a sync check may serve from its cache without reading the clock; 0 when
+    /// it must read it (a refresh may be due, running, or no timer watches the TTL).
+    #[inline]
+    pub(crate) fn hot(&self) -> u64 {
+        self.hot.load(Ordering::Acquire)
+    }
 }
+
+/// How long before the TTL runs out the timer clears [`Target::hot`]: the refresh deadline is
+/// read from the coarse clock (up to a tick behind) and timers fire late, never early.
+const HOT_MARGIN: Duration = Duration::from_millis(20);
 
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
@@ -219,6 +236,7 @@ impl Inner {
             attempt: Arc::clone(&attempt),
         });
         target.next_refresh_ms.store(expires_ms, Ordering::Release);
+        target.hot.store(0, Ordering::Release);
         Start::Started(Lease {
             inner: Arc::clone(self),
             target: Arc::clone(target),
@@ -333,11 +351,17 @@ impl Inner {
     fn settle(&self, mut lease: Lease, outcome: Outcome) {
         lease.settled = true;
         let target = Arc::clone(&lease.target);
+        let now = clock::now_ms();
         let ours = {
             let mut flight = target.flight();
             let ours = flight.as_ref().is_some_and(|f| f.id == lease.id);
             if ours {
                 *flight = None;
+                target
+                    .next_refresh_ms
+                    .store(now.saturating_add(self.refresher.ttl_ms), Ordering::Release);
+                // Under the flight's lock: a refresh starting now clears it after, not before.
+                self.arm_hot(&target);
             }
             ours
         };
@@ -345,10 +369,6 @@ impl Inner {
             lease.attempt.finish(Err(FetchError::Cancelled));
             return;
         }
-        let now = clock::now_ms();
-        target
-            .next_refresh_ms
-            .store(now.saturating_add(self.refresher.ttl_ms), Ordering::Release);
         if target.context.is_some() {
             self.health.record_context(&outcome);
         } else {
@@ -356,6 +376,39 @@ impl Inner {
                 .record(&outcome, target.published.has_snapshot(), now);
         }
         lease.attempt.finish(outcome);
+    }
+}
+
+impl Inner {
+    /// Marks the context-free snapshot hot for the TTL (less [`HOT_MARGIN`]), with a timer on
+    /// the refresher that clears it. Without a timer (a TTL too short, no refresher), it stays
+    /// cold and sync checks read the clock, as before.
+    fn arm_hot(&self, target: &Arc<Target>) {
+        if target.context.is_some() {
+            return;
+        }
+        let Some(lifetime) = Duration::from_millis(self.refresher.ttl_ms).checked_sub(HOT_MARGIN)
+        else {
+            return;
+        };
+        let generation = target.published.generation();
+        if generation == 0 || lifetime.is_zero() {
+            return;
+        }
+        let Ok(handle) = background::handle() else {
+            return;
+        };
+        let deadline = tokio::time::Instant::from_std(std::time::Instant::now() + lifetime);
+        let watched = Arc::downgrade(target);
+        target.hot.store(generation, Ordering::Release);
+        drop(handle.spawn(async move {
+            tokio::time::sleep_until(deadline).await;
+            if let Some(target) = watched.upgrade() {
+                // Clearing early is always safe (checks then read the clock): no need to know
+                // whether a later refresh re-armed it.
+                target.hot.store(0, Ordering::Release);
+            }
+        }));
     }
 }
 

@@ -1,10 +1,20 @@
-//! The call-site cache of `#[feature_flag]`: each annotated function remembers its last answer,
-//! tagged with the snapshot generation it was read from, so a warm gated call costs a
-//! staleness check and two atomic loads, not a hash lookup.
+//! The call-site cache of `#[feature_flag]` and of the typed flags of `flags!`: each remembers
+//! its last answer, tagged with the snapshot generation it was read from, so a warm check is a
+//! few atomic loads, not a hash lookup.
+//!
+//! The sync check's warm path ([`Site::hot`]) reads no clock: three relaxed-or-acquire loads
+//! (any override active, the target's *hot* generation, the cached answer) and one comparison.
+//! The target is hot while the refresher's timer says its TTL has not run out (see
+//! `refresh::Target::hot`); otherwise the check takes the path that reads the clock, starts a
+//! due refresh and consults overrides, as before. Async checks always read the clock: they
+//! must wait for a due refresh, even in the moment after a frozen sandbox thaws, before the
+//! timer has run.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::overrides;
 use crate::published::Published;
+use crate::refresh::Target;
 
 /// A `#[feature_flag]` call site of the default source: the flag it checks and its last answer.
 /// Not public API.
@@ -22,6 +32,19 @@ impl Site {
         Site {
             flag,
             state: AtomicU64::new(0),
+        }
+    }
+
+    /// The cached answer when `target` is hot at the generation it was cached for and no
+    /// override is active: no clock read, no lookup.
+    #[inline]
+    pub(crate) fn hot(&self, target: &Target) -> Option<bool> {
+        let hot = target.hot();
+        let state = self.state.load(Ordering::Relaxed);
+        if hot != 0 && state >> 1 == hot && !overrides::any_active() {
+            Some(state & 1 == 1)
+        } else {
+            None
         }
     }
 

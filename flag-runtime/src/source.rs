@@ -46,7 +46,7 @@ use crate::snapshot::{Flag, Snapshot};
 /// ```
 #[derive(Clone, Debug)]
 pub struct FlagSource {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 /// What a source and its clones share.
@@ -283,6 +283,15 @@ impl FlagSource {
     /// with the answer cached in the site until the snapshot changes.
     #[inline]
     pub(crate) fn is_enabled_now_at(&self, site: &Site) -> bool {
+        match site.hot(&self.inner.base) {
+            Some(enabled) => enabled,
+            None => self.is_enabled_now_at_cold(site),
+        }
+    }
+
+    /// [`is_enabled_now_at`](Self::is_enabled_now_at) off its warm path.
+    #[inline(never)]
+    fn is_enabled_now_at_cold(&self, site: &Site) -> bool {
         if let Some(forced) = overrides::enabled(site.flag) {
             return forced;
         }
@@ -308,7 +317,7 @@ impl Inner {
     }
 
     #[inline]
-    async fn ensure_fresh(self: &Arc<Self>, target: &Arc<Target>) {
+    pub(crate) async fn ensure_fresh(self: &Arc<Self>, target: &Arc<Target>) {
         if self.must_wait(target) {
             // Boxed: the slow path's future is large, and every check's future would otherwise
             // carry its space. Allocated only on the slow path.
@@ -317,7 +326,7 @@ impl Inner {
     }
 
     #[inline]
-    fn refresh_if_due(self: &Arc<Self>, target: &Arc<Target>) {
+    pub(crate) fn refresh_if_due(self: &Arc<Self>, target: &Arc<Target>) {
         if target.is_due() {
             self.refresh_in_background(target);
         }
@@ -334,7 +343,7 @@ impl Inner {
         })
     }
 
-    fn read_flag(&self, target: &Target, flag: &str) -> Option<Flag> {
+    pub(crate) fn read_flag(&self, target: &Target, flag: &str) -> Option<Flag> {
         target.published.with(|snapshot| {
             let snapshot = snapshot?;
             let found = snapshot.flag(flag).cloned();
