@@ -145,6 +145,9 @@ pub fn default_source() -> &'static FlagSource {
         built = true;
         FlagSource::from_env_unlogged()
     });
+    if built {
+        source.inner.base.mirror_default();
+    }
     // Logged once the default is set: a subscriber checking a flag while it handles this event
     // finds the default there, instead of re-entering its initialisation (a deadlock).
     if built {
@@ -171,7 +174,11 @@ pub fn default_source() -> &'static FlagSource {
 pub fn install_default(source: FlagSource) -> Result<(), ConfigError> {
     DEFAULT
         .set(source)
-        .map_err(|_| ConfigError::DefaultAlreadySet)
+        .map_err(|_| ConfigError::DefaultAlreadySet)?;
+    if let Some(source) = DEFAULT.get() {
+        source.inner.base.mirror_default();
+    }
+    Ok(())
 }
 
 /// Not public API: what `#[feature_flag]` expands to. May change in any release.
@@ -190,7 +197,7 @@ pub mod __private {
     /// The sync, never-waiting gate check of the default source, for one call site.
     #[inline]
     pub fn check_now(site: &'static Site) -> bool {
-        crate::default_source().is_enabled_now_at(site)
+        site.check_now_default()
     }
 
     /// The async gate check of the default source for an evaluation context.

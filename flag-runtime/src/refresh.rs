@@ -62,8 +62,12 @@ pub(crate) struct Target {
     /// The published generation while the refresher's timer says the TTL has not run out yet,
     /// else 0: a sync check that finds it equal to its cached generation answers without
     /// reading the clock (see [`crate::site`]). Set when a refresh settles, cleared when the
-    /// next one starts and by the timer, a little before [`is_due`](Self::is_due) turns true.
+    /// next one starts and by the timer, a little before [`is_due`](Target::is_due) turns true;
+    /// always under the flight's lock.
     hot: AtomicU64,
+    /// Whether this is the default source's context-free target, whose `hot` is mirrored in
+    /// [`DEFAULT_HOT`] (one static load for the checks of `#[feature_flag]` and `flags!`).
+    mirrors_default: AtomicBool,
     /// The exact answer behind the published snapshot, to recognise an unchanged one.
     held: Mutex<Option<Answer>>,
 }
@@ -138,6 +142,7 @@ impl Refresher {
             next_refresh_ms: AtomicU64::new(due),
             flight: Mutex::new(None),
             hot: AtomicU64::new(0),
+            mirrors_default: AtomicBool::new(false),
             held: Mutex::new(None),
         }
     }
@@ -154,12 +159,32 @@ impl Target {
         clock::now_ms() >= self.next_refresh_ms.load(Ordering::Acquire)
     }
 
-    /// The generation a sync check may serve from its cache without reading the clock; 0 when
-    /// it must read it (a refresh may be due, running, or no timer watches the TTL).
-    #[inline]
-    pub(crate) fn hot(&self) -> u64 {
-        self.hot.load(Ordering::Acquire)
+    /// Sets [`hot`](Self::hot) (and its mirror). Called with the flight's lock held, so that
+    /// arming, clearing and mirroring never interleave.
+    fn set_hot(&self, generation: u64) {
+        self.hot.store(generation, Ordering::Release);
+        if self.mirrors_default.load(Ordering::Relaxed) {
+            DEFAULT_HOT.store(generation, Ordering::Release);
+        }
     }
+
+    /// Makes this target the default source's: [`default_hot`] mirrors it from now on.
+    pub(crate) fn mirror_default(&self) {
+        let _flight = self.flight();
+        self.mirrors_default.store(true, Ordering::Relaxed);
+        DEFAULT_HOT.store(self.hot.load(Ordering::Acquire), Ordering::Release);
+    }
+}
+
+/// The hot generation of the default source's context-free target (see [`Target::hot`]).
+static DEFAULT_HOT: AtomicU64 = AtomicU64::new(0);
+
+/// The generation a sync check of the default source may serve from its cache without reading
+/// the clock; 0 when it must read it (a refresh may be due or running, no timer watches the
+/// TTL, or no snapshot is held).
+#[inline]
+pub(crate) fn default_hot() -> u64 {
+    DEFAULT_HOT.load(Ordering::Acquire)
 }
 
 /// How long before the TTL runs out the timer clears [`Target::hot`]: the refresh deadline is
@@ -236,7 +261,7 @@ impl Inner {
             attempt: Arc::clone(&attempt),
         });
         target.next_refresh_ms.store(expires_ms, Ordering::Release);
-        target.hot.store(0, Ordering::Release);
+        target.set_hot(0);
         Start::Started(Lease {
             inner: Arc::clone(self),
             target: Arc::clone(target),
@@ -400,13 +425,14 @@ impl Inner {
         };
         let deadline = tokio::time::Instant::from_std(std::time::Instant::now() + lifetime);
         let watched = Arc::downgrade(target);
-        target.hot.store(generation, Ordering::Release);
+        target.set_hot(generation);
         drop(handle.spawn(async move {
             tokio::time::sleep_until(deadline).await;
             if let Some(target) = watched.upgrade() {
                 // Clearing early is always safe (checks then read the clock): no need to know
                 // whether a later refresh re-armed it.
-                target.hot.store(0, Ordering::Release);
+                let _flight = target.flight();
+                target.set_hot(0);
             }
         }));
     }

@@ -2,10 +2,10 @@
 //! its last answer, tagged with the snapshot generation it was read from, so a warm check is a
 //! few atomic loads, not a hash lookup.
 //!
-//! The sync check's warm path ([`Site::hot`]) reads no clock: three relaxed-or-acquire loads
-//! (any override active, the target's *hot* generation, the cached answer) and one comparison.
-//! The target is hot while the refresher's timer says its TTL has not run out (see
-//! `refresh::Target::hot`); otherwise the check takes the path that reads the clock, starts a
+//! The sync check's warm path ([`Site::check_now_default`]) reads no clock: three loads (the
+//! default source's *hot* generation, the cached answer, whether any override is active) and
+//! one comparison. The source is hot while the refresher's timer says its TTL has not run out
+//! (see `refresh::Target::hot`); otherwise the check takes the path that reads the clock, starts a
 //! due refresh and consults overrides, as before. Async checks always read the clock: they
 //! must wait for a due refresh, even in the moment after a frozen sandbox thaws, before the
 //! timer has run.
@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::overrides;
 use crate::published::Published;
-use crate::refresh::Target;
+use crate::refresh;
 
 /// A `#[feature_flag]` call site of the default source: the flag it checks and its last answer.
 /// Not public API.
@@ -35,17 +35,23 @@ impl Site {
         }
     }
 
-    /// The cached answer when `target` is hot at the generation it was cached for and no
-    /// override is active: no clock read, no lookup.
+    /// The sync check of the default source: the cached answer when the default source is hot
+    /// at the generation it was cached for and no override is active (three loads, no clock
+    /// read, no lookup), else the full check.
     #[inline]
-    pub(crate) fn hot(&self, target: &Target) -> Option<bool> {
-        let hot = target.hot();
+    pub(crate) fn check_now_default(&self) -> bool {
+        let hot = refresh::default_hot();
         let state = self.state.load(Ordering::Relaxed);
         if hot != 0 && state >> 1 == hot && !overrides::any_active() {
-            Some(state & 1 == 1)
+            state & 1 == 1
         } else {
-            None
+            self.check_now_default_cold()
         }
+    }
+
+    #[inline(never)]
+    fn check_now_default_cold(&self) -> bool {
+        crate::default_source().is_enabled_now_at(self)
     }
 
     /// The answer cached for the current generation, else `read()`'s, cached.

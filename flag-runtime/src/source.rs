@@ -279,19 +279,10 @@ impl FlagSource {
         self.inner.refresh_if_due(&self.inner.base);
     }
 
-    /// The sync gate check of a `#[feature_flag]` call site: [`is_enabled_now`](Self::is_enabled_now)
-    /// with the answer cached in the site until the snapshot changes.
-    #[inline]
+    /// The sync gate check of a `#[feature_flag]` call site or typed flag off its warm path
+    /// ([`Site::check_now_default`]): [`is_enabled_now`](Self::is_enabled_now) with the answer
+    /// cached in the site until the snapshot changes.
     pub(crate) fn is_enabled_now_at(&self, site: &Site) -> bool {
-        match site.hot(&self.inner.base) {
-            Some(enabled) => enabled,
-            None => self.is_enabled_now_at_cold(site),
-        }
-    }
-
-    /// [`is_enabled_now_at`](Self::is_enabled_now_at) off its warm path.
-    #[inline(never)]
-    fn is_enabled_now_at_cold(&self, site: &Site) -> bool {
         if let Some(forced) = overrides::enabled(site.flag) {
             return forced;
         }

@@ -122,7 +122,7 @@ impl<T: FlagValue> TypedFlag<T> {
     /// [`FlagSource::is_enabled_now`]); the answer is cached per snapshot.
     #[inline]
     pub fn is_enabled_now(&self) -> bool {
-        crate::default_source().is_enabled_now_at(&self.site)
+        self.site.check_now_default()
     }
 
     /// Whether the flag is on, refreshed first when stale, waiting at most the timeout (as
@@ -166,12 +166,15 @@ impl<T: FlagValue> TypedFlag<T> {
     fn read(&self, source: &FlagSource) -> Option<T> {
         let inner = &source.inner;
         let generation = inner.base.published.generation();
-        let previous = self.decoded.load_full();
-        if let Some(cached) = previous.as_deref() {
-            if generation != 0 && cached.generation == generation {
-                return cached.value.clone();
+        {
+            let cached = self.decoded.load();
+            if let Some(cached) = cached.as_deref() {
+                if generation != 0 && cached.generation == generation {
+                    return cached.value.clone();
+                }
             }
         }
+        let previous = self.decoded.load_full();
         let value = match inner.read_flag(&inner.base, self.key()) {
             Some(flag) => match self.decode(&flag) {
                 Ok(value) => value,

@@ -46,12 +46,14 @@ impl Parse for Input {
                 "schema" | "crate" => {
                     return Err(Error::new(key.span(), format!("`{key}` is given twice")))
                 }
-                _ => return Err(Error::new(
-                    key.span(),
-                    format!(
+                _ => {
+                    return Err(Error::new(
+                        key.span(),
+                        format!(
                         "unknown argument `{key}`: expected `schema = \"path\"` or `crate = path`"
                     ),
-                )),
+                    ))
+                }
             }
         }
         Ok(Input {
