@@ -126,10 +126,6 @@ pub use snapshot::{Flag, Snapshot};
 pub use source::{FlagSource, Targeted};
 pub use typed::{FlagValue, Misfit, TypedFlag, TypedTargeted};
 
-/// An attribute value of any JSON type: the type of a typed flag's attribute that the schema
-/// leaves unconstrained.
-pub use serde_json::Value as JsonValue;
-
 static DEFAULT: OnceLock<FlagSource> = OnceLock::new();
 
 /// The process-wide flag source that `#[feature_flag]` functions consult.
@@ -187,6 +183,10 @@ pub mod __private {
     pub use crate::default_source;
     pub use crate::site::Site;
     pub use crate::typed::{optional, required, variant, with_attribute, with_variant};
+    /// The type of a typed flag's attribute that the schema leaves unconstrained: any JSON.
+    /// (Not re-exported at the root: a public `Value::String` in scope would make rustc spell
+    /// `String` as `std::string::String` in every diagnostic of a user's crate.)
+    pub use serde_json::Value as JsonValue;
 
     /// The async gate check of the default source, for one call site.
     #[inline]

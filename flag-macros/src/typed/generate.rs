@@ -265,7 +265,7 @@ fn value_type(
 
 /// The Rust type of an attribute, and whether it is required.
 fn attribute_type(def: &AttributeDefinition, krate: &TokenStream) -> (TokenStream, bool) {
-    let json = quote!(#krate::JsonValue);
+    let json = quote!(#krate::__private::JsonValue);
     let Some(constraint) = &def.constraints else {
         return (json, false);
     };
