@@ -54,7 +54,12 @@
 //! ```
 //!
 //! Or gate a whole function with `#[feature_flag("newCheckout", fallback = old_checkout)]`
-//! from the `flag-macros` crate, which checks flag names at compile time.
+//! from the `flag-macros` crate, which checks flag names at compile time, or generate typed
+//! access to every flag of the schema with its `flags!(pub mod flags)`: one [`TypedFlag`]
+//! static per flag (`flags::NEW_CHECKOUT.is_enabled().await`), its attributes as a struct
+//! ([`FlagValue`]), misspellings and wrong types as compile errors. These answer per call site
+//! from a cache tagged with the snapshot: a warm sync check reads no clock and looks nothing up
+//! while the background refresher's timer says the snapshot is within its TTL.
 //!
 //! At start-up, [`FlagSource::refresh`] loads the flags before the first request and reports
 //! a fault as a typed [`FetchError`]; [`install_default`] replaces the environment-configured
