@@ -1,5 +1,12 @@
 //! `Overrides` with typed flags: by key, through the statics, and as typed values.
-#![deny(warnings, clippy::pedantic)]
+// Allow-by-default lints a crate may deny: none fires inside the generated (private) module.
+#![deny(
+    warnings,
+    clippy::pedantic,
+    unreachable_pub,
+    missing_copy_implementations,
+    missing_debug_implementations
+)]
 
 use flag_runtime::Overrides;
 
