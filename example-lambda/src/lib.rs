@@ -5,8 +5,10 @@
 //!
 //! * `newCheckout` gates the whole handler: the new checkout itemises the cart; when the flag is
 //!   off (or nothing is known about it) the old checkout runs.
-//! * `discountBanner` carries attributes: `percentage` (number) and `message` (string), read
-//!   through the runtime's typed attribute access. It is a multi-variant flag, targeted on the
+//! * `discountBanner` carries attributes: `percentage` (a required number) and `message` (an
+//!   optional string), read through the typed module [`flags`] that `flags!` generates from
+//!   `flags.json`: a misspelt flag or attribute, or a wrong type, is a compile error. It is a
+//!   multi-variant flag, targeted on the
 //!   request: the customer's `tier` and `customerId` are the evaluation context, so gold
 //!   customers get the `gold` variant, a 10% sample of customer ids the `trial` variant, and
 //!   everyone else (or a request without a customer) `everyone`.
@@ -17,6 +19,11 @@
 use flag_macros::feature_flag;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
+
+flag_macros::flags!(
+    /// The flags of `flags.json`, typed: one static per flag, a struct per flag's attributes.
+    pub mod flags
+);
 
 /// Why a checkout is refused. Lambda reports it with a stable `errorType`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,20 +222,14 @@ fn subtotal(items: &[Item]) -> Result<u64, CheckoutError> {
 
 /// The `discountBanner` flag for this request's context, steered by its attributes.
 pub async fn discount(subtotal_cents: u64, context: &flag_runtime::Context) -> Option<Discount> {
-    let flag = flag_runtime::default_source()
-        .with_context(context)
-        .flag("discountBanner")
-        .await?;
-    if !flag.is_enabled() {
-        return None;
-    }
+    let banner = flags::DISCOUNT_BANNER.with(context).get().await?;
     // The schema bounds it to 0..=50; clamp anyway, a flag must never make a total negative.
-    let percentage = flag.attribute::<f64>("percentage")?.clamp(0.0, 100.0);
+    let percentage = banner.percentage.clamp(0.0, 100.0);
     let amount_cents = (subtotal_cents as f64 * percentage / 100.0).round() as u64;
     Some(Discount {
-        variant: flag.variant().map(str::to_owned),
+        variant: banner.variant.map(|v| v.name().to_owned()),
         percentage,
-        message: flag.attribute("message"),
+        message: banner.message,
         amount_cents: amount_cents.min(subtotal_cents),
     })
 }
@@ -286,9 +287,15 @@ mod tests {
     #[tokio::test]
     async fn new_checkout_with_discount_and_express() {
         let _flags = Overrides::new()
-            .enable("newCheckout")
-            .attribute("discountBanner", "percentage", 10)
-            .attribute("discountBanner", "message", "10% off")
+            .enable(&flags::NEW_CHECKOUT)
+            .value(
+                &flags::DISCOUNT_BANNER,
+                flags::DiscountBanner {
+                    percentage: 10.0,
+                    message: Some("10% off".into()),
+                    variant: Some(flags::DiscountBannerVariant::Gold),
+                },
+            )
             .enable("expressShipping")
             .apply();
         let answer = checkout(event()).await.unwrap();
@@ -297,8 +304,12 @@ mod tests {
         assert_eq!(answer.subtotal_cents, 3300);
         let discount = answer.discount.unwrap();
         assert_eq!(
-            (discount.amount_cents, discount.message.as_deref()),
-            (330, Some("10% off"))
+            (
+                discount.amount_cents,
+                discount.message.as_deref(),
+                discount.variant.as_deref()
+            ),
+            (330, Some("10% off"), Some("gold"))
         );
         assert_eq!(answer.total_cents, 2970);
         assert_eq!(answer.shipping.len(), 2);

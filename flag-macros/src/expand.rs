@@ -95,7 +95,7 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
         return Err(Error::new(flag.span(), message));
     };
 
-    let krate = crate::krate::runtime(args.krate.as_ref())?;
+    let krate = crate::krate::runtime(args.krate.as_ref(), "#[feature_flag]")?;
 
     // What the body is: the user's, or one another attribute macro generated around it.
     let async_trait = if item.sig.asyncness.is_none() {

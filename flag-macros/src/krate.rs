@@ -8,7 +8,8 @@ use syn::{Error, Path};
 
 /// The path to `flag-runtime`: `crate = path` if given, else the dependency as named in the
 /// user's `Cargo.toml` (`flags = { package = "flag-runtime", .. }` is `::flags`).
-pub(crate) fn runtime(given: Option<&Path>) -> syn::Result<TokenStream> {
+/// `by` names the macro in the error (`#[feature_flag]`, `flags!`).
+pub(crate) fn runtime(given: Option<&Path>, by: &str) -> syn::Result<TokenStream> {
     if let Some(path) = given {
         return Ok(path.to_token_stream());
     }
@@ -16,9 +17,11 @@ pub(crate) fn runtime(given: Option<&Path>) -> syn::Result<TokenStream> {
         Ok(found) => Ok(named(found, "flag_runtime")),
         Err(proc_macro_crate::Error::CrateNotFound { .. }) => Err(Error::new(
             Span::call_site(),
-            "#[feature_flag] needs the `flag-runtime` crate, which the expansion calls: add it to the \
-             `[dependencies]` of this crate's Cargo.toml (`flag-runtime = \"0.1\"`), or name it with \
-             `crate = path` if it is reachable another way",
+            format!(
+                "{by} needs the `flag-runtime` crate, which the expansion calls: add it to the \
+                 `[dependencies]` of this crate's Cargo.toml (`flag-runtime = \"0.1\"`), or name it \
+                 with `crate = path` if it is reachable another way"
+            ),
         )),
         // No Cargo.toml to read (a build outside cargo): the conventional name.
         Err(_) => Ok(quote!(::flag_runtime)),

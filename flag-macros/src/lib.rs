@@ -1,4 +1,5 @@
-//! `#[feature_flag]`: gate a function on an AWS AppConfig feature flag.
+//! `#[feature_flag]`: gate a function on an AWS AppConfig feature flag; `flags!`: typed access
+//! to every flag of the schema (see [Typed flags](#typed-flags)).
 //!
 //! ```
 //! use flag_macros::feature_flag;
@@ -183,6 +184,54 @@
 //!
 //! `#[allow(deprecated)]` on the function silences them.
 //!
+//! # Typed flags
+//!
+//! [`flags!`] generates a module from the same schema: a `static` per flag (a
+//! `flag_runtime::TypedFlag`, named after the key in SCREAMING_SNAKE_CASE), and for a flag with
+//! attributes or variants a struct of its value (the key in UpperCamelCase, a field per
+//! attribute in snake_case) and an enum of its variants. Misspelling a flag or an attribute, or
+//! reading one as the wrong type, is then a plain rustc error.
+//!
+//! ```
+//! flag_macros::flags!(pub mod flags, schema = "tests/typed.json");
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let context = flag_runtime::Context::new().with("tier", "gold");
+//! // No agent here: every flag is off, and `get` is `None`.
+//! assert!(!flags::NEW_CHECKOUT.is_enabled_now());
+//! assert_eq!(flags::TIERED_BANNER.with(&context).get().await, None);
+//!
+//! // Overrides by key or through the statics, with typed values:
+//! let _flags = flag_runtime::Overrides::new()
+//!     .enable(&flags::NEW_CHECKOUT)
+//!     .value(
+//!         &flags::TIERED_BANNER,
+//!         flags::TieredBanner { percentage: 20.0, variant: Some(flags::TieredBannerVariant::Gold) },
+//!     )
+//!     .apply();
+//! assert!(flags::NEW_CHECKOUT.is_enabled().await);
+//! let banner = flags::TIERED_BANNER.with(&context).get().await.unwrap();
+//! assert_eq!((banner.percentage, banner.variant.map(|v| v.name())), (20.0, Some("gold")));
+//! # }
+//! ```
+//!
+//! | schema | Rust |
+//! |---|---|
+//! | `number`, `string`, `boolean` | `f64`, `String`, `bool` |
+//! | `array` of numbers, of strings | `Vec<f64>`, `Vec<String>` |
+//! | no `constraints` | any JSON value (`serde_json::Value`) |
+//! | `required` / not | the plain type / `Option<_>` |
+//! | `_variants` | an enum `<Flag>Variant`, and a `variant: Option<_>` field |
+//! | `name`, `description` | the static's docs |
+//! | `_deprecation` | `#[deprecated]` on the static |
+//!
+//! Keys that collide after case conversion (`newCheckout` and `new_checkout`, two attributes
+//! `maxItems` and `max_items`, an attribute named `variant` on a multi-variant flag) are a
+//! compile error at the `flags!` call naming both, as is a schema that does not validate.
+//! Keywords become raw identifiers (`r#type`). The generated code passes `#![deny(warnings)]`
+//! and clippy's pedantic group.
+//!
 //! # `impl Trait` in return position
 //!
 //! The body and the fallback may return two types (two closures, two async blocks) behind
@@ -232,6 +281,7 @@ mod krate;
 mod parse;
 mod schema;
 mod stacks;
+mod typed;
 
 use proc_macro::TokenStream;
 
@@ -240,4 +290,37 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn feature_flag(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(args.into(), item.into()).into()
+}
+
+/// Generates a module of typed flags from the schema: one `static` per flag (the key in
+/// SCREAMING_SNAKE_CASE), a struct of each flag's attributes (the key in UpperCamelCase, a
+/// field per attribute in snake_case) and an enum of each multi-variant flag's variants.
+///
+/// ```
+/// flag_macros::flags!(pub mod flags, schema = "tests/typed.json");
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let _flags = flag_runtime::Overrides::new()
+/// #     .enable(&flags::NEW_CHECKOUT)
+/// #     .value(&flags::DISCOUNT_BANNER, flags::DiscountBanner { percentage: 20.0, message: None })
+/// #     .apply();
+/// if flags::NEW_CHECKOUT.is_enabled_now() {
+///     // sync, never waits
+/// }
+/// if flags::NEW_CHECKOUT.is_enabled().await {
+///     // async, bounded by the timeout
+/// }
+/// if let Some(banner) = flags::DISCOUNT_BANNER.get().await {
+///     let pct: f64 = banner.percentage; // a required number
+///     let msg: Option<String> = banner.message; // an optional string
+/// #   assert_eq!((pct, msg), (20.0, None));
+/// }
+/// # }
+/// ```
+///
+/// See the [crate docs](crate#typed-flags).
+#[proc_macro]
+pub fn flags(input: TokenStream) -> TokenStream {
+    typed::expand(input.into()).into()
 }

@@ -42,4 +42,22 @@ fn ui() {
             "tests/ui-schema/context_bad_value.rs",
         ],
     );
+    // `flags!`: typed flags of tests/typed.json; schemas that cannot become Rust names.
+    with_schema(
+        &dir.join("typed.json"),
+        &[
+            "tests/ui-typed/misspelled_constant.rs",
+            "tests/ui-typed/misspelled_field.rs",
+            "tests/ui-typed/wrong_field_type.rs",
+            "tests/ui-typed/deprecated_flag.rs",
+            "tests/ui-typed/unknown_argument.rs",
+            "tests/ui-typed/not_a_module.rs",
+        ],
+    );
+    for case in ["collision", "attribute_collision", "schema_error"] {
+        with_schema(
+            &dir.join(format!("ui-typed/schemas/{case}.json")),
+            &[&format!("tests/ui-typed/{case}.rs")],
+        );
+    }
 }

@@ -54,7 +54,12 @@
 //! ```
 //!
 //! Or gate a whole function with `#[feature_flag("newCheckout", fallback = old_checkout)]`
-//! from the `flag-macros` crate, which checks flag names at compile time.
+//! from the `flag-macros` crate, which checks flag names at compile time, or generate typed
+//! access to every flag of the schema with its `flags!(pub mod flags)`: one [`TypedFlag`]
+//! static per flag (`flags::NEW_CHECKOUT.is_enabled().await`), its attributes as a struct
+//! ([`FlagValue`]), misspellings and wrong types as compile errors. These answer per call site
+//! from a cache tagged with the snapshot: a warm sync check reads no clock and looks nothing up
+//! while the background refresher's timer says the snapshot is within its TTL.
 //!
 //! At start-up, [`FlagSource::refresh`] loads the flags before the first request and reports
 //! a fault as a typed [`FetchError`]; [`install_default`] replaces the environment-configured
@@ -117,6 +122,7 @@ mod site;
 mod snapshot;
 mod source;
 mod status_changes;
+mod typed;
 
 use std::sync::OnceLock;
 
@@ -135,6 +141,7 @@ pub use served::Served;
 pub use snapshot::{Flag, Snapshot};
 pub use source::{FlagSource, Targeted};
 pub use status_changes::StatusChanges;
+pub use typed::{FlagValue, Misfit, TypedFlag, TypedTargeted};
 
 static DEFAULT: OnceLock<FlagSource> = OnceLock::new();
 
@@ -151,6 +158,9 @@ pub fn default_source() -> &'static FlagSource {
         built = true;
         FlagSource::from_env_unlogged()
     });
+    if built {
+        source.inner.base.mirror_default();
+    }
     // Logged once the default is set: a subscriber checking a flag while it handles this event
     // finds the default there, instead of re-entering its initialisation (a deadlock).
     if built {
@@ -177,7 +187,11 @@ pub fn default_source() -> &'static FlagSource {
 pub fn install_default(source: FlagSource) -> Result<(), ConfigError> {
     DEFAULT
         .set(source)
-        .map_err(|_| ConfigError::DefaultAlreadySet)
+        .map_err(|_| ConfigError::DefaultAlreadySet)?;
+    if let Some(source) = DEFAULT.get() {
+        source.inner.base.mirror_default();
+    }
+    Ok(())
 }
 
 /// Not public API: what `#[feature_flag]` expands to. May change in any release.
@@ -185,8 +199,13 @@ pub fn install_default(source: FlagSource) -> Result<(), ConfigError> {
 pub mod __private {
     pub use crate::default_source;
     pub use crate::site::Site;
+    pub use crate::typed::{optional, required, variant, with_attribute, with_variant};
     /// Carries either path of a gate on `-> impl Trait` (futures, iterators, `Display`, ...).
     pub use either::Either;
+    /// The type of a typed flag's attribute that the schema leaves unconstrained: any JSON.
+    /// (Not re-exported at the root: a public `Value::String` in scope would make rustc spell
+    /// `String` as `std::string::String` in every diagnostic of a user's crate.)
+    pub use serde_json::Value as JsonValue;
 
     /// The async gate check of the default source, for one call site.
     #[inline]
@@ -197,7 +216,7 @@ pub mod __private {
     /// The sync, never-waiting gate check of the default source, for one call site.
     #[inline]
     pub fn check_now(site: &'static Site) -> bool {
-        crate::default_source().is_enabled_now_at(site)
+        site.check_now_default()
     }
 
     /// The async gate check of the default source for an evaluation context.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::snapshot::{Flag, Snapshot};
+use crate::typed::{FlagValue, TypedFlag};
 
 /// How many override scopes are active in the whole process; while 0 (production), a check
 /// pays one relaxed atomic load for this feature and nothing else.
@@ -73,18 +74,20 @@ impl Overrides {
         Self::default()
     }
 
-    /// Forces `flag` on (keeping attributes set with [`attribute`](Self::attribute)).
-    pub fn enable(self, flag: &str) -> Self {
+    /// Forces `flag` on (keeping attributes set with [`attribute`](Self::attribute)). The flag
+    /// is a key (`"newCheckout"`) or a typed flag of `flags!` (`&flags::NEW_CHECKOUT`).
+    pub fn enable(self, flag: impl AsRef<str>) -> Self {
         self.set(flag, true)
     }
 
     /// Forces `flag` off.
-    pub fn disable(self, flag: &str) -> Self {
+    pub fn disable(self, flag: impl AsRef<str>) -> Self {
         self.set(flag, false)
     }
 
     /// Forces `flag` to `enabled`.
-    pub fn set(mut self, flag: &str, enabled: bool) -> Self {
+    pub fn set(mut self, flag: impl AsRef<str>, enabled: bool) -> Self {
+        let flag = flag.as_ref();
         let previous = self.flags.remove(flag);
         let mut new = Flag::new(enabled);
         if let Some(previous) = previous {
@@ -100,12 +103,25 @@ impl Overrides {
     ///
     /// # Panics
     /// If `value` cannot be represented as JSON (a map with non-string keys): a bug in the test.
-    pub fn attribute(mut self, flag: &str, name: &str, value: impl serde::Serialize) -> Self {
+    pub fn attribute(
+        mut self,
+        flag: impl AsRef<str>,
+        name: &str,
+        value: impl serde::Serialize,
+    ) -> Self {
+        let flag = flag.as_ref();
         let value: Value =
             serde_json::to_value(value).expect("override attribute must serialize to JSON");
         let entry = self.flags.remove(flag).unwrap_or_else(|| Flag::new(true));
         self.flags
             .insert(flag.to_owned(), entry.with_attribute(name, value));
+        self
+    }
+
+    /// Forces a typed flag of `flags!` on, serving `value` (its attributes and variant):
+    /// `Overrides::new().value(&flags::DISCOUNT_BANNER, flags::DiscountBanner { .. })`.
+    pub fn value<T: FlagValue>(mut self, flag: &TypedFlag<T>, value: T) -> Self {
+        self.flags.insert(flag.key().to_owned(), value.encode());
         self
     }
 
@@ -151,6 +167,12 @@ impl Drop for OverrideGuard {
         });
         ACTIVE.fetch_sub(1, Ordering::SeqCst);
     }
+}
+
+/// Whether any override scope is active anywhere in the process (one relaxed load).
+#[inline]
+pub(crate) fn any_active() -> bool {
+    ACTIVE.load(Ordering::Relaxed) != 0
 }
 
 #[inline]

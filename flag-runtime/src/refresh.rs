@@ -59,6 +59,15 @@ pub(crate) struct Target {
     /// one runs, so checks meanwhile do not even look; `u64::MAX`: never (unconfigured).
     next_refresh_ms: AtomicU64,
     flight: Mutex<Option<Flight>>,
+    /// The published generation while the refresher's timer says the TTL has not run out yet,
+    /// else 0: a sync check that finds it equal to its cached generation answers without
+    /// reading the clock (see [`crate::site`]). Set when a refresh settles, cleared when the
+    /// next one starts and by the timer, a little before [`is_due`](Target::is_due) turns true;
+    /// always under the flight's lock.
+    hot: AtomicU64,
+    /// Whether this is the default source's context-free target, whose `hot` is mirrored in
+    /// [`DEFAULT_HOT`] (one static load for the checks of `#[feature_flag]` and `flags!`).
+    mirrors_default: AtomicBool,
     /// The exact answer behind the published snapshot, to recognise an unchanged one.
     held: Mutex<Option<Answer>>,
     /// Whether the latest settled refresh failed: what is published (if anything) is then
@@ -135,6 +144,8 @@ impl Refresher {
             context,
             next_refresh_ms: AtomicU64::new(due),
             flight: Mutex::new(None),
+            hot: AtomicU64::new(0),
+            mirrors_default: AtomicBool::new(false),
             held: Mutex::new(None),
             last_failed: AtomicBool::new(false),
         }
@@ -151,7 +162,38 @@ impl Target {
     pub(crate) fn is_due(&self) -> bool {
         clock::now_ms() >= self.next_refresh_ms.load(Ordering::Acquire)
     }
+
+    /// Sets [`hot`](Self::hot) (and its mirror). Called with the flight's lock held, so that
+    /// arming, clearing and mirroring never interleave.
+    fn set_hot(&self, generation: u64) {
+        self.hot.store(generation, Ordering::Release);
+        if self.mirrors_default.load(Ordering::Relaxed) {
+            DEFAULT_HOT.store(generation, Ordering::Release);
+        }
+    }
+
+    /// Makes this target the default source's: [`default_hot`] mirrors it from now on.
+    pub(crate) fn mirror_default(&self) {
+        let _flight = self.flight();
+        self.mirrors_default.store(true, Ordering::Relaxed);
+        DEFAULT_HOT.store(self.hot.load(Ordering::Acquire), Ordering::Release);
+    }
 }
+
+/// The hot generation of the default source's context-free target (see [`Target::hot`]).
+static DEFAULT_HOT: AtomicU64 = AtomicU64::new(0);
+
+/// The generation a sync check of the default source may serve from its cache without reading
+/// the clock; 0 when it must read it (a refresh may be due or running, no timer watches the
+/// TTL, or no snapshot is held).
+#[inline]
+pub(crate) fn default_hot() -> u64 {
+    DEFAULT_HOT.load(Ordering::Acquire)
+}
+
+/// How long before the TTL runs out the timer clears [`Target::hot`]: the refresh deadline is
+/// read from the coarse clock (up to a tick behind) and timers fire late, never early.
+const HOT_MARGIN: Duration = Duration::from_millis(20);
 
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
@@ -223,6 +265,7 @@ impl Inner {
             attempt: Arc::clone(&attempt),
         });
         target.next_refresh_ms.store(expires_ms, Ordering::Release);
+        target.set_hot(0);
         Start::Started(Lease {
             inner: Arc::clone(self),
             target: Arc::clone(target),
@@ -337,11 +380,17 @@ impl Inner {
     fn settle(&self, mut lease: Lease, outcome: Outcome) {
         lease.settled = true;
         let target = Arc::clone(&lease.target);
+        let now = clock::now_ms();
         let ours = {
             let mut flight = target.flight();
             let ours = flight.as_ref().is_some_and(|f| f.id == lease.id);
             if ours {
                 *flight = None;
+                target
+                    .next_refresh_ms
+                    .store(now.saturating_add(self.refresher.ttl_ms), Ordering::Release);
+                // Under the flight's lock: a refresh starting now clears it after, not before.
+                self.arm_hot(&target);
             }
             ours
         };
@@ -349,10 +398,6 @@ impl Inner {
             lease.attempt.finish(Err(FetchError::Cancelled));
             return;
         }
-        let now = clock::now_ms();
-        target
-            .next_refresh_ms
-            .store(now.saturating_add(self.refresher.ttl_ms), Ordering::Release);
         target
             .last_failed
             .store(outcome.is_err(), Ordering::Release);
@@ -363,6 +408,40 @@ impl Inner {
                 .record(&outcome, target.published.has_snapshot(), now);
         }
         lease.attempt.finish(outcome);
+    }
+}
+
+impl Inner {
+    /// Marks the context-free snapshot hot for the TTL (less [`HOT_MARGIN`]), with a timer on
+    /// the refresher that clears it. Without a timer (a TTL too short, no refresher), it stays
+    /// cold and sync checks read the clock, as before.
+    fn arm_hot(&self, target: &Arc<Target>) {
+        if target.context.is_some() {
+            return;
+        }
+        let Some(lifetime) = Duration::from_millis(self.refresher.ttl_ms).checked_sub(HOT_MARGIN)
+        else {
+            return;
+        };
+        let generation = target.published.generation();
+        if generation == 0 || lifetime.is_zero() {
+            return;
+        }
+        let Ok(handle) = background::handle() else {
+            return;
+        };
+        let deadline = tokio::time::Instant::from_std(std::time::Instant::now() + lifetime);
+        let watched = Arc::downgrade(target);
+        target.set_hot(generation);
+        drop(handle.spawn(async move {
+            tokio::time::sleep_until(deadline).await;
+            if let Some(target) = watched.upgrade() {
+                // Clearing early is always safe (checks then read the clock): no need to know
+                // whether a later refresh re-armed it.
+                let _flight = target.flight();
+                target.set_hot(0);
+            }
+        }));
     }
 }
 

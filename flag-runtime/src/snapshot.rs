@@ -156,6 +156,12 @@ impl Flag {
         self
     }
 
+    /// A copy of this flag serving `variant` (typed overrides).
+    pub(crate) fn with_variant(mut self, variant: Option<String>) -> Self {
+        Arc::make_mut(&mut self.details).variant = variant;
+        self
+    }
+
     fn from_value(value: Value) -> Result<Self, ShapeProblem> {
         let Value::Object(mut map) = value else {
             return Err(ShapeProblem::FlagNotAnObject);

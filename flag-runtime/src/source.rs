@@ -279,9 +279,9 @@ impl FlagSource {
         self.inner.refresh_if_due(&self.inner.base);
     }
 
-    /// The sync gate check of a `#[feature_flag]` call site: [`is_enabled_now`](Self::is_enabled_now)
-    /// with the answer cached in the site until the snapshot changes.
-    #[inline]
+    /// The sync gate check of a `#[feature_flag]` call site or typed flag off its warm path
+    /// ([`Site::check_now_default`]): [`is_enabled_now`](Self::is_enabled_now) with the answer
+    /// cached in the site until the snapshot changes.
     pub(crate) fn is_enabled_now_at(&self, site: &Site) -> bool {
         if let Some(forced) = overrides::enabled(site.flag) {
             return forced;
@@ -334,7 +334,7 @@ impl Inner {
         })
     }
 
-    fn read_flag(&self, target: &Target, flag: &str) -> Option<Flag> {
+    pub(crate) fn read_flag(&self, target: &Target, flag: &str) -> Option<Flag> {
         target.published.with(|snapshot| {
             let snapshot = snapshot?;
             let found = snapshot.flag(flag).cloned();

@@ -1,0 +1,27 @@
+//! `flags!(pub mod flags)`: typed access to every flag of the schema, generated from it.
+//!
+//! * [`parse`]: the macro's input.
+//! * [`names`]: the Rust names of keys (case conversion, keywords, collisions).
+//! * [`generate`]: the module: a static per flag, a struct of its attributes, an enum of its
+//!   variants.
+
+mod generate;
+mod names;
+mod parse;
+
+use proc_macro2::TokenStream;
+
+/// Expands `flags!(...)`; every error is a `compile_error!` at the user's tokens.
+pub(crate) fn expand(input: TokenStream) -> TokenStream {
+    let result = syn::parse2::<parse::Input>(input).and_then(|input| {
+        let path = crate::schema::locate(input.schema.as_ref().map(|s| s.value()).as_deref());
+        let at = input
+            .schema
+            .as_ref()
+            .map_or(input.name.span(), syn::LitStr::span);
+        let document =
+            crate::schema::load(&path).map_err(|message| syn::Error::new(at, message))?;
+        generate::module(&input, &document, &path)
+    });
+    result.unwrap_or_else(syn::Error::into_compile_error)
+}

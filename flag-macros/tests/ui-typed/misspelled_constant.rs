@@ -1,0 +1,5 @@
+flag_macros::flags!(pub mod flags);
+
+fn main() {
+    let _ = flags::NEW_CHEKOUT.is_enabled_now();
+}

@@ -1,0 +1,3 @@
+flag_macros::flags!(pub struct Flags);
+
+fn main() {}

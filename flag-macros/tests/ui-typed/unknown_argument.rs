@@ -1,0 +1,3 @@
+flag_macros::flags!(pub mod flags, schema = "flags.json", fallback = nothing);
+
+fn main() {}
