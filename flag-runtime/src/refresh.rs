@@ -62,9 +62,13 @@ pub(crate) struct Target {
     /// The published generation while the refresher's timer says the TTL has not run out yet,
     /// else 0: a sync check that finds it equal to its cached generation answers without
     /// reading the clock (see [`crate::site`]). Set when a refresh settles, cleared when the
-    /// next one starts and by the timer, a little before [`is_due`](Target::is_due) turns true;
-    /// always under the flight's lock.
+    /// next one starts and by the timer, [`HOT_MARGIN`] before [`is_due`](Target::is_due) turns
+    /// true when it fires on time; a timer firing late (a thawed sandbox, a starved refresher)
+    /// starts the due refresh itself. Always under the flight's lock.
     hot: AtomicU64,
+    /// The timer of the latest arming, aborted when the next one is armed (an explicit refresh
+    /// every second under a one-hour TTL keeps one sleeping task, not 3,600).
+    hot_timer: Mutex<Option<tokio::task::AbortHandle>>,
     /// Whether this is the default source's context-free target, whose `hot` is mirrored in
     /// [`DEFAULT_HOT`] (one static load for the checks of `#[feature_flag]` and `flags!`).
     mirrors_default: AtomicBool,
@@ -145,6 +149,7 @@ impl Refresher {
             next_refresh_ms: AtomicU64::new(due),
             flight: Mutex::new(None),
             hot: AtomicU64::new(0),
+            hot_timer: Mutex::new(None),
             mirrors_default: AtomicBool::new(false),
             held: Mutex::new(None),
             last_failed: AtomicBool::new(false),
@@ -192,7 +197,8 @@ pub(crate) fn default_hot() -> u64 {
 }
 
 /// How long before the TTL runs out the timer clears [`Target::hot`]: the refresh deadline is
-/// read from the coarse clock (up to a tick behind) and timers fire late, never early.
+/// read from the coarse clock (up to a tick behind), so a timer on time must clear the mark a
+/// little early. A timer later than that starts the due refresh itself (see [`Inner::arm_hot`]).
 const HOT_MARGIN: Duration = Duration::from_millis(20);
 
 fn millis(duration: Duration) -> u64 {
@@ -377,7 +383,7 @@ impl Inner {
     /// Ends the flight: the outcome is recorded, the next refresh scheduled a TTL later, and
     /// waiters released, unless the flight was taken over meanwhile (then nothing is recorded:
     /// the successor's outcome is what counts).
-    fn settle(&self, mut lease: Lease, outcome: Outcome) {
+    fn settle(self: &Arc<Self>, mut lease: Lease, outcome: Outcome) {
         lease.settled = true;
         let target = Arc::clone(&lease.target);
         let now = clock::now_ms();
@@ -389,6 +395,11 @@ impl Inner {
                 target
                     .next_refresh_ms
                     .store(now.saturating_add(self.refresher.ttl_ms), Ordering::Release);
+                // Under the flight's lock: a forced refresh starting right after this one must not
+                // have its outcome overwritten by ours.
+                target
+                    .last_failed
+                    .store(outcome.is_err(), Ordering::Release);
                 // Under the flight's lock: a refresh starting now clears it after, not before.
                 self.arm_hot(&target);
             }
@@ -398,9 +409,6 @@ impl Inner {
             lease.attempt.finish(Err(FetchError::Cancelled));
             return;
         }
-        target
-            .last_failed
-            .store(outcome.is_err(), Ordering::Release);
         if target.context.is_some() {
             self.health.record_context(&outcome);
         } else {
@@ -415,7 +423,7 @@ impl Inner {
     /// Marks the context-free snapshot hot for the TTL (less [`HOT_MARGIN`]), with a timer on
     /// the refresher that clears it. Without a timer (a TTL too short, no refresher), it stays
     /// cold and sync checks read the clock, as before.
-    fn arm_hot(&self, target: &Arc<Target>) {
+    fn arm_hot(self: &Arc<Self>, target: &Arc<Target>) {
         if target.context.is_some() {
             return;
         }
@@ -427,21 +435,43 @@ impl Inner {
         if generation == 0 || lifetime.is_zero() {
             return;
         }
-        let Ok(handle) = background::handle() else {
+        // Never starts the refresher (this runs under the flight's lock): without one running,
+        // no timer, and checks read the clock.
+        let Some(handle) = background::get() else {
             return;
         };
         let deadline = tokio::time::Instant::from_std(std::time::Instant::now() + lifetime);
         let watched = Arc::downgrade(target);
+        let inner = Arc::downgrade(self);
         target.set_hot(generation);
-        drop(handle.spawn(async move {
-            tokio::time::sleep_until(deadline).await;
-            if let Some(target) = watched.upgrade() {
-                // Clearing early is always safe (checks then read the clock): no need to know
-                // whether a later refresh re-armed it.
-                let _flight = target.flight();
-                target.set_hot(0);
+        let timer = handle.spawn(
+            async move {
+                tokio::time::sleep_until(deadline).await;
+                let (Some(target), Some(inner)) = (watched.upgrade(), inner.upgrade()) else {
+                    return;
+                };
+                {
+                    // Clearing early is always safe (checks then read the clock): no need to
+                    // know whether a later refresh re-armed it.
+                    let _flight = target.flight();
+                    target.set_hot(0);
+                }
+                // On time, the refresh is not due yet: the next check starts it. Late (a sandbox
+                // thawed after a freeze, a starved refresher), it is due, and sync checks may
+                // have served the cached answer past the TTL meanwhile: start it now, not at
+                // whichever check comes next (which may be the next invocation's).
+                inner.refresh_in_background(&target);
             }
-        }));
+            .with_current_subscriber(),
+        );
+        let previous = target
+            .hot_timer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(timer.abort_handle());
+        if let Some(previous) = previous {
+            previous.abort();
+        }
     }
 }
 
@@ -510,5 +540,55 @@ impl Drop for Lease {
             settled: true,
         };
         self.inner.settle(lease, Err(FetchError::Cancelled));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crate::{background, Config, FlagSource};
+
+    /// Each settled refresh arms a timer for the TTL; the previous one is aborted, so explicit
+    /// refreshes under a long TTL do not pile up sleeping tasks on the refresher.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn explicit_refreshes_keep_one_timer() {
+        let file = flag_agent::FlagsFile::new(&serde_json::json!({
+            "version": "1",
+            "flags": {"a": {"name": "a"}},
+            "values": {"a": {"enabled": true}}
+        }));
+        let agent = flag_agent::Agent::new(file.path(), "app", "env", "profile")
+            .start("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let source = FlagSource::new(
+            Config::builder()
+                .application("app")
+                .environment("env")
+                .configuration("profile")
+                .port(agent.addr().port())
+                .ttl(Duration::from_secs(3600))
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        for _ in 0..50 {
+            source.refresh().await.unwrap();
+        }
+        assert!(source.is_enabled_now("a"));
+        let refresher = background::get().expect("the refresher runs");
+        let started = Instant::now();
+        let alive = loop {
+            let alive = refresher.metrics().num_alive_tasks();
+            if alive <= 3 || started.elapsed() > Duration::from_secs(5) {
+                break alive;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        assert!(
+            alive <= 3,
+            "{alive} tasks alive on the refresher after 50 refreshes"
+        );
     }
 }
