@@ -98,7 +98,7 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
     let krate = crate::krate::runtime(args.krate.as_ref(), "#[feature_flag]")?;
 
     // What the body is: the user's, or one another attribute macro generated around it.
-    let async_trait = if item.sig.asyncness.is_none() {
+    let async_trait = if item.sig.asyncness.is_none() && stacks::async_trait_signature(&item.sig) {
         stacks::async_trait_block(&item.body)
     } else {
         None
@@ -121,6 +121,8 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
     let mut borrow = Vec::new();
     // The names destructuring patterns bind, lent to `#[instrument]`'s span set-up.
     let mut lend = Vec::new();
+    // Parameters rebound `mut` in the flag-on path: the signature's binding loses its `mut`.
+    let mut unmut = Vec::new();
     for (index, input) in item.sig.inputs.iter_mut().enumerate() {
         let attrs = match &*input {
             FnArg::Receiver(receiver) => &receiver.attrs,
@@ -144,8 +146,21 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
                     by_ref: None,
                     subpat: None,
                     ident,
+                    mutability,
                     ..
                 }) => {
+                    // After a destructured parameter, moved into the flag-on path too, so that
+                    // the parameters drop in the order the function as written drops them
+                    // (last first), not the destructured ones before this one.
+                    if !rebind.is_empty() {
+                        rebind.push(quote! {
+                            #[allow(clippy::redundant_locals)]
+                            let #mutability #ident = #ident;
+                        });
+                        if mutability.is_some() {
+                            unmut.push(index);
+                        }
+                    }
                     if !ident.to_string().starts_with('_') {
                         borrow.push(quote!(let #ident = &#ident;));
                     }
@@ -185,12 +200,29 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
         }
     }
 
+    for index in unmut {
+        if let Some(FnArg::Typed(typed)) = item.sig.inputs.iter_mut().nth(index) {
+            if let Pat::Ident(ident) = &mut *typed.pat {
+                ident.mutability = None;
+            }
+        }
+    }
+
     // The fallback's path, as the macro's tokens where the user wrote it: errors point there,
     // and no lint takes the call for the user's code (`Cart::old` in `impl Cart`).
     let fallback = &respan_at(args.fallback.to_token_stream(), Span::call_site());
     let mut fallback_call = quote_spanned!(fallback.span()=> #fallback(#(#forward),*));
     if is_async {
         fallback_call = quote_spanned!(fallback.span()=> #fallback_call.await);
+    }
+    // An `unsafe fn -> impl Trait` calls its (maybe unsafe) fallback in an `unsafe` block too.
+    if item.sig.unsafety.is_some() && impl_trait_either(&item.sig.output).unwrap_or(false) {
+        let value = format_ident!("__feature_flag_fallback", span = Span::mixed_site());
+        fallback_call = quote!({
+            #[allow(unused_unsafe)]
+            let #value = unsafe { #fallback_call };
+            #value
+        });
     }
     // Each call site keeps its last answer, valid until the snapshot changes.
     let site = format_ident!("__FEATURE_FLAG_SITE", span = Span::mixed_site());
@@ -250,13 +282,9 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
     // Editing the schema must rebuild this crate: rustc records included files (and env vars
     // read through `option_env!`) in its dep-info, which cargo watches.
     let tracked_path = schema_path.display().to_string();
-    let schema_bytes = format_ident!("__FEATURE_FLAG_SCHEMA", span = Span::mixed_site());
-    let schema_env = format_ident!("__FEATURE_FLAG_SCHEMA_ENV", span = Span::mixed_site());
     let tracking = quote! {
-        #[allow(dead_code)]
-        const #schema_bytes: &[u8] = ::core::include_bytes!(#tracked_path);
-        #[allow(dead_code)]
-        const #schema_env: ::core::option::Option<&str> = ::core::option_env!("FEATURE_FLAGS_SCHEMA");
+        const _: &[u8] = ::core::include_bytes!(#tracked_path);
+        const _: ::core::option::Option<&str> = ::core::option_env!("FEATURE_FLAGS_SCHEMA");
     };
 
     // A deprecated flag warns at the use site, on stable Rust, through `#[deprecated]`.
@@ -275,12 +303,13 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
             "deprecated_feature_flag",
             span = flag.span().resolved_at(Span::mixed_site())
         );
-        quote! {
+        // In a block of its own: the marker is an item, which the body would see otherwise.
+        quote! {{
             #[deprecated(note = #note)]
             #[allow(non_upper_case_globals, dead_code)]
             const #marker: () = ();
             let _ = #usage;
-        }
+        }}
     });
 
     // `-> impl Future`, `-> impl Iterator`, ...: the two paths are two types, carried by
@@ -316,7 +345,7 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
                 quote!({ #krate::__private::Either::Right(#fallback_call) }),
             ),
             true => (
-                quote!({ #krate::__private::Either::Left((move || #on_path)()) }),
+                quote!({ #krate::__private::Either::Left(#krate::__private::call_once(move || #on_path)) }),
                 quote!({ #krate::__private::Either::Right(#fallback_call) }),
             ),
             // An `unsafe fn` calls its (maybe unsafe) fallback in an `unsafe` block, as

@@ -99,6 +99,15 @@ fn instrumented_block(group: &Group) -> Option<Group> {
     }
 }
 
+/// Whether the signature is one `#[async_trait]` generated: it always adds the lifetime
+/// `'async_trait`. (A plain fn returning `Box::pin(async move { .. })`, a tower `Service::call`,
+/// is not: its gate decides at call time, before the future exists.)
+pub(crate) fn async_trait_signature(sig: &syn::Signature) -> bool {
+    sig.generics
+        .lifetimes()
+        .any(|def| def.lifetime.ident == "async_trait")
+}
+
 /// A body `#[async_trait]` generated for an `async fn` of a trait or its impl:
 /// `{ Box::pin(async move { .. }) }`. Returns the async block's `{ .. }` and a function putting
 /// a new block in its place.

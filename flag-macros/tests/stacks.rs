@@ -400,3 +400,107 @@ async fn impl_trait_returns_of_different_types() {
     assert_eq!(evens(1000).count(), 500);
     assert_eq!(later((1, 2)).await, 1);
 }
+
+// --- review fixes ---------------------------------------------------------------------------
+
+/// A plain fn returning `Box::pin(async move { .. })` (a tower `Service::call`) is not
+/// async-trait output: it decides at call time, and `&mut self` is not captured in the future.
+struct Service {
+    base: u32,
+}
+
+type Boxed = std::pin::Pin<Box<dyn Future<Output = u32> + Send + 'static>>;
+
+impl Service {
+    #[feature_flag("shapeFlag", fallback = Self::old_call, schema = "tests/flags.json")]
+    fn call(&mut self, n: u32) -> Boxed {
+        self.base += 1;
+        let base = self.base;
+        Box::pin(async move { base + n })
+    }
+
+    fn old_call(&mut self, n: u32) -> Boxed {
+        let base = self.base;
+        Box::pin(async move { base * n })
+    }
+}
+
+#[tokio::test]
+async fn a_boxed_future_decides_at_call_time() {
+    let mut service = Service { base: 10 };
+    let future = {
+        let _on = on();
+        service.call(2)
+    };
+    // Polled after the override ended: the decision was taken when `call` ran.
+    assert_eq!(future.await, 13);
+    let _off = off();
+    assert_eq!(service.call(2).await, 22);
+}
+
+/// A sync `-> impl Trait` body returning borrows of its arguments.
+#[feature_flag("shapeFlag", fallback = old_every_other_mut, schema = "tests/flags.json")]
+fn every_other_mut<'a>(v: &'a mut [u32]) -> impl Iterator<Item = &'a mut u32> + 'a {
+    v.iter_mut().step_by(2)
+}
+
+fn old_every_other_mut<'a>(v: &'a mut [u32]) -> impl Iterator<Item = &'a mut u32> + 'a {
+    v.iter_mut().skip(1).step_by(2)
+}
+
+#[test]
+fn impl_trait_bodies_may_return_borrows() {
+    let mut v = vec![1, 2, 3, 4];
+    {
+        let _on = on();
+        every_other_mut(&mut v).for_each(|x| *x *= 10);
+    }
+    assert_eq!(v, [10, 2, 30, 4]);
+    let _off = off();
+    every_other_mut(&mut v).for_each(|x| *x = 0);
+    assert_eq!(v, [10, 0, 30, 0]);
+}
+
+/// Parameters drop last first, destructured or not, as in the function as written.
+struct Noisy(&'static str, Arc<Mutex<Vec<&'static str>>>);
+
+impl Drop for Noisy {
+    fn drop(&mut self) {
+        self.1.lock().unwrap().push(self.0);
+    }
+}
+
+#[feature_flag("shapeFlag", fallback = old_drops, schema = "tests/flags.json")]
+fn drops((a, b): (Noisy, Noisy), mut c: Noisy, d: Noisy) {
+    c.0 = "c";
+    let _ = (&a, &b, &d);
+}
+
+fn old_drops(_: (Noisy, Noisy), _c: Noisy, _d: Noisy) {}
+
+#[test]
+fn parameters_drop_in_the_order_written() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let noisy = |name| Noisy(name, Arc::clone(&log));
+    let _on = on();
+    drops((noisy("a"), noisy("b")), noisy("c0"), noisy("d"));
+    assert_eq!(*log.lock().unwrap(), ["d", "c", "b", "a"]);
+}
+
+/// The marker of a deprecated flag is not visible to the body.
+#[feature_flag("legacyReceipt", fallback = old_receipt, schema = "tests/flags.json")]
+#[allow(deprecated)]
+fn receipt() -> u32 {
+    let deprecated_feature_flag = 1;
+    deprecated_feature_flag + 1
+}
+
+fn old_receipt() -> u32 {
+    0
+}
+
+#[test]
+fn generated_items_stay_out_of_the_body() {
+    let _on = Overrides::new().enable("legacyReceipt").apply();
+    assert_eq!(receipt(), 2);
+}

@@ -202,6 +202,13 @@ pub mod __private {
     pub use crate::typed::{optional, required, variant, with_attribute, with_variant};
     /// Carries either path of a gate on `-> impl Trait` (futures, iterators, `Display`, ...).
     pub use either::Either;
+
+    /// Runs the flag-on path of a sync gate on `-> impl Trait` as a `FnOnce` closure: a body
+    /// returning borrows of its arguments (`v.iter_mut()`) cannot be an `FnMut`'s.
+    #[inline(always)]
+    pub fn call_once<R>(f: impl FnOnce() -> R) -> R {
+        f()
+    }
     /// The type of a typed flag's attribute that the schema leaves unconstrained: any JSON.
     /// (Not re-exported at the root: a public `Value::String` in scope would make rustc spell
     /// `String` as `std::string::String` in every diagnostic of a user's crate.)

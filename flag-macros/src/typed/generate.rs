@@ -16,7 +16,8 @@ use super::parse::Input;
 pub(crate) fn module(input: &Input, document: &Document, path: &Path) -> syn::Result<TokenStream> {
     let span = input.name.span();
     let err = |message: String| Error::new(span, message);
-    let krate = crate::krate::runtime(input.krate.as_ref(), "flags!")?;
+    let given = input.krate.as_ref().map(seen_from_the_module);
+    let krate = crate::krate::runtime(given.as_ref(), "flags!")?;
     let shown = crate::schema::display(path);
 
     let mut statics = Taken::default();
@@ -304,16 +305,64 @@ fn attribute_docs(attribute: &str, def: &AttributeDefinition) -> String {
 
 /// Schema text as literal Markdown: no link, HTML tag or emphasis of its own, so rustdoc's
 /// lints stay quiet in the user's crate.
+/// `crate = path` as written beside `flags!`, seen from inside the generated module: a relative
+/// path (`rt`, `self::rt`, `super::rt`) gains one `super`.
+fn seen_from_the_module(path: &syn::Path) -> syn::Path {
+    let first = path.segments.first().map(|s| s.ident.to_string());
+    if path.leading_colon.is_some() || first.as_deref() == Some("crate") {
+        return path.clone();
+    }
+    let mut seen: syn::Path = syn::parse_quote!(super);
+    let skip = usize::from(first.as_deref() == Some("self"));
+    seen.segments
+        .extend(path.segments.iter().skip(skip).cloned());
+    seen
+}
+
+/// Schema text as one line of Markdown that renders as written: no link, emphasis, HTML, code
+/// span, and no indented code block or `~~~` fence (which `cargo test --doc` would compile).
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    for c in text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+    {
         if matches!(
             c,
-            '\\' | '[' | ']' | '<' | '>' | '*' | '_' | '`' | '#' | '|' | '&'
+            '\\' | '[' | ']' | '<' | '>' | '*' | '_' | '`' | '#' | '|' | '&' | '~'
         ) {
             out.push('\\');
         }
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_text_is_one_line_of_plain_markdown() {
+        // An indented line or a `~~~` fence would be a code block that doctests compile.
+        assert_eq!(
+            escape("Steps:\n\n    enable_it() ~~~"),
+            "Steps: enable\\_it() \\~\\~\\~"
+        );
+    }
+
+    #[test]
+    fn relative_runtime_paths_are_seen_from_the_module() {
+        let seen = |path: syn::Path| {
+            let path = seen_from_the_module(&path);
+            quote!(#path).to_string().replace(' ', "")
+        };
+        assert_eq!(seen(syn::parse_quote!(rt)), "super::rt");
+        assert_eq!(seen(syn::parse_quote!(self::rt)), "super::rt");
+        assert_eq!(seen(syn::parse_quote!(super::rt)), "super::super::rt");
+        assert_eq!(seen(syn::parse_quote!(crate::rt)), "crate::rt");
+        assert_eq!(seen(syn::parse_quote!(::flag_runtime)), "::flag_runtime");
+    }
 }

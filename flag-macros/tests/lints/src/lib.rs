@@ -207,3 +207,26 @@ pub fn truncated((x, _): (u64, u8)) -> u32 {
 pub fn old_truncated(pair: (u64, u8)) -> u32 {
     u32::from(pair.1)
 }
+
+/// `unsafe fn -> impl Trait` with an `unsafe` fallback (`unsafe_op_in_unsafe_fn`).
+#[cfg_attr(feature = "gated", feature_flag("lintFlag", fallback = old_raw_bytes))]
+pub unsafe fn raw_bytes(p: *const u8, n: usize) -> impl Iterator<Item = u8> {
+    (0..n).map(move |i| unsafe { *p.add(i) })
+}
+
+pub unsafe fn old_raw_bytes(p: *const u8, n: usize) -> impl Iterator<Item = u8> {
+    let first = unsafe { *p };
+    std::iter::repeat_n(first, n)
+}
+
+/// A destructured parameter followed by plain ones, one `mut` (the rebinding keeping their drop
+/// order).
+#[cfg_attr(feature = "gated", feature_flag("lintFlag", fallback = old_then_more))]
+pub fn then_more((a, b): (u32, u32), mut c: Vec<u32>, d: u32) -> Vec<u32> {
+    c.push(a + b + d);
+    c
+}
+
+pub fn old_then_more(_: (u32, u32), c: Vec<u32>, _d: u32) -> Vec<u32> {
+    c
+}
