@@ -52,7 +52,19 @@ fn replace_in(
             )
             && instrumented_block(group).is_none();
         if is_instrumented_future && group.delimiter() == Delimiter::Brace {
-            tokens[index] = replace(group).into();
+            // With `err` or `ret`, the future is `async move { match async move { fake-return-edge
+            // { user } }.await { .. } }`: the gate goes in the user's block, so that the fallback's
+            // result is logged too. Without a fake return edge inside (async-trait), the whole
+            // block is the user's.
+            let replaced = match replace_in(group.stream(), replace) {
+                Some(stream) => {
+                    let mut new = Group::new(Delimiter::Brace, stream);
+                    new.set_span(group.span());
+                    new
+                }
+                None => replace(group),
+            };
+            tokens[index] = replaced.into();
             return Some(tokens.into_iter().collect());
         }
         let replaced = if let Some(user) = instrumented_block(group) {

@@ -504,3 +504,42 @@ fn generated_items_stay_out_of_the_body() {
     let _on = Overrides::new().enable("legacyReceipt").apply();
     assert_eq!(receipt(), 2);
 }
+
+/// `#[instrument(ret)]` on an async fn logs what either path returns, in both orders.
+#[tracing::instrument(ret)]
+#[feature_flag("shapeFlag", fallback = old_total, schema = "tests/flags.json")]
+async fn total_above(n: u32) -> u32 {
+    n + 1
+}
+
+#[feature_flag("shapeFlag", fallback = old_total, schema = "tests/flags.json")]
+#[tracing::instrument(ret)]
+async fn total_below(n: u32) -> u32 {
+    n + 1
+}
+
+async fn old_total(n: u32) -> u32 {
+    n * 100
+}
+
+#[tokio::test]
+async fn instrument_ret_sees_both_paths() {
+    let lines = Lines::default();
+    let _subscriber = tracing::subscriber::set_default(subscriber(&lines));
+    for above in [true, false] {
+        let call = |n| -> std::pin::Pin<Box<dyn Future<Output = u32>>> {
+            if above {
+                Box::pin(total_above(n))
+            } else {
+                Box::pin(total_below(n))
+            }
+        };
+        let on = Overrides::new().enable("shapeFlag");
+        assert_eq!(on.scope(call(3)).await, 4);
+        let off = Overrides::new().disable("shapeFlag");
+        assert_eq!(off.scope(call(3)).await, 300);
+        let printed = lines.take();
+        assert!(printed.contains("return=4"), "above: {above}\n{printed}");
+        assert!(printed.contains("return=300"), "above: {above}\n{printed}");
+    }
+}
