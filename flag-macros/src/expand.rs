@@ -45,13 +45,36 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
             "#[feature_flag] cannot gate a `const fn`: flags are read at run time",
         ));
     }
-    let flag = &args.flag;
-    let name = flag.value();
-
     // Schema: where, whether it reads and validates, whether it knows the flag.
     let schema_path = crate::schema::locate(args.schema.as_ref().map(|s| s.value()).as_deref());
-    let error_span = args.schema.as_ref().map_or(flag.span(), |s| s.span());
+    let error_span = args.schema.as_ref().map_or(args.flag.span(), |s| s.span());
     let loaded = crate::schema::load(&schema_path);
+
+    // `flags::NEW_CHECKOUT`: the key whose static that is; the path itself is checked to be a
+    // typed flag in the expansion.
+    let mut args = args;
+    if let Some(path) = &args.flag_static {
+        let constant = args.flag.value();
+        let document = loaded
+            .as_ref()
+            .map_err(|message| Error::new(error_span, message))?;
+        let Some(key) = document
+            .flags
+            .keys()
+            .find(|key| crate::typed::names::constant(key) == constant)
+        else {
+            return Err(Error::new_spanned(
+                path,
+                format!(
+                    "no flag in `{}` has the static `{constant}`: a `flags!` static is its key in SCREAMING_SNAKE_CASE",
+                    crate::schema::display(&schema_path)
+                ),
+            ));
+        };
+        args.flag = syn::LitStr::new(key, args.flag.span());
+    }
+    let flag = &args.flag;
+    let name = flag.value();
     if !flag_schema::is_valid_key(&name) {
         // `NewCheckout` for `newCheckout`: the schema's flag that differs in case only, or is
         // close.
@@ -317,6 +340,13 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
     let either = impl_trait_either(&item.sig.output)?;
     let is_unsafe = item.sig.unsafety.is_some();
 
+    // `flags::NEW_CHECKOUT` must name a typed flag: a misspelled path is rustc's error there.
+    let static_check = args.flag_static.as_ref().map(|path| {
+        quote_spanned! {path.span()=>
+            #krate::__private::flag_static(&#path);
+        }
+    });
+
     // The gated block, put where the user's body `on` was.
     let mut gated = |on: &Group| -> Group {
         // `#![allow(..)]` at the top of the body applies to the whole function: it stays first.
@@ -367,6 +397,7 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
                 #tracking
                 #deprecation
                 #context_warnings
+                #static_check
                 #site_static
                 #gate
                 if #check #on_path else #off_path

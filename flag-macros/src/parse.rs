@@ -10,6 +10,9 @@ use syn::{Error, Expr, ExprPath, Ident, LitStr, Path, Token};
 pub(crate) struct Args {
     /// The flag name, as the user wrote it (errors point here).
     pub flag: LitStr,
+    /// `flags::NEW_CHECKOUT`: a static of a `flags!` module naming the flag (its key is found
+    /// by the static's name; `flag` then holds that name until resolved).
+    pub flag_static: Option<Path>,
     /// What runs when the flag is off, called with the same arguments.
     pub fallback: ExprPath,
     /// `schema = "path"`: the flags document, relative to `CARGO_MANIFEST_DIR`.
@@ -134,6 +137,24 @@ fn parse_pairs(input: ParseStream<'_>) -> syn::Result<ContextForm> {
 
 const USAGE: &str = "expected `#[feature_flag(\"flagName\", fallback = other_fn)]`";
 
+/// `flags::NEW_CHECKOUT`: a path whose last segment is in SCREAMING_SNAKE_CASE.
+fn typed_flag_path(expr: &Expr) -> Option<&Path> {
+    let Expr::Path(ExprPath {
+        qself: None, path, ..
+    }) = expr
+    else {
+        return None;
+    };
+    let last = path.segments.last()?;
+    let name = last.ident.to_string();
+    let shouty = last.arguments.is_none()
+        && name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    shouty.then_some(path)
+}
+
 impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         if input.is_empty() {
@@ -142,6 +163,7 @@ impl Parse for Args {
                 format!("missing the flag name: {USAGE}"),
             ));
         }
+        let mut flag_static = None;
         let flag = if input.peek(LitStr) {
             input.parse::<LitStr>()?
         } else {
@@ -156,10 +178,14 @@ impl Parse for Args {
             }) = found
             {
                 name
+            } else if let Some(path) = typed_flag_path(&found) {
+                let last = &path.segments.last().expect("a path has a segment").ident;
+                flag_static = Some(path.clone());
+                LitStr::new(&last.to_string(), path.span())
             } else {
                 return Err(Error::new(
                 found.span(),
-                "the flag name must be a string literal, e.g. `#[feature_flag(\"newCheckout\", fallback = old_checkout)]`",
+                "the flag name must be a string literal or a `flags!` static, e.g. `#[feature_flag(\"newCheckout\", fallback = old_checkout)]` or `#[feature_flag(flags::NEW_CHECKOUT, fallback = old_checkout)]`",
             ));
             }
         };
@@ -269,6 +295,7 @@ impl Parse for Args {
         })?;
         Ok(Args {
             flag,
+            flag_static,
             fallback,
             schema,
             krate,

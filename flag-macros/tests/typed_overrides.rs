@@ -77,3 +77,20 @@ fn an_override_that_does_not_fit_is_off() {
     assert!(flags::DISCOUNT_BANNER.is_enabled_now());
     assert_eq!(flags::DISCOUNT_BANNER.get_now(), None);
 }
+
+/// `#[feature_flag]` takes a `flags!` static in place of the key.
+#[flag_macros::feature_flag(flags::NEW_CHECKOUT, fallback = old_checkout, schema = "tests/typed.json")]
+fn checkout(items: u32) -> u32 {
+    items * 10
+}
+
+fn old_checkout(items: u32) -> u32 {
+    items
+}
+
+#[test]
+fn feature_flag_takes_a_static() {
+    assert_eq!(checkout(3), 3, "off: no agent");
+    let _flags = Overrides::new().enable(&flags::NEW_CHECKOUT).apply();
+    assert_eq!(checkout(3), 30);
+}

@@ -52,6 +52,7 @@ fn ui() {
             "tests/ui-typed/deprecated_flag.rs",
             "tests/ui-typed/unknown_argument.rs",
             "tests/ui-typed/not_a_module.rs",
+            "tests/ui-typed/gate_unknown_static.rs",
         ],
     );
     for case in ["collision", "attribute_collision", "schema_error"] {

@@ -203,6 +203,20 @@ pub mod __private {
     /// Carries either path of a gate on `-> impl Trait` (futures, iterators, `Display`, ...).
     pub use either::Either;
 
+    /// What `#[feature_flag(flags::NEW_CHECKOUT, ..)]` accepts in place of a key: a static of a
+    /// `flags!` module.
+    #[diagnostic::on_unimplemented(
+        message = "`#[feature_flag]` takes a flag key (a string literal) or a `flags!` static, not `{Self}`",
+        label = "not a `flags!` static"
+    )]
+    pub trait FlagStatic {}
+
+    impl<T> FlagStatic for crate::TypedFlag<T> {}
+
+    /// Checks, at compile time, that the gate's flag is a [`FlagStatic`].
+    #[inline(always)]
+    pub fn flag_static<S: FlagStatic>(_: &S) {}
+
     /// Runs the flag-on path of a sync gate on `-> impl Trait` as a `FnOnce` closure: a body
     /// returning borrows of its arguments (`v.iter_mut()`) cannot be an `FnMut`'s.
     #[inline(always)]

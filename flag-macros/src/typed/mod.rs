@@ -6,7 +6,7 @@
 //!   variants.
 
 mod generate;
-mod names;
+pub(crate) mod names;
 mod parse;
 
 use proc_macro2::TokenStream;
