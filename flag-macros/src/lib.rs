@@ -190,7 +190,8 @@
 //! `flag_runtime::TypedFlag`, named after the key in SCREAMING_SNAKE_CASE), and for a flag with
 //! attributes or variants a struct of its value (the key in UpperCamelCase, a field per
 //! attribute in snake_case) and an enum of its variants. Misspelling a flag or an attribute, or
-//! reading one as the wrong type, is then a plain rustc error.
+//! reading one as the wrong type, is then a plain rustc error. `#[feature_flag]` takes such a
+//! static in place of the key: `#[feature_flag(flags::NEW_CHECKOUT, fallback = old_checkout)]`.
 //!
 //! ```
 //! flag_macros::flags!(pub mod flags, schema = "tests/typed.json");
