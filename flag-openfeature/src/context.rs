@@ -13,7 +13,8 @@ pub const TARGETING_KEY: &str = "targetingKey";
 /// The AppConfig context of an OpenFeature evaluation context: each custom field is a
 /// `Context: key=value` pair (booleans, integers and floats as written, strings as they are,
 /// date-times in RFC 3339), and the targeting key is the `Entity-Id` and the pair
-/// [`TARGETING_KEY`]. A structure field, or a field the agent cannot be sent (see
+/// [`TARGETING_KEY`] (the pair only when it is a valid context value: no `,`, at most 1024
+/// bytes). A structure field, or a field the agent cannot be sent (see
 /// [`Context::validate`]), is `INVALID_CONTEXT`; the message names the key, never the value.
 pub fn to_appconfig(context: &EvaluationContext) -> Result<Context, EvaluationError> {
     let mut out = Context::new();
@@ -44,7 +45,15 @@ pub fn to_appconfig(context: &EvaluationContext) -> Result<Context, EvaluationEr
         }
     }
     if let Some(id) = &context.targeting_key {
-        out.insert(TARGETING_KEY, id.as_str());
+        // The pair only when it can be sent: the `Entity-Id` takes what a context value cannot
+        // (`Doe, John`, up to 2048 bytes), and a rule on `$targetingKey` then sees no value.
+        if Context::new()
+            .with(TARGETING_KEY, id.as_str())
+            .validate()
+            .is_ok()
+        {
+            out.insert(TARGETING_KEY, id.as_str());
+        }
         out = out.entity_id(id.as_str());
     }
     out.validate().map_err(|error| invalid(error.to_string()))?;

@@ -66,17 +66,18 @@
 //!
 //! | reason | when |
 //! |---|---|
-//! | `CACHED` | the answer read is last-known-good: its latest refresh failed |
+//! | `STALE` (`Other("STALE")` in the SDK 0.3) | the answer read is last-known-good: its latest refresh failed |
 //! | `STATIC` | a single-variant flag (no `_variant`): the same value for every context |
-//! | `DEFAULT` | a multi-variant flag's default variant: the variant the agent serves without a context (read from the context-free answer, or the same name there) |
-//! | `TARGETING_MATCH` | a multi-variant flag whose variant differs from the default: a rule chose it (a `split` rule too) |
-//! | `UNKNOWN` | a multi-variant flag with no context-free answer of the same configuration version to compare with |
+//! | `DEFAULT` | a multi-variant flag's default (last) variant |
+//! | `TARGETING_MATCH` | a multi-variant flag's other variants: a rule chose it (a `split` rule too) |
+//! | `UNKNOWN` | without the flags document: a multi-variant flag with no context-free answer of the same configuration version to compare with |
 //!
-//! Variant names are unique within a flag and the default (last) variant has no rule, so the
-//! comparison is exact. Every value comes from the in-process cache; `CACHED` is kept for the
-//! answers that are only that, with the agent failing (the specification's newer `STALE`
-//! reason says the same, and the SDK 0.3 has no variant for it; the provider's status is
-//! `STALE` meanwhile). Errors carry the reason `ERROR` (set by the SDK) and a code:
+//! With the flags document ([`AppConfigProvider::with_schema`]) the default variant is known
+//! and the reasons are exact. Without it, the default is taken to be the variant the agent
+//! serves with no context (the context-free answer of the same configuration version): exact
+//! unless one of the flag's rules matches an empty context (`(not (eq $tier "free"))` does),
+//! which swaps that flag's `DEFAULT` and `TARGETING_MATCH`. Errors carry the reason `ERROR`
+//! (set by the SDK) and a code:
 //! `FLAG_NOT_FOUND`, `TYPE_MISMATCH`, `INVALID_CONTEXT`, `PROVIDER_NOT_READY` while nothing is
 //! loaded and no refresh has completed, `GENERAL` when nothing could be loaded. Messages name
 //! flags, attributes, types and fault kinds, never a value. Flag metadata carries the
@@ -111,3 +112,6 @@ pub use status::{ProviderEvent, ProviderEvents};
 
 /// The OpenFeature SDK this provider implements, re-exported so the versions match.
 pub use open_feature;
+
+/// The flags document, for [`AppConfigProvider::with_schema`].
+pub use flag_schema;

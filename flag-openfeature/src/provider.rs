@@ -1,5 +1,8 @@
 //! The provider: OpenFeature resolutions answered from a [`FlagSource`].
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use flag_runtime::{FlagSource, Served};
 use open_feature::provider::{
     FeatureProvider, ProviderMetadata, ProviderStatus, ResolutionDetails,
@@ -31,6 +34,8 @@ pub struct AppConfigProvider {
     source: FlagSource,
     metadata: ProviderMetadata,
     flag_metadata: bool,
+    /// Each multi-variant flag's default (last) variant, from the flags document, if given.
+    defaults: Option<Arc<HashMap<String, String>>>,
 }
 
 impl AppConfigProvider {
@@ -41,7 +46,38 @@ impl AppConfigProvider {
             source,
             metadata: ProviderMetadata::new(PROVIDER_NAME),
             flag_metadata: true,
+            defaults: None,
         }
+    }
+
+    /// The same provider, knowing each multi-variant flag's default variant from the flags
+    /// document deployed to AppConfig: reasons are then exact (`DEFAULT` for the default
+    /// variant, `TARGETING_MATCH` for any other), even for a flag whose rules match an empty
+    /// context. Without it, the default is taken to be what the agent serves with no context.
+    ///
+    /// ```no_run
+    /// # fn demo(source: flag_runtime::FlagSource) -> Result<(), flag_openfeature::flag_schema::SchemaError> {
+    /// use flag_openfeature::{flag_schema::Document, AppConfigProvider};
+    ///
+    /// // The document uploaded to AppConfig, e.g. `include_str!("../flags.json")`.
+    /// let text = std::fs::read_to_string("flags.json").expect("the flags document");
+    /// let document = Document::parse(&text)?;
+    /// let provider = AppConfigProvider::new(source).with_schema(&document);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_schema(mut self, document: &flag_schema::Document) -> Self {
+        let defaults = document
+            .values
+            .iter()
+            .filter_map(|(key, value)| {
+                let last = value.variants.as_ref()?.last()?;
+                Some((key.clone(), last.name.clone()))
+            })
+            .collect();
+        self.defaults = Some(Arc::new(defaults));
+        self
     }
 
     /// The same provider without flag metadata in its resolutions: the `configurationVersion`
@@ -83,10 +119,10 @@ impl AppConfigProvider {
         let key = Key::parse(flag_key);
         let context = to_appconfig(context)?;
         let served = self.source.with_context(&context).served().await;
-        // The context-free answer: what a context's variant is compared with, and what the
-        // provider's status follows; kept fresh by every evaluation.
+        // The context-free answer: what a context's variant is compared with when the schema
+        // is not known; the provider's status follows it, so every evaluation keeps it fresh.
         let context_free = match &served {
-            Served::Context { .. } => self.source.snapshot().await,
+            Served::Context { .. } if self.defaults.is_none() => self.source.snapshot().await,
             _ => None,
         };
         let Some(snapshot) = served.snapshot() else {
@@ -102,7 +138,11 @@ impl AppConfigProvider {
             });
         };
         let value = read::<T>(key, flag)?;
-        let reason = reason(&served, key.flag, flag, context_free.as_deref());
+        let default = self
+            .defaults
+            .as_ref()
+            .and_then(|defaults| defaults.get(key.flag).map(String::as_str));
+        let reason = reason(&served, key.flag, flag, default, context_free.as_deref());
         let mut details = ResolutionDetails {
             value,
             variant: flag.variant().map(str::to_owned),

@@ -1,5 +1,5 @@
 //! The provider's life over real HTTP to the local agent: initialisation, status, the error
-//! codes before and without a first load, last-known-good answers (`CACHED`), and events. Each
+//! codes before and without a first load, last-known-good answers (`STALE`), and events. Each
 //! test names the OpenFeature specification requirements it covers.
 
 mod common;
@@ -133,7 +133,7 @@ async fn before_the_first_load_completes_the_provider_is_not_ready() {
     agent.stop().await;
 }
 
-/// Requirement 2.2.5: an answer kept because its refresh failed is `CACHED`; 1.7.1 and 5.1.1:
+/// Requirement 2.2.5: an answer kept because its refresh failed is `STALE`; 1.7.1 and 5.1.1:
 /// the provider goes `STALE` with a `PROVIDER_STALE` event (5.1.4: with a message), and back
 /// to `READY` with a `PROVIDER_READY` event when the agent recovers.
 #[tokio::test]
@@ -159,7 +159,10 @@ async fn a_failing_agent_makes_answers_cached_and_the_provider_stale() {
         .await
         .unwrap();
     assert!(details.value, "last-known-good served");
-    assert_eq!(details.reason, Some(EvaluationReason::Cached));
+    assert_eq!(
+        details.reason,
+        Some(EvaluationReason::Other("STALE".into()))
+    );
     assert_eq!(provider.status(), ProviderStatus::STALE);
     match next(&mut events).await {
         ProviderEvent::Stale { message } => assert!(message.contains("502"), "{message}"),
@@ -171,7 +174,10 @@ async fn a_failing_agent_makes_answers_cached_and_the_provider_stale() {
         .await
         .unwrap();
     assert_eq!(details.variant.as_deref(), Some("gold"));
-    assert_eq!(details.reason, Some(EvaluationReason::Cached));
+    assert_eq!(
+        details.reason,
+        Some(EvaluationReason::Other("STALE".into()))
+    );
 
     agent.clear_fault();
     tokio::time::sleep(ttl + Duration::from_millis(50)).await;

@@ -388,6 +388,13 @@ fn the_targeting_key_is_the_entity_id() {
     assert_eq!(context.get("tier"), Some("gold"));
     let empty = flag_openfeature::to_appconfig(&EvaluationContext::default()).unwrap();
     assert!(empty.is_empty());
+    // A targeting key a context value cannot carry (a `,`) is still the `Entity-Id`.
+    let named = flag_openfeature::to_appconfig(
+        &EvaluationContext::default().with_targeting_key("Doe, John"),
+    )
+    .unwrap();
+    assert_eq!(named.get_entity_id(), Some("Doe, John"));
+    assert_eq!(named.get("targetingKey"), None);
 }
 
 /// A date-time RFC 3339 cannot write (an offset with seconds) is `INVALID_CONTEXT`, naming the
