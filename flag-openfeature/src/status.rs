@@ -90,19 +90,29 @@ impl ProviderEvent {
 ///
 /// The OpenFeature Rust SDK (0.3) has no event API of its own: a handler is a task awaiting
 /// [`next`](Self::next). Each stream starts from the status when it was created and reports
-/// each change after it; refreshes completed while nobody waits are coalesced (the stream
-/// reports the state after the latest, so a fault and its recovery in between may go unseen).
+/// each change after it (create it before `set_provider` to see the first `PROVIDER_READY`);
+/// refreshes completed while nobody waits are coalesced: the stream reports the state after
+/// the latest, so a fault and its recovery in between may go unseen, but a configuration
+/// loaded meanwhile is always reported (`PROVIDER_CONFIGURATION_CHANGED`, after the
+/// `PROVIDER_READY` of a recovery that brought it).
 #[derive(Debug)]
 pub struct ProviderEvents {
     changes: StatusChanges,
     state: State,
+    /// The configuration version last reported (or held when the stream was created).
+    version: Option<String>,
+    /// A second event of one change: the configuration a recovery brought.
+    pending: Option<ProviderEvent>,
 }
 
 impl ProviderEvents {
     pub(crate) fn new(source: &FlagSource) -> Self {
         let changes = source.status_changes();
+        let status = source.status();
         ProviderEvents {
-            state: State::of(&source.status()),
+            state: State::of(&status),
+            version: status.version,
+            pending: None,
             changes,
         }
     }
@@ -111,12 +121,36 @@ impl ProviderEvents {
     /// a new configuration while ready. Refreshes happen when flags are evaluated (at most one
     /// per TTL), so an idle provider emits nothing.
     pub async fn next(&mut self) -> ProviderEvent {
+        if let Some(event) = self.pending.take() {
+            return event;
+        }
         loop {
             let status = self.changes.changed().await;
             let state = State::of(&status);
             let before = std::mem::replace(&mut self.state, state);
-            if let Some(event) = event(before, state, &status) {
-                return event;
+            // Flags were held before and a newer configuration is held now: by version, or an
+            // update of the latest refresh (coalesced updates included).
+            let reloaded = matches!(before, State::Ready | State::Stale)
+                && state == State::Ready
+                && (status.version != self.version
+                    || matches!(status.last_refresh, Some(Ok(Refreshed::Updated { .. }))));
+            if status.has_snapshot {
+                self.version.clone_from(&status.version);
+            }
+            let changed = reloaded.then(|| ProviderEvent::ConfigurationChanged {
+                version: status.version.clone(),
+            });
+            match event(before, state, &status) {
+                Some(event @ ProviderEvent::Ready { .. }) => {
+                    self.pending = changed;
+                    return event;
+                }
+                Some(event) => return event,
+                None => {
+                    if let Some(changed) = changed {
+                        return changed;
+                    }
+                }
             }
         }
     }

@@ -244,3 +244,47 @@ async fn a_new_configuration_is_an_event() {
     );
     agent.stop().await;
 }
+
+/// Requirement 5.1.1 / 5.3.1: a recovery that brings a new configuration is `PROVIDER_READY`
+/// then `PROVIDER_CONFIGURATION_CHANGED`, even when the refreshes were coalesced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recovery_with_a_new_configuration_reports_both() {
+    let file = FlagsFile::new(&doc());
+    let agent = start_agent(&file).await;
+    let ttl = Duration::from_millis(100);
+    let provider =
+        AppConfigProvider::new(source(agent.addr().port(), ttl, Duration::from_millis(500)));
+    let (_api, client) = client(provider.clone()).await;
+    let mut events = provider.events();
+
+    agent.set_fault(Fault::Status(502));
+    tokio::time::sleep(ttl + Duration::from_millis(50)).await;
+    let _ = client.get_bool_value("newCheckout", None, None).await;
+    assert!(matches!(
+        next(&mut events).await,
+        ProviderEvent::Stale { .. }
+    ));
+
+    let mut changed = doc();
+    changed["values"]["newCheckout"]["enabled"] = json!(false);
+    file.write(&changed);
+    agent.clear_fault();
+    tokio::time::sleep(ttl + Duration::from_millis(50)).await;
+    assert!(!client
+        .get_bool_value("newCheckout", None, None)
+        .await
+        .unwrap());
+    // Another refresh, unchanged, before anyone looks at the events.
+    tokio::time::sleep(ttl + Duration::from_millis(50)).await;
+    let _ = client.get_bool_value("newCheckout", None, None).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(matches!(
+        next(&mut events).await,
+        ProviderEvent::Ready { .. }
+    ));
+    assert!(matches!(
+        next(&mut events).await,
+        ProviderEvent::ConfigurationChanged { .. }
+    ));
+    agent.stop().await;
+}
