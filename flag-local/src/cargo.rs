@@ -85,7 +85,7 @@ impl fmt::Display for BuildError {
                 known.join(", ")
             ),
             BuildError::NoBinary { searched } => {
-                write!(f, "no binary target to run in {searched}")
+                write!(f, "no bin target to run in {searched}")
             }
             BuildError::Ambiguous { candidates } => write!(
                 f,
@@ -210,7 +210,8 @@ impl CargoBinary {
     }
 
     /// The package and binary meant, as cargo would choose them: `--package` (else the package
-    /// of the manifest, else the workspace's default members), then `--bin` (else the only one).
+    /// of the manifest, else, at the workspace root, the workspace's default members), then
+    /// `--bin` (else the package's `default-run`, else the only one).
     fn choose(&self, metadata: &Value, manifest: &Path) -> Result<Chosen, BuildError> {
         let empty = Vec::new();
         let all = metadata["packages"].as_array().unwrap_or(&empty);
@@ -246,8 +247,16 @@ impl CargoBinary {
                         .and_then(|path| Path::new(path).canonicalize().ok())
                         .is_some_and(|path| path == manifest)
                 });
+                let at_workspace_root = manifest.parent().is_some_and(|dir| {
+                    Path::new(&text(&metadata["workspace_root"]))
+                        .canonicalize()
+                        .is_ok_and(|root| root == dir)
+                });
                 match root {
-                    Some(root) if !bins(root).is_empty() => vec![*root],
+                    // A member's own manifest: that package, binaries or not (as `cargo run`).
+                    Some(root) if !at_workspace_root => vec![*root],
+                    // The workspace root: its default members (the root package unless
+                    // `default-members` says otherwise).
                     _ => {
                         let defaults = ids("workspace_default_members");
                         workspace
@@ -271,6 +280,14 @@ impl CargoBinary {
                     .map(move |name| (*package, name))
             })
             .collect();
+        // One package with several binaries and a `default-run`: that one, as `cargo run`.
+        if let ([package], None) = (packages.as_slice(), &self.bin) {
+            if let Some(default_run) = package["default_run"].as_str() {
+                if candidates.len() > 1 {
+                    candidates.retain(|(_, name)| name == default_run);
+                }
+            }
+        }
         match candidates.len() {
             1 => {
                 let (package, bin) = candidates.remove(0);

@@ -2,14 +2,15 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use flag_agent::{Agent, RunningAgent};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
+use tokio::sync::{oneshot, watch};
 
 use crate::runtime_api::{Invocation, InvokeError, RuntimeApi};
 
@@ -28,6 +29,8 @@ fn environment() -> String {
     format!("local-{}-{n}", std::process::id())
 }
 const PROFILE: &str = "flags";
+/// The most of the function's output kept (the latest), for [`LocalFunction::logs`].
+pub const MAX_LOG_BYTES: usize = 64 * 1024;
 
 /// Settings for [`LocalFunction`].
 #[derive(Debug, Clone)]
@@ -53,7 +56,11 @@ pub struct LocalFunction {
     agent: Option<RunningAgent>,
     agent_addr: SocketAddr,
     flags_file: PathBuf,
-    child: Child,
+    pid: Option<u32>,
+    /// Tells the task that owns the child to kill it (dropping it does too).
+    kill: Option<oneshot::Sender<()>>,
+    /// The child's exit status, once it has exited.
+    exit: watch::Receiver<Option<ExitStatus>>,
     logs: Arc<Mutex<String>>,
 }
 
@@ -175,6 +182,23 @@ impl LocalFunctionBuilder {
         if let Some(err) = child.stderr.take() {
             tokio::spawn(collect(err, Arc::clone(&logs), self.echo_logs));
         }
+        let pid = child.id();
+        let (kill, killed) = oneshot::channel::<()>();
+        let (exited, exit) = watch::channel(None);
+        // The child is owned here, so that its exit is noticed while nobody waits for it: every
+        // invocation races it.
+        tokio::spawn(async move {
+            let status = tokio::select! {
+                status = child.wait() => status,
+                _ = killed => {
+                    let _ = child.start_kill();
+                    child.wait().await
+                }
+            };
+            if let Ok(status) = status {
+                let _ = exited.send(Some(status));
+            }
+        });
         Ok(LocalFunction {
             api,
             application: self.application,
@@ -182,7 +206,9 @@ impl LocalFunctionBuilder {
             agent,
             agent_addr,
             flags_file: self.flags_file,
-            child,
+            pid,
+            kill: Some(kill),
+            exit,
             logs,
         })
     }
@@ -207,13 +233,40 @@ impl LocalFunction {
         }
     }
 
-    /// Invokes the function with `payload`; `timeout` plays the function timeout.
+    /// Invokes the function with `payload`; `timeout` plays the function timeout. If the
+    /// process exits first (or has exited), [`InvokeError::Exited`] says how, at once.
     pub async fn invoke(
         &self,
         payload: &Value,
         timeout: Duration,
     ) -> Result<Invocation, InvokeError> {
-        self.api.invoke(payload, timeout).await
+        tokio::select! {
+            biased;
+            answer = self.api.invoke(payload, timeout) => answer,
+            status = self.exited() => Err(InvokeError::Exited(status)),
+        }
+    }
+
+    /// Waits until the function process exits, and returns how it did.
+    pub async fn exited(&self) -> ExitStatus {
+        let mut exit = self.exit.clone();
+        let status = exit.wait_for(Option::is_some).await.map(|status| *status);
+        match status {
+            Ok(Some(status)) => status,
+            // The task that owns the child ended without a status (`wait` failed): it will
+            // never report one.
+            _ => std::future::pending().await,
+        }
+    }
+
+    /// The function's exit status, if it has exited.
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        *self.exit.borrow()
+    }
+
+    /// What the function reported to `POST /runtime/init/error`, if anything.
+    pub fn init_error(&self) -> Option<String> {
+        self.api.init_error()
     }
 
     /// The address of the agent (the port the function was given), whether it runs or not.
@@ -249,19 +302,24 @@ impl LocalFunction {
         Ok(())
     }
 
-    /// Everything the function printed so far (stdout and stderr).
+    /// What the function printed so far (stdout and stderr, lines that are not UTF-8 made so
+    /// lossily): the latest [`MAX_LOG_BYTES`] at most, from the start of a line.
     pub fn logs(&self) -> String {
         self.logs.lock().unwrap().clone()
     }
 
     /// The function's process id.
     pub fn pid(&self) -> Option<u32> {
-        self.child.id()
+        self.pid
     }
 
     /// Kills the function and waits for it.
     pub async fn stop(mut self) {
-        let _ = self.child.kill().await;
+        if let Some(kill) = self.kill.take() {
+            let _ = kill.send(());
+        }
+        let mut exit = self.exit.clone();
+        let _ = exit.wait_for(Option::is_some).await;
         self.stop_agent().await;
     }
 }
@@ -289,14 +347,81 @@ async fn start_agent(
     Err(last.unwrap_or_else(|| std::io::Error::other("agent did not start")))
 }
 
+/// Reads the function's output line by line until it ends (bytes that are not UTF-8 are
+/// replaced, never a reason to stop: an unread pipe would block the function), keeping the tail.
 async fn collect(stream: impl AsyncRead + Unpin, logs: Arc<Mutex<String>>, echo: bool) {
-    let mut lines = BufReader::new(stream).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
+    let mut reader = BufReader::new(stream);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let bytes = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        let line = String::from_utf8_lossy(bytes);
         if echo {
             eprintln!("  | {line}");
         }
-        let mut logs = logs.lock().unwrap();
-        logs.push_str(&line);
-        logs.push('\n');
+        keep_tail(&mut logs.lock().unwrap(), &line, MAX_LOG_BYTES);
+    }
+}
+
+/// Appends `line` to `logs` and drops its oldest lines beyond `max` bytes (a line longer than
+/// that on its own keeps its end).
+fn keep_tail(logs: &mut String, line: &str, max: usize) {
+    logs.push_str(line);
+    logs.push('\n');
+    if logs.len() <= max {
+        return;
+    }
+    let mut cut = logs.len() - max;
+    while !logs.is_char_boundary(cut) {
+        cut += 1;
+    }
+    // From the start of a line, unless the last line alone is over the limit.
+    if let Some(newline) = logs[cut..].find('\n') {
+        if cut + newline + 1 < logs.len() {
+            cut += newline + 1;
+        }
+    }
+    logs.drain(..cut);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn output_that_is_not_utf8_is_kept_lossily_and_reading_goes_on() {
+        let logs = Arc::new(Mutex::new(String::new()));
+        let output: &[u8] = b"starting\n\xff\xfe binary \xc3\r\nstill logging\nlast, unterminated";
+        collect(output, Arc::clone(&logs), false).await;
+        assert_eq!(
+            *logs.lock().unwrap(),
+            "starting\n\u{fffd}\u{fffd} binary \u{fffd}\nstill logging\nlast, unterminated\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn only_the_latest_output_is_kept() {
+        let logs = Arc::new(Mutex::new(String::new()));
+        let output: String = (0..20_000).map(|n| format!("line {n:05} é\n")).collect();
+        assert!(output.len() > 4 * MAX_LOG_BYTES);
+        collect(output.as_bytes(), Arc::clone(&logs), false).await;
+        let logs = logs.lock().unwrap();
+        assert!(logs.len() <= MAX_LOG_BYTES, "{} bytes kept", logs.len());
+        assert!(logs.len() > MAX_LOG_BYTES - 20, "{} bytes kept", logs.len());
+        assert!(logs.starts_with("line "), "from the start of a line");
+        assert!(logs.ends_with("line 19999 é\n"));
+
+        let mut long = String::new();
+        keep_tail(&mut long, &"é".repeat(100), 51);
+        assert_eq!(
+            long,
+            format!("{}\n", "é".repeat(25)),
+            "a char boundary, the end kept"
+        );
     }
 }

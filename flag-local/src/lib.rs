@@ -49,6 +49,6 @@ mod runtime_api;
 mod summary;
 
 pub use cargo::{cargo_build, BuildError, BuiltBinary, CargoBinary};
-pub use function::{LocalFunction, LocalFunctionBuilder};
+pub use function::{LocalFunction, LocalFunctionBuilder, MAX_LOG_BYTES};
 pub use runtime_api::{Invocation, InvokeError, Outcome, RuntimeApi, MAX_PAYLOAD_BYTES};
 pub use summary::{describe, AnswerFormat, Summary, SummaryError};

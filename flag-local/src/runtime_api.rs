@@ -56,6 +56,9 @@ pub enum InvokeError {
     TimedOut(Duration),
     /// The emulator stopped first.
     Stopped,
+    /// The function process exited first (a panic at start-up, a crash, an exit): its status.
+    /// Only [`LocalFunction::invoke`](crate::LocalFunction::invoke) reports it.
+    Exited(std::process::ExitStatus),
 }
 
 impl std::fmt::Display for InvokeError {
@@ -65,6 +68,7 @@ impl std::fmt::Display for InvokeError {
                 write!(f, "Task timed out after {:.2} seconds", after.as_secs_f64())
             }
             InvokeError::Stopped => f.write_str("the Runtime API emulator stopped"),
+            InvokeError::Exited(status) => write!(f, "the function exited ({status})"),
         }
     }
 }
@@ -162,10 +166,19 @@ impl RuntimeApi {
         );
         let (tx, rx) = oneshot::channel();
         self.state.waiting.lock().unwrap().insert(id.clone(), tx);
-        let deadline_ms = (SystemTime::now() + timeout)
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis() as u64;
+        // If this future is dropped unanswered (the caller raced it against something else),
+        // the event leaves the queue and the id is forgotten.
+        let _forget = Forget {
+            state: &self.state,
+            id: id.clone(),
+        };
+        // A timeout past what SystemTime can hold: the furthest deadline there is.
+        let deadline_ms = SystemTime::now()
+            .checked_add(timeout)
+            .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
+            .map_or(u64::MAX, |since| {
+                u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+            });
         self.state.queue.lock().unwrap().push_back(Pending {
             id: id.clone(),
             payload: Bytes::from(payload.to_string()),
@@ -179,17 +192,27 @@ impl RuntimeApi {
                 duration: started.elapsed(),
             }),
             Ok(Err(_)) => Err(InvokeError::Stopped),
-            Err(_) => {
-                self.state.waiting.lock().unwrap().remove(&id);
-                self.state.queue.lock().unwrap().retain(|p| p.id != id);
-                Err(InvokeError::TimedOut(timeout))
-            }
+            Err(_) => Err(InvokeError::TimedOut(timeout)),
         }
     }
 
     /// What the function reported to `POST /runtime/init/error`, if anything.
     pub fn init_error(&self) -> Option<String> {
         self.state.init_error.lock().unwrap().clone()
+    }
+}
+
+/// Removes an invocation from the queue and the waiting list when its [`RuntimeApi::invoke`]
+/// ends, whichever way (answered: already gone; timed out or dropped: not yet).
+struct Forget<'a> {
+    state: &'a State,
+    id: String,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.state.waiting.lock().unwrap().remove(&self.id);
+        self.state.queue.lock().unwrap().retain(|p| p.id != self.id);
     }
 }
 

@@ -154,7 +154,8 @@ impl Default for AnswerFormat {
 }
 
 /// One line for an invocation's outcome, ending with the time it took: `{"ok":true}  [1.3 ms]`,
-/// `error (EmptyCart): the cart is empty  [0.6 ms]`.
+/// `error (EmptyCart): the cart is empty  [0.6 ms]`. Line breaks (in an error message, a string
+/// a summary shows) become spaces.
 pub fn describe(outcome: &Outcome, took: Duration, format: &AnswerFormat) -> String {
     let ms = took.as_secs_f64() * 1000.0;
     let text = match outcome {
@@ -171,6 +172,7 @@ pub fn describe(outcome: &Outcome, took: Duration, format: &AnswerFormat) -> Str
             _ => truncate(&answer.to_string(), format.width),
         },
     };
+    let text = text.replace("\r\n", " ").replace(['\n', '\r'], " ");
     format!("{text}  [{ms:.1} ms]")
 }
 
@@ -230,6 +232,28 @@ mod tests {
         assert_eq!(
             describe(&error, took, &format),
             "error (EmptyCart): the cart is…  [1.2 ms]"
+        );
+    }
+
+    #[test]
+    fn line_breaks_become_spaces() {
+        let format = AnswerFormat {
+            summary: Some("{a} and {b}".parse().unwrap()),
+            width: 120,
+        };
+        let took = Duration::from_millis(1);
+        let error = Outcome::Error {
+            error_type: "Multi\nLine".into(),
+            message: "first\r\nsecond\nthird\r".into(),
+        };
+        assert_eq!(
+            describe(&error, took, &format),
+            "error (Multi Line): first second third   [1.0 ms]"
+        );
+        let object = Outcome::Response(json!({"a": "one\ntwo", "b": "three"}));
+        assert_eq!(
+            describe(&object, took, &format),
+            "one two and three  [1.0 ms]"
         );
     }
 

@@ -278,6 +278,22 @@ fn usage_errors_are_clap_errors() {
             vec!["--rounds", "many"],
             "invalid value 'many' for '--rounds <N>'",
         ),
+        (
+            vec!["--rounds", "0"],
+            "invalid value '0' for '--rounds <N>': 0 is not in 1..",
+        ),
+        (
+            vec!["--timeout", "1e30"],
+            "a function timeout is more than 0 and at most 900",
+        ),
+        (
+            vec!["--timeout", "0"],
+            "a function timeout is more than 0 and at most 900",
+        ),
+        (
+            vec!["--timeout", "soon"],
+            "`soon` is not a number of seconds",
+        ),
         (vec!["--env", "NOVALUE"], "`NOVALUE` is not KEY=VALUE"),
         (vec!["--summary", "{total"], "`{` is not closed"),
         (
@@ -309,4 +325,174 @@ fn usage_errors_are_clap_errors() {
     ] {
         assert!(help.contains(option), "no {option} in {help}");
     }
+}
+
+/// A crate with no dependencies whose binaries die: `panics` (its `default-run`) panics at
+/// start-up after a log line, `quits` exits with 3 at once, printing nothing. `flags.json` and
+/// `events/` beside it, the defaults.
+fn dying_crate() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("flag-local-dies");
+        if dir.exists() {
+            fs::remove_dir_all(&dir).unwrap();
+        }
+        fs::create_dir_all(dir.join("src/bin")).unwrap();
+        fs::create_dir_all(dir.join("events")).unwrap();
+        fs::write(
+            dir.join("Cargo.toml"),
+            r#"[package]
+name = "flag-local-dies"
+version = "0.1.0"
+edition = "2021"
+publish = false
+default-run = "panics"
+
+[workspace]
+"#,
+        )
+        .unwrap();
+        fs::write(
+            dir.join("src/bin/panics.rs"),
+            r#"fn main() {
+    eprintln!("booting");
+    panic!("cannot start: no config");
+}
+"#,
+        )
+        .unwrap();
+        fs::write(
+            dir.join("src/bin/quits.rs"),
+            "fn main() { std::process::exit(3) }\n",
+        )
+        .unwrap();
+        fs::write(
+            dir.join("flags.json"),
+            r#"{"version": "1", "flags": {}, "values": {}}"#,
+        )
+        .unwrap();
+        fs::write(dir.join("events/a.json"), "{}").unwrap();
+        fs::write(dir.join("events/b.json"), "{}").unwrap();
+        dir
+    })
+}
+
+#[test]
+fn a_function_that_panics_at_start_up_is_reported_at_once() {
+    let dir = dying_crate();
+    let started = std::time::Instant::now();
+    // No --bin: the package's default-run, `panics`.
+    let output = run(flag_local()
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
+        .args(["--rounds", "3", "--timeout", "120", "--interval", "0"]));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(100),
+        "waited for the timeout: {}",
+        describe(&output)
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("panics (package flag-local-dies) running"),
+        "default-run picks `panics`: {}",
+        describe(&output)
+    );
+    let lines = answer_lines(&output);
+    assert_eq!(lines.len(), 1, "it stops at once: {}", describe(&output));
+    assert!(
+        lines[0].contains("a.json  no answer: the function exited (exit status: 101)"),
+        "{}",
+        describe(&output)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("flag-local: the function `panics` exited (exit status: 101)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("  | booting"), "{stderr}");
+    assert!(stderr.contains("cannot start: no config"), "{stderr}");
+}
+
+#[test]
+fn a_function_that_exits_at_once_is_reported_at_once() {
+    let dir = dying_crate();
+    let started = std::time::Instant::now();
+    let output = run(flag_local()
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
+        .args(["--bin", "quits", "--rounds", "1", "--timeout", "120"]));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(100),
+        "waited for the timeout: {}",
+        describe(&output)
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the function `quits` exited (exit status: 3); it printed nothing"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_library_member_has_no_bin_target() {
+    // flag-schema is a member of a workspace with binaries elsewhere: its own manifest still
+    // means flag-schema, as for `cargo run`.
+    let output = run(flag_local()
+        .arg("--manifest-path")
+        .arg(workspace().join("flag-schema/Cargo.toml")));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert!(
+        stderr.contains("no bin target to run in package(s) flag-schema "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn raw_wins_over_a_summary_from_the_environment() {
+    let dir = outside_crate();
+    let output = run(flag_local()
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
+        .arg("--flags")
+        .arg(dir.join("my-flags.json"))
+        .arg("--events")
+        .arg(dir.join("sample-events"))
+        .args(["--rounds", "1", "--raw"])
+        .env("FLAG_LOCAL_SUMMARY", "{hello} is greeted"));
+    assert!(output.status.success(), "{}", describe(&output));
+    let lines = answer_lines(&output);
+    assert!(
+        lines[0].contains(r#"a-ada.json   {"function":"outside-lambda","#),
+        "{}",
+        describe(&output)
+    );
+}
+
+#[test]
+fn stray_files_in_the_events_directory_are_skipped() {
+    let dir = outside_crate();
+    let events = dir.join("stray-events");
+    fs::create_dir_all(events.join("subdir.json")).unwrap();
+    fs::write(events.join("a-ada.json"), r#"{"name": "Ada"}"#).unwrap();
+    fs::write(events.join(".hidden.json"), "not JSON").unwrap();
+    // An editor's lock file: a dangling symlink.
+    let lock = events.join(".#a-ada.json");
+    if fs::symlink_metadata(&lock).is_err() {
+        std::os::unix::fs::symlink("user@host.1234:1700000000", &lock).unwrap();
+    }
+    let output = run(flag_local()
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
+        .arg("--flags")
+        .arg(dir.join("my-flags.json"))
+        .arg("--events")
+        .arg(&events)
+        .args(["--rounds", "1"]));
+    assert!(output.status.success(), "{}", describe(&output));
+    let lines = answer_lines(&output);
+    assert_eq!(lines.len(), 1, "{}", describe(&output));
+    assert!(lines[0].contains("a-ada.json"), "{}", describe(&output));
 }

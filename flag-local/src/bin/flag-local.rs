@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser};
-use flag_local::{describe, AnswerFormat, CargoBinary, LocalFunction, Summary};
+use flag_local::{describe, AnswerFormat, CargoBinary, InvokeError, LocalFunction, Summary};
 use serde_json::Value;
 
 /// Run a Lambda crate locally: cargo builds it, the local AppConfig agent serves its flags file,
@@ -29,8 +29,13 @@ struct Cli {
     #[arg(long, value_name = "DIR", env = "FLAG_LOCAL_EVENTS")]
     events: Option<PathBuf>,
 
-    /// Stop after N rounds of events [default: until Ctrl-C]
-    #[arg(long, value_name = "N", env = "FLAG_LOCAL_ROUNDS")]
+    /// Stop after N rounds of events (at least 1) [default: until Ctrl-C]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "FLAG_LOCAL_ROUNDS",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
     rounds: Option<u64>,
 
     /// Pause between rounds, in seconds
@@ -51,14 +56,15 @@ struct Cli {
     )]
     ttl_ms: u64,
 
-    /// The function timeout of each invocation, in seconds
+    /// The function timeout of each invocation, in seconds (at most 900, as on Lambda)
     #[arg(
         long,
         value_name = "SECS",
         env = "FLAG_LOCAL_TIMEOUT",
-        default_value_t = 10.0
+        default_value = "10",
+        value_parser = function_timeout
     )]
-    timeout: f64,
+    timeout: Duration,
 
     /// The function's name (AWS_LAMBDA_FUNCTION_NAME) [default: the binary's name]
     #[arg(long, value_name = "NAME", env = "FLAG_LOCAL_FUNCTION_NAME")]
@@ -83,8 +89,9 @@ struct Cli {
     #[arg(long, value_name = "TEMPLATE", env = "FLAG_LOCAL_SUMMARY")]
     summary: Option<Summary>,
 
-    /// Show the compact JSON even when the package sets a summary
-    #[arg(long, conflicts_with = "summary")]
+    /// Show the compact JSON even when a summary is set (by the package, --summary or
+    /// FLAG_LOCAL_SUMMARY)
+    #[arg(long)]
     raw: bool,
 
     /// The most characters of an answer shown
@@ -133,6 +140,22 @@ fn key_value(text: &str) -> Result<(String, String), String> {
     }
 }
 
+/// Lambda's longest function timeout.
+const MAX_TIMEOUT_SECS: f64 = 900.0;
+
+fn function_timeout(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= MAX_TIMEOUT_SECS) {
+        return Err(format!(
+            "{text} seconds: a function timeout is more than 0 and at most {MAX_TIMEOUT_SECS} (Lambda's limit)"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -161,7 +184,11 @@ fn read_events(dir: &Path) -> Result<Vec<(String, Value)>, String> {
     let entries = std::fs::read_dir(dir).map_err(|e| format!("events {}: {e}", dir.display()))?;
     for entry in entries.flatten() {
         let path = entry.path();
-        if path.extension().is_some_and(|e| e == "json") {
+        // Editors' lock and swap files (`.#a.json`, often a dangling symlink), directories,
+        // FIFOs...: not events.
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        let regular = std::fs::metadata(&path).is_ok_and(|m| m.is_file());
+        if !hidden && regular && path.extension().is_some_and(|e| e == "json") {
             let text =
                 std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             let value: Value = serde_json::from_str(&text)
@@ -178,7 +205,7 @@ fn read_events(dir: &Path) -> Result<Vec<(String, Value)>, String> {
 
 async fn run(cli: Cli) -> Result<(), String> {
     let interval = seconds("--interval", cli.interval)?;
-    let timeout = seconds("--timeout", cli.timeout)?;
+    let timeout = cli.timeout;
     let mut binary = CargoBinary::new().release(cli.cargo.release);
     if let Some(path) = &cli.cargo.manifest_path {
         binary = binary.manifest_path(path);
@@ -256,11 +283,21 @@ async fn run(cli: Cli) -> Result<(), String> {
     loop {
         round += 1;
         for (name, event) in &events {
-            let line = match function.invoke(event, timeout).await {
-                Ok(invocation) => describe(&invocation.outcome, invocation.duration, &format),
-                Err(e) => format!("no answer: {e}"),
+            let (line, exited) = match function.invoke(event, timeout).await {
+                Ok(invocation) => (
+                    describe(&invocation.outcome, invocation.duration, &format),
+                    None,
+                ),
+                Err(InvokeError::Exited(status)) => (
+                    format!("no answer: the function exited ({status})"),
+                    Some(status),
+                ),
+                Err(e) => (format!("no answer: {e}"), None),
             };
-            println!("{}  {name:<width$}  {line}", clock());
+            println!("{}  {name:<width$}  {}", clock(), one_line(&line));
+            if let Some(status) = exited {
+                return Err(dead(&function, &built.name, status).await);
+            }
         }
         if cli.rounds.is_some_and(|n| round >= n) {
             break;
@@ -272,6 +309,37 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
     function.stop().await;
     Ok(())
+}
+
+/// Line breaks (in an error message, a summarised string) as spaces: one line per answer.
+fn one_line(text: &str) -> String {
+    text.replace("\r\n", " ").replace(['\n', '\r'], " ")
+}
+
+/// How many of the function's last log lines are shown when it dies.
+const LAST_LOG_LINES: usize = 20;
+
+/// The message for a function that exited: its status, its init error, its last log lines.
+async fn dead(function: &LocalFunction, name: &str, status: std::process::ExitStatus) -> String {
+    // Let the log readers take what the function wrote just before it died.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut message = format!("the function `{name}` exited ({status})");
+    if let Some(error) = function.init_error() {
+        message.push_str(&format!("; its init error: {}", one_line(error.trim())));
+    }
+    let logs = function.logs();
+    let lines: Vec<&str> = logs.lines().collect();
+    if lines.is_empty() {
+        message.push_str("; it printed nothing");
+    } else {
+        let skip = lines.len().saturating_sub(LAST_LOG_LINES);
+        message.push_str(&format!("; its last {} log line(s):", lines.len() - skip));
+        for line in &lines[skip..] {
+            message.push_str("\n  | ");
+            message.push_str(line);
+        }
+    }
+    message
 }
 
 fn clock() -> String {
