@@ -395,10 +395,10 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
             quote! {
                 #inner_attributes
                 #tracking
+                #site_static
                 #deprecation
                 #context_warnings
                 #static_check
-                #site_static
                 #gate
                 if #check #on_path else #off_path
             },
