@@ -27,7 +27,7 @@ pub(crate) fn read<T: Resolvable>(key: Key<'_>, flag: &Flag) -> Result<T, Evalua
     let Some(attribute) = key.attribute else {
         return T::from_flag(flag).ok_or_else(|| {
             mismatch(format!(
-                "flag `{}` is a boolean (its `enabled`), not a {}; name an attribute as \
+                "flag `{}` is a boolean (its `enabled`), not {}; name an attribute as \
                  `{}.attribute`",
                 key.flag,
                 T::NAME,
@@ -51,7 +51,7 @@ pub(crate) fn read<T: Resolvable>(key: Key<'_>, flag: &Flag) -> Result<T, Evalua
     };
     T::from_attribute(value).ok_or_else(|| {
         mismatch(format!(
-            "attribute `{attribute}` of flag `{}` is {}, not a {}",
+            "attribute `{attribute}` of flag `{}` is {}, not {}",
             key.flag,
             kind(value),
             T::NAME
@@ -71,6 +71,9 @@ fn kind(value: &Json) -> &'static str {
         Json::Null => "null",
         Json::Bool(_) => "a boolean",
         Json::Number(n) if n.is_f64() => "a float",
+        Json::Number(n) if n.is_u64() && n.as_i64().is_none() => {
+            "an integer outside the 64-bit signed range"
+        }
         Json::Number(_) => "an integer",
         Json::String(_) => "a string",
         Json::Array(_) => "an array",
@@ -79,7 +82,7 @@ fn kind(value: &Json) -> &'static str {
 }
 
 impl Resolvable for bool {
-    const NAME: &'static str = "boolean";
+    const NAME: &'static str = "a boolean";
     fn from_flag(flag: &Flag) -> Option<Self> {
         Some(flag.is_enabled())
     }
@@ -89,7 +92,7 @@ impl Resolvable for bool {
 }
 
 impl Resolvable for i64 {
-    const NAME: &'static str = "integer";
+    const NAME: &'static str = "an integer";
     fn from_flag(_: &Flag) -> Option<Self> {
         None
     }
@@ -100,7 +103,7 @@ impl Resolvable for i64 {
 }
 
 impl Resolvable for f64 {
-    const NAME: &'static str = "float";
+    const NAME: &'static str = "a float";
     fn from_flag(_: &Flag) -> Option<Self> {
         None
     }
@@ -111,7 +114,7 @@ impl Resolvable for f64 {
 }
 
 impl Resolvable for String {
-    const NAME: &'static str = "string";
+    const NAME: &'static str = "a string";
     fn from_flag(_: &Flag) -> Option<Self> {
         None
     }
@@ -121,7 +124,7 @@ impl Resolvable for String {
 }
 
 impl Resolvable for StructValue {
-    const NAME: &'static str = "structure";
+    const NAME: &'static str = "a structure";
     /// The whole flag: `enabled` and every attribute (arrays as arrays).
     fn from_flag(flag: &Flag) -> Option<Self> {
         let mut out = StructValue::default();
@@ -161,4 +164,36 @@ fn to_value(value: &Json) -> Option<Value> {
             Value::Struct(out)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use flag_runtime::Snapshot;
+
+    use super::*;
+
+    fn message_reading<T: Resolvable>(key: &str) -> String {
+        let body = br#"{"f": {"enabled": true, "ratio": 0.25, "huge": 18446744073709551615}}"#;
+        let snapshot = Snapshot::parse(body, Some("1")).unwrap();
+        let flag = snapshot.flag("f").unwrap();
+        read::<T>(Key::parse(key), flag)
+            .err()
+            .unwrap()
+            .message
+            .unwrap()
+    }
+
+    #[test]
+    fn mismatch_messages_name_both_types() {
+        assert_eq!(
+            message_reading::<i64>("f.ratio"),
+            "attribute `ratio` of flag `f` is a float, not an integer"
+        );
+        assert_eq!(
+            message_reading::<i64>("f.huge"),
+            "attribute `huge` of flag `f` is an integer outside the 64-bit signed range, not an integer"
+        );
+        assert!(message_reading::<String>("f")
+            .starts_with("flag `f` is a boolean (its `enabled`), not a string;"));
+    }
 }

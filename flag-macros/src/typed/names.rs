@@ -39,7 +39,10 @@ pub(crate) fn ident(name: &str, span: Span, what: &str) -> Result<Ident, String>
             "{what} has no Rust name: nothing is left of it after case conversion"
         ));
     }
-    if syn::parse_str::<Ident>(name).is_ok() {
+    // Reserved in some edition but not a keyword to syn (`gen` since 2024): raw, valid in
+    // every edition of the user's crate.
+    let reserved = matches!(name, "gen" | "try" | "async" | "await" | "dyn");
+    if !reserved && syn::parse_str::<Ident>(name).is_ok() {
         return Ok(Ident::new(name, span));
     }
     match syn::parse_str::<Ident>(&format!("r#{name}")) {
@@ -92,6 +95,8 @@ mod tests {
     fn keywords_are_raw_or_refused() {
         let span = Span::call_site();
         assert_eq!(ident("type", span, "x").unwrap().to_string(), "r#type");
+        // A keyword of edition 2024 that syn parses as an identifier.
+        assert_eq!(ident("gen", span, "x").unwrap().to_string(), "r#gen");
         assert!(ident("self", span, "attribute `self`")
             .unwrap_err()
             .contains("`self`"));
