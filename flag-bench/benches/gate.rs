@@ -3,18 +3,13 @@
 //! evaluation through an in-memory provider. Criterion measures each; a summary measured in the
 //! same run prints the ratios. `cargo bench -p flag-bench --bench gate`
 
-use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::Criterion;
-use flag_bench::{median, ready};
+use flag_bench::{median, per_call, ready, InMemory};
 use flag_macros::feature_flag;
-use open_feature::provider::{FeatureProvider, ProviderMetadata, ResolutionDetails};
-use open_feature::{
-    EvaluationContext, EvaluationError, EvaluationErrorCode, EvaluationResult, OpenFeature,
-    StructValue,
-};
+use open_feature::OpenFeature;
 
 #[feature_flag("newCheckout", fallback = plain_sync, schema = "../example-lambda/flags.json")]
 fn gated_sync(x: u64) -> u64 {
@@ -41,78 +36,6 @@ async fn http_check(client: &reqwest::Client, url: &str) -> bool {
     doc["newCheckout"]["enabled"].as_bool().unwrap_or(false)
 }
 
-/// OpenFeature's Rust SDK ships no in-memory provider (0.3): this is the minimal one.
-struct InMemory {
-    metadata: ProviderMetadata,
-    flags: HashMap<String, bool>,
-}
-
-#[open_feature::async_trait]
-impl FeatureProvider for InMemory {
-    fn metadata(&self) -> &ProviderMetadata {
-        &self.metadata
-    }
-    async fn resolve_bool_value(
-        &self,
-        key: &str,
-        _: &EvaluationContext,
-    ) -> EvaluationResult<ResolutionDetails<bool>> {
-        self.flags
-            .get(key)
-            .map(|v| ResolutionDetails::new(*v))
-            .ok_or_else(not_found)
-    }
-    async fn resolve_int_value(
-        &self,
-        _: &str,
-        _: &EvaluationContext,
-    ) -> EvaluationResult<ResolutionDetails<i64>> {
-        Err(not_found())
-    }
-    async fn resolve_float_value(
-        &self,
-        _: &str,
-        _: &EvaluationContext,
-    ) -> EvaluationResult<ResolutionDetails<f64>> {
-        Err(not_found())
-    }
-    async fn resolve_string_value(
-        &self,
-        _: &str,
-        _: &EvaluationContext,
-    ) -> EvaluationResult<ResolutionDetails<String>> {
-        Err(not_found())
-    }
-    async fn resolve_struct_value(
-        &self,
-        _: &str,
-        _: &EvaluationContext,
-    ) -> EvaluationResult<ResolutionDetails<StructValue>> {
-        Err(not_found())
-    }
-}
-
-fn not_found() -> EvaluationError {
-    EvaluationError {
-        code: EvaluationErrorCode::FlagNotFound,
-        message: None,
-    }
-}
-
-/// Median nanoseconds per call of `f` over `batches` batches of `n` calls.
-fn per_call(batches: usize, n: u64, mut f: impl FnMut(u64)) -> f64 {
-    let mut samples: Vec<f64> = (0..batches)
-        .map(|_| {
-            let t = Instant::now();
-            for i in 0..n {
-                f(i);
-            }
-            t.elapsed().as_nanos() as f64 / n as f64
-        })
-        .collect();
-    median(&mut samples)
-}
-
 fn main() {
     let listing = std::env::args().any(|a| a == "--list");
     // A long TTL: only what the bench itself does refreshes the snapshot.
@@ -122,11 +45,8 @@ fn main() {
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let of_client = rt.block_on(async {
         let mut api = OpenFeature::singleton_mut().await;
-        api.set_provider(InMemory {
-            metadata: ProviderMetadata::new("in-memory"),
-            flags: HashMap::from([("newCheckout".to_owned(), true)]),
-        })
-        .await;
+        api.set_provider(InMemory::new(&[("newCheckout", true)], &[]))
+            .await;
         api.create_client()
     });
     let _enter = rt.enter();

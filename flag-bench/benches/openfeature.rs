@@ -5,83 +5,16 @@
 //! summary measured in the same run prints the ratios.
 //! `cargo bench -p flag-bench --bench openfeature`
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use flag_bench::median;
+use flag_bench::{median, InMemory};
 use flag_openfeature::AppConfigProvider;
 use flag_runtime::Context;
-use open_feature::provider::{FeatureProvider, ProviderMetadata, ResolutionDetails};
-use open_feature::{
-    Client, EvaluationContext, EvaluationError, EvaluationErrorCode, EvaluationResult, OpenFeature,
-    StructValue,
-};
-
-/// OpenFeature's Rust SDK ships no in-memory provider (0.3): this is the minimal one, with the
-/// two values the bench reads (it ignores the context: no targeting).
-struct InMemory {
-    metadata: ProviderMetadata,
-    bools: HashMap<String, bool>,
-    floats: HashMap<String, f64>,
-}
-
-#[open_feature::async_trait]
-impl FeatureProvider for InMemory {
-    fn metadata(&self) -> &ProviderMetadata {
-        &self.metadata
-    }
-    async fn resolve_bool_value(
-        &self,
-        key: &str,
-        _: &EvaluationContext,
-    ) -> EvaluationResult<ResolutionDetails<bool>> {
-        self.bools
-            .get(key)
-            .map(|v| ResolutionDetails::new(*v))
-            .ok_or_else(not_found)
-    }
-    async fn resolve_int_value(
-        &self,
-        _: &str,
-        _: &EvaluationContext,
-    ) -> EvaluationResult<ResolutionDetails<i64>> {
-        Err(not_found())
-    }
-    async fn resolve_float_value(
-        &self,
-        key: &str,
-        _: &EvaluationContext,
-    ) -> EvaluationResult<ResolutionDetails<f64>> {
-        self.floats
-            .get(key)
-            .map(|v| ResolutionDetails::new(*v))
-            .ok_or_else(not_found)
-    }
-    async fn resolve_string_value(
-        &self,
-        _: &str,
-        _: &EvaluationContext,
-    ) -> EvaluationResult<ResolutionDetails<String>> {
-        Err(not_found())
-    }
-    async fn resolve_struct_value(
-        &self,
-        _: &str,
-        _: &EvaluationContext,
-    ) -> EvaluationResult<ResolutionDetails<StructValue>> {
-        Err(not_found())
-    }
-}
-
-fn not_found() -> EvaluationError {
-    EvaluationError {
-        code: EvaluationErrorCode::FlagNotFound,
-        message: None,
-    }
-}
+use open_feature::provider::FeatureProvider;
+use open_feature::{Client, EvaluationContext, OpenFeature};
 
 /// A client of an API of its own with `provider` set (and initialised).
 fn client_with(rt: &tokio::runtime::Runtime, provider: impl FeatureProvider) -> Client {
@@ -129,11 +62,10 @@ fn main() {
     let appconfig = client_with(&rt, AppConfigProvider::new(flags.clone()));
     let in_memory = client_with(
         &rt,
-        InMemory {
-            metadata: ProviderMetadata::new("in-memory"),
-            bools: HashMap::from([("newCheckout".to_owned(), true)]),
-            floats: HashMap::from([("discountBanner.percentage".to_owned(), 20.0)]),
-        },
+        InMemory::new(
+            &[("newCheckout", true)],
+            &[("discountBanner.percentage", 20.0)],
+        ),
     );
     let provider = AppConfigProvider::new(flags.clone());
     let bare = AppConfigProvider::new(flags.clone()).without_flag_metadata();

@@ -6,10 +6,10 @@
 //! prints the ratios. `cargo bench -p flag-bench --bench typed`
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::Criterion;
-use flag_bench::{median, ready};
+use flag_bench::{per_call, ready};
 use flag_macros::feature_flag;
 
 flag_macros::flags!(mod flags, schema = "../example-lambda/flags.json");
@@ -132,20 +132,6 @@ mod launchdarkly {
             .unwrap();
         (client, context, data)
     }
-}
-
-/// Median nanoseconds per call of `f` over `batches` batches of `n` calls.
-fn per_call(batches: usize, n: u64, mut f: impl FnMut(u64)) -> f64 {
-    let mut samples: Vec<f64> = (0..batches)
-        .map(|_| {
-            let t = Instant::now();
-            for i in 0..n {
-                f(i);
-            }
-            t.elapsed().as_nanos() as f64 / n as f64
-        })
-        .collect();
-    median(&mut samples)
 }
 
 fn main() {

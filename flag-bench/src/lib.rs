@@ -7,7 +7,10 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use flag_agent::{Agent, RunningAgent};
+
+mod in_memory;
 use flag_runtime::{Config, FlagSource};
+pub use in_memory::InMemory;
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -82,4 +85,19 @@ pub fn ready<F: Future>(future: F) -> F::Output {
 pub fn median(samples: &mut [f64]) -> f64 {
     samples.sort_by(|a, b| a.total_cmp(b));
     samples[samples.len() / 2]
+}
+
+/// Median nanoseconds per call of `f` over `batches` batches of `n` calls.
+#[allow(clippy::cast_precision_loss)]
+pub fn per_call(batches: usize, n: u64, mut f: impl FnMut(u64)) -> f64 {
+    let mut samples: Vec<f64> = (0..batches)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            for i in 0..n {
+                f(i);
+            }
+            t.elapsed().as_nanos() as f64 / n as f64
+        })
+        .collect();
+    median(&mut samples)
 }
