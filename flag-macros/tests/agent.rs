@@ -47,13 +47,20 @@ async fn gated_functions_follow_the_agent() {
         .ttl(ttl)
         .build()
         .unwrap();
+    // The agent holds its first answer (within the 1 s timeout), so the first sync check
+    // cannot race the load it starts.
+    let hold = Duration::from_millis(300);
+    agent.set_fault(flag_agent::Fault::Delay(hold));
     flag_runtime::install_default(FlagSource::new(config).unwrap()).unwrap();
 
+    let t = std::time::Instant::now();
     assert_eq!(
         label(),
         "old",
         "sync check before the first load: off, no waiting"
     );
+    assert!(t.elapsed() < hold, "never waits ({:?})", t.elapsed());
+    agent.clear_fault();
     assert_eq!(
         checkout(3).await,
         "new checkout of 3",

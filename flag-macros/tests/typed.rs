@@ -58,12 +58,19 @@ async fn typed_flags_follow_the_agent() {
         .ttl(ttl)
         .build()
         .unwrap();
+    // The agent holds its first answer (within the 1 s timeout), so the first sync check
+    // cannot race the load it starts.
+    let hold = Duration::from_millis(300);
+    agent.set_fault(flag_agent::Fault::Delay(hold));
     flag_runtime::install_default(FlagSource::new(config).unwrap()).unwrap();
 
+    let t = std::time::Instant::now();
     assert!(
         !flags::NEW_CHECKOUT.is_enabled_now(),
         "sync, before the first load: off"
     );
+    assert!(t.elapsed() < hold, "never waits ({:?})", t.elapsed());
+    agent.clear_fault();
     assert!(
         flags::NEW_CHECKOUT.is_enabled().await,
         "async: loads on first use"

@@ -340,11 +340,16 @@ fn sync_check_without_a_runtime_gets_fresh_flags() {
     let file = FlagsFile::new(&doc(true, 5));
     let agent = rt.block_on(start_agent(&file));
     let ttl = Duration::from_millis(100);
+    // The agent holds its first answer (within TIMEOUT), so the first check cannot race the
+    // load it starts.
+    let hold = Duration::from_millis(250);
+    agent.set_fault(flag_agent::Fault::Delay(hold));
     let flags = source(agent.addr().port(), ttl, TIMEOUT);
 
     let t = Instant::now();
     assert!(!flags.is_enabled_now("newCheckout"), "nothing loaded yet");
-    assert!(t.elapsed() < Duration::from_millis(50), "never waits");
+    assert!(t.elapsed() < hold, "never waits ({:?})", t.elapsed());
+    agent.clear_fault();
     wait_until(|| flags.is_enabled_now("newCheckout"), "first load");
     file.write(&doc(false, 5));
     std::thread::sleep(ttl);

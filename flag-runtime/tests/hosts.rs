@@ -17,6 +17,8 @@ use common::*;
 
 const TTL: Duration = Duration::from_millis(100);
 const TIMEOUT: Duration = Duration::from_secs(2);
+/// How long the agent holds an answer when a test needs a load still in flight.
+const HOLD: Duration = Duration::from_millis(500);
 
 /// The stand-in agent, on a runtime of its own that the host under test never sees.
 struct Served {
@@ -85,13 +87,18 @@ fn no_runtime_at_all() {
         assert_eq!(limit(), Some(5));
         (first, true)
     });
-    // Sync code alone, never an async check: the background refresher loads the flags.
+    // Sync code alone, never an async check: the background refresher loads the flags. The
+    // agent holds its first answer, so the first check cannot race the load it starts.
     let served = served();
+    served.agent.set_fault(flag_agent::Fault::Delay(HOLD));
     let flags = source(served.agent.addr().port(), TTL, TIMEOUT);
+    let t = Instant::now();
     assert!(
         !flags.is_enabled_now("newCheckout"),
         "not loaded yet, never waits"
     );
+    assert!(t.elapsed() < HOLD, "never waits ({:?})", t.elapsed());
+    served.agent.clear_fault();
     wait_until(
         || flags.is_enabled_now("newCheckout"),
         "sync-only first load",
