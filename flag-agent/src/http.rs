@@ -170,7 +170,7 @@ pub(crate) async fn handle(state: &State, req: Request<Incoming>) -> Response<Re
             Value::Object(narrowed)
         }
     };
-    let mut body = body.to_string().into_bytes();
+    let body = body.to_string().into_bytes();
     let version = served.version.to_string();
     let reply = match fault {
         Some(Fault::Trickle(interval)) => Reply::Trickle {
@@ -180,20 +180,21 @@ pub(crate) async fn handle(state: &State, req: Request<Incoming>) -> Response<Re
             sleep: None,
         },
         Some(Fault::ResetMidBody) => Reply::Broken(Some(Bytes::from(body))),
-        Some(Fault::Oversized(size)) => {
-            // Pad with whitespace: still valid JSON, just big.
-            body.resize(body.len().max(size), b' ');
-            Reply::full(body)
-        }
-        Some(Fault::OversizedStream(size)) => {
-            body.resize(body.len().max(size), b' ');
-            Reply::Chunked(Bytes::from(body))
-        }
+        Some(Fault::Oversized(size)) => Reply::full(padded(&body, size)),
+        Some(Fault::OversizedStream(size)) => Reply::Chunked(Bytes::from(padded(&body, size))),
         _ => Reply::full(body),
     };
     let mut response = Response::new(reply);
     set_json(&mut response, Some(&version));
     response
+}
+
+/// `body` padded with whitespace to `size` bytes: still valid JSON, just big. Filled in one
+/// `memset` (an element-wise `resize` of 64 MiB took a debug build hundreds of milliseconds).
+fn padded(body: &[u8], size: usize) -> Vec<u8> {
+    let mut out = vec![b' '; body.len().max(size)];
+    out[..body.len()].copy_from_slice(body);
+    out
 }
 
 /// The request's evaluation context, from its `Context` headers (one pair per header, or

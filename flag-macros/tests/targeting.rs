@@ -12,15 +12,17 @@
 use std::cell::Cell;
 use std::num::ParseIntError;
 use std::path::Path;
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex, Once, OnceLock};
+use std::time::Duration;
 
 use flag_macros::feature_flag;
 use flag_runtime::{Config, Context, FlagSource, Overrides};
 
 /// Starts the agent on `tests/targeting.json` (on a thread of its own, for every test of this
 /// binary) and installs it as the default source, once.
-fn agent() {
+fn agent() -> &'static flag_agent::RunningAgent {
     static START: Once = Once::new();
+    static AGENT: OnceLock<flag_agent::RunningAgent> = OnceLock::new();
     START.call_once(|| {
         let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/targeting.json");
         let (port_tx, port_rx) = std::sync::mpsc::channel();
@@ -34,7 +36,9 @@ fn agent() {
                     .start("127.0.0.1:0".parse().unwrap())
                     .await
                     .unwrap();
-                port_tx.send(agent.addr().port()).unwrap();
+                let port = agent.addr().port();
+                assert!(AGENT.set(agent).is_ok());
+                port_tx.send(port).unwrap();
                 std::future::pending::<()>().await;
             });
         });
@@ -47,6 +51,7 @@ fn agent() {
             .unwrap();
         flag_runtime::install_default(FlagSource::new(config).unwrap()).unwrap();
     });
+    AGENT.get().expect("set before the port is sent")
 }
 
 /// Loads `context`'s answer. The sync check never waits: a context it sees for the first time
@@ -161,13 +166,17 @@ fn parse_full(tier: String, _customer_id: u64, cents: &str) -> Result<String, Pa
 
 #[tokio::test]
 async fn sync_fn_follows_the_variant_rules() {
-    agent();
+    let agent = agent();
     let parse = |tier: &str, id, cents| parse_discounted(tier.into(), id, cents);
+    // The agent holds its answers (within the 1 s timeout) so that the first check cannot race
+    // the load it starts.
+    agent.set_fault(flag_agent::Fault::Delay(Duration::from_millis(300)));
     assert_eq!(
         parse("gold", 3, "1000").unwrap(),
         "gold: 1000",
         "a context seen for the first time: answered context-free, without waiting"
     );
+    agent.clear_fault();
     for (tier, id) in [("gold", 3), ("silver", 7), ("silver", 3), ("blocked", 7)] {
         load(&customer(tier, id)).await;
     }

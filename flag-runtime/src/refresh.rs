@@ -12,8 +12,11 @@
 //!   the caller's runtime, so no host can make it panic or stall; the answer is parsed on its
 //!   blocking pool.
 //! * **Who waits.** The async check that starts a refresh waits for it, and so does an async check
-//!   while no snapshot is held yet (a first load); every other check serves the current snapshot
-//!   at once. Waiting ends when the refresh is applied or when the timeout has passed since it
+//!   while no snapshot is held yet (a first load). A refresh started by a sync check or by the
+//!   refresher's timer has no waiter: the next async check claims it and waits, as if it had
+//!   started it (after a thaw, the timer and the invocation's first check race to start the due
+//!   refresh; whichever wins, that check answers from it). Every other check serves the current
+//!   snapshot at once. Waiting ends when the refresh is applied or when the timeout has passed since it
 //!   started, whichever comes first, whatever the answer's size: a parse still running then
 //!   publishes later. [`FlagSource::refresh`](crate::FlagSource::refresh) waits for the outcome
 //!   itself.
@@ -74,6 +77,9 @@ pub(crate) struct Target {
     mirrors_default: AtomicBool,
     /// The exact answer behind the published snapshot, to recognise an unchanged one.
     held: Mutex<Option<Answer>>,
+    /// A refresh is running that no async check waits for (a sync check or the timer started
+    /// it): the next async check claims it and waits. Set and cleared under the flight's lock.
+    unclaimed: AtomicBool,
     /// Whether the latest settled refresh failed: what is published (if anything) is then
     /// last-known-good, not the agent's current answer ([`Served`](crate::Served)).
     pub(crate) last_failed: AtomicBool,
@@ -152,6 +158,7 @@ impl Refresher {
             hot_timer: Mutex::new(None),
             mirrors_default: AtomicBool::new(false),
             held: Mutex::new(None),
+            unclaimed: AtomicBool::new(false),
             last_failed: AtomicBool::new(false),
         }
     }
@@ -166,6 +173,19 @@ impl Target {
     #[inline]
     pub(crate) fn is_due(&self) -> bool {
         clock::now_ms() >= self.next_refresh_ms.load(Ordering::Acquire)
+    }
+
+    /// Whether a running refresh waits for an async check to claim it.
+    #[inline]
+    pub(crate) fn is_unclaimed(&self) -> bool {
+        self.unclaimed.load(Ordering::Relaxed)
+    }
+
+    /// Claims the running refresh for the calling async check; `false` if another did first,
+    /// or it is over.
+    fn claim(&self) -> bool {
+        let _flight = self.flight();
+        self.unclaimed.swap(false, Ordering::Relaxed)
     }
 
     /// Sets [`hot`](Self::hot) (and its mirror). Called with the flight's lock held, so that
@@ -206,23 +226,25 @@ fn millis(duration: Duration) -> u64 {
 }
 
 impl Inner {
-    /// Sync checks: start a due refresh in the background, never wait.
+    /// Sync checks and the timer: start a due refresh in the background, never wait. The next
+    /// async check claims it.
     pub(crate) fn refresh_in_background(self: &Arc<Self>, target: &Arc<Target>) {
-        if let Start::Started(lease) = self.try_start(target, false) {
+        if let Start::Started(lease) = self.try_start(target, false, false) {
             self.launch(lease);
         }
     }
 
-    /// Async checks, when due or with nothing loaded yet: start a due refresh and wait for it
-    /// (bounded), or wait for a first load in flight; otherwise return at once.
+    /// Async checks, when due, with nothing loaded yet or with an unclaimed refresh running:
+    /// start a due refresh and wait for it (bounded), or wait for a first load or an unclaimed
+    /// refresh in flight; otherwise return at once.
     pub(crate) async fn await_fresh(self: &Arc<Self>, target: &Arc<Target>) {
-        match self.try_start(target, false) {
+        match self.try_start(target, false, true) {
             Start::Started(lease) => {
                 let attempt = Arc::clone(&lease.attempt);
                 self.launch(lease);
                 attempt.released().await;
             }
-            Start::Running(attempt) if !target.published.has_snapshot() => {
+            Start::Running(attempt) if !target.published.has_snapshot() || target.claim() => {
                 attempt.released().await;
             }
             Start::Running(_) | Start::NotDue => {}
@@ -233,7 +255,7 @@ impl Inner {
     /// the agent itself and waits for the outcome, parse included.
     pub(crate) async fn refresh_now(self: &Arc<Self>, target: &Arc<Target>) -> Outcome {
         loop {
-            match self.try_start(target, true) {
+            match self.try_start(target, true, true) {
                 Start::Started(lease) => {
                     let attempt = Arc::clone(&lease.attempt);
                     self.launch(lease);
@@ -249,7 +271,8 @@ impl Inner {
 
     /// Takes the flight if it is free (or its holder is presumed dead). Unless `force`d, only
     /// when a refresh is due once the flight is won (the previous holder may have just ended).
-    fn try_start(self: &Arc<Self>, target: &Arc<Target>, force: bool) -> Start {
+    /// `waited`: whether the starter waits for the outcome (else the refresh is unclaimed).
+    fn try_start(self: &Arc<Self>, target: &Arc<Target>, force: bool, waited: bool) -> Start {
         let now = clock::now_ms();
         let mut flight = target.flight();
         if let Some(running) = flight.as_ref().filter(|f| f.expires_ms > now) {
@@ -271,6 +294,7 @@ impl Inner {
             attempt: Arc::clone(&attempt),
         });
         target.next_refresh_ms.store(expires_ms, Ordering::Release);
+        target.unclaimed.store(!waited, Ordering::Relaxed);
         target.set_hot(0);
         Start::Started(Lease {
             inner: Arc::clone(self),
@@ -400,6 +424,7 @@ impl Inner {
                 target
                     .last_failed
                     .store(outcome.is_err(), Ordering::Release);
+                target.unclaimed.store(false, Ordering::Relaxed);
                 // Under the flight's lock: a refresh starting now clears it after, not before.
                 self.arm_hot(&target);
             }

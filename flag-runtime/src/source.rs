@@ -300,11 +300,14 @@ impl FlagSource {
 }
 
 impl Inner {
-    /// Whether an async check must wait: a refresh is due, or nothing is loaded yet and one may
-    /// be (then a first load in flight is worth waiting for).
+    /// Whether an async check must wait: a refresh is due, one runs that no async check waits
+    /// for yet, or nothing is loaded yet and one may be (then a first load in flight is worth
+    /// waiting for).
     #[inline]
     pub(crate) fn must_wait(&self, target: &Target) -> bool {
-        target.is_due() || (!target.published.has_snapshot() && self.refresher.unusable().is_none())
+        target.is_due()
+            || target.is_unclaimed()
+            || (!target.published.has_snapshot() && self.refresher.unusable().is_none())
     }
 
     #[inline]

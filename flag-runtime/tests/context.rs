@@ -276,8 +276,15 @@ async fn overrides_win_over_a_context() {
 /// context-free fallback is kept fresh by context checks too.
 #[tokio::test]
 async fn context_faults_are_logged_apart_and_the_fallback_stays_fresh() {
-    let agent = RawAgent::start_with_head(|_, head| {
+    // The context-free answer is held until the first check has answered: it cannot race the
+    // load that check starts.
+    let hold = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let held = Arc::clone(&hold);
+    let agent = RawAgent::start_with_head(move |_, head| {
         if targeting_headers(head).is_empty() {
+            while held.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
             http_ok(br#"{"discount": {"enabled": true}}"#, "1")
         } else {
             http_status("500 Internal Server Error", r#"{"ReasonCode": "Broken"}"#)
@@ -292,6 +299,7 @@ async fn context_faults_are_logged_apart_and_the_fallback_stays_fresh() {
         !flags.with_context(&gold).is_enabled_now("discount"),
         "nothing yet"
     );
+    hold.store(false, std::sync::atomic::Ordering::SeqCst);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !flags.with_context(&gold).is_enabled_now("discount") {
         assert!(

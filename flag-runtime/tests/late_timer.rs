@@ -1,7 +1,8 @@
 //! The refresher's timer that ends the clock-free window of sync checks may fire late: a
 //! sandbox thawed after a freeze, a refresher starved of CPU. Sync checks have then served the
 //! cached answer past the TTL, and the next check may be a whole invocation away: the late timer
-//! starts the due refresh itself.
+//! starts the due refresh itself, and the first async check after the TTL still waits for it,
+//! as it would for a refresh it started (after a thaw the timer usually wins that race).
 
 mod common;
 
@@ -47,6 +48,10 @@ async fn a_late_timer_starts_the_due_refresh_without_a_check() {
     flags.refresh().await.unwrap();
     assert!(flags.is_enabled_now("newCheckout"));
     let loaded = agent.requests();
+    // The flip the next refresh brings, held at the agent so that it is still in flight when
+    // the async check below runs.
+    file.write(&doc(false, 1));
+    agent.set_fault(flag_agent::Fault::Delay(Duration::from_millis(400)));
 
     // Starve the refresher past the TTL: another source's first fault is logged on its thread,
     // and the log line takes `STALL_FOR`. The timer armed by the load above wakes late.
@@ -67,5 +72,14 @@ async fn a_late_timer_starts_the_due_refresh_without_a_check() {
         agent.requests(),
         loaded + 1,
         "the late timer started the due refresh"
+    );
+    assert!(
+        !flags.is_enabled("newCheckout").await,
+        "the first async check after the TTL waits for the refresh the timer started"
+    );
+    assert_eq!(
+        agent.requests(),
+        loaded + 1,
+        "and joins it: no second request"
     );
 }
