@@ -349,22 +349,63 @@ async fn start_agent(
 
 /// Reads the function's output line by line until it ends (bytes that are not UTF-8 are
 /// replaced, never a reason to stop: an unread pipe would block the function), keeping the tail.
+/// A line longer than [`MAX_LOG_BYTES`] is taken in pieces of that size, so that output without
+/// line breaks is shown as it comes and never held whole in memory.
 async fn collect(stream: impl AsyncRead + Unpin, logs: Arc<Mutex<String>>, echo: bool) {
     let mut reader = BufReader::new(stream);
     let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-        let bytes = buf.strip_suffix(b"\n").unwrap_or(&buf);
-        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    // Whether pieces of the current line were shown already.
+    let mut continued = false;
+    let emit = |bytes: &[u8]| {
         let line = String::from_utf8_lossy(bytes);
         if echo {
             eprintln!("  | {line}");
         }
         keep_tail(&mut logs.lock().unwrap(), &line, MAX_LOG_BYTES);
+    };
+    loop {
+        let (ended, used) = match reader.fill_buf().await {
+            Ok([]) | Err(_) => break,
+            Ok(available) => match available.iter().position(|&b| b == b'\n') {
+                Some(at) => {
+                    buf.extend_from_slice(&available[..at]);
+                    (true, at + 1)
+                }
+                None => {
+                    let take = available.len().min(MAX_LOG_BYTES - buf.len());
+                    buf.extend_from_slice(&available[..take]);
+                    (false, take)
+                }
+            },
+        };
+        reader.consume(used);
+        if ended {
+            let line = buf.strip_suffix(b"\r").unwrap_or(&buf);
+            // A line that ended right after a piece has nothing more to show.
+            if !(continued && line.is_empty()) {
+                emit(line);
+            }
+            buf.clear();
+            continued = false;
+        } else if buf.len() >= MAX_LOG_BYTES {
+            // A piece of a long line, cut before a character split at its end, if any.
+            let cut = match std::str::from_utf8(&buf) {
+                Err(e) if e.error_len().is_none() => e.valid_up_to(),
+                _ => buf.len(),
+            };
+            // A `\r` at its end may be the first half of a line break: kept for the next piece.
+            let cut = if buf[..cut].ends_with(b"\r") {
+                cut - 1
+            } else {
+                cut
+            };
+            emit(&buf[..cut]);
+            buf.drain(..cut);
+            continued = true;
+        }
+    }
+    if !buf.is_empty() {
+        emit(&buf);
     }
 }
 
@@ -402,6 +443,62 @@ mod tests {
             *logs.lock().unwrap(),
             "starting\n\u{fffd}\u{fffd} binary \u{fffd}\nstill logging\nlast, unterminated\n"
         );
+    }
+
+    /// Output without line breaks is taken in pieces as it comes: before, the reader waited for
+    /// a line break that never came, holding everything in memory and showing nothing.
+    #[tokio::test]
+    async fn a_line_without_end_is_taken_in_pieces() {
+        use tokio::io::AsyncWriteExt as _;
+        let logs = Arc::new(Mutex::new(String::new()));
+        let (mut child, output) = tokio::io::duplex(4096);
+        let reader = tokio::spawn(collect(output, Arc::clone(&logs), false));
+        // 'é' is two bytes: pieces of 64 KiB would split one, were they not cut before it.
+        let chunk = format!("x{}", "é".repeat(2047));
+        for _ in 0..100 {
+            child.write_all(chunk.as_bytes()).await.unwrap();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while logs.lock().unwrap().len() < MAX_LOG_BYTES / 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nothing shown while the line goes on"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        child.write_all(b" end\n").await.unwrap();
+        drop(child);
+        reader.await.unwrap();
+        let logs = logs.lock().unwrap();
+        assert!(logs.len() <= MAX_LOG_BYTES, "{} bytes kept", logs.len());
+        assert!(!logs.contains('\u{fffd}'), "no character split");
+        assert!(logs.ends_with("é end\n"));
+    }
+
+    /// A line break right after a piece (`\n`, or `\r\n` split across the cut) ends the line
+    /// shown in pieces: no blank line after it, no `\r` lost from the middle of a line.
+    #[tokio::test]
+    async fn a_line_break_after_a_piece_adds_no_blank_line() {
+        use tokio::io::AsyncWriteExt as _;
+        for (first, rest) in [
+            ("x".repeat(MAX_LOG_BYTES), "\r\nnext\n"),
+            (format!("{}\r", "x".repeat(MAX_LOG_BYTES - 1)), "\nnext\n"),
+        ] {
+            let logs = Arc::new(Mutex::new(String::new()));
+            let (mut child, output) = tokio::io::duplex(4096);
+            let reader = tokio::spawn(collect(output, Arc::clone(&logs), false));
+            child.write_all(first.as_bytes()).await.unwrap();
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while logs.lock().unwrap().is_empty() {
+                assert!(std::time::Instant::now() < deadline, "the piece is shown");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            assert!(!logs.lock().unwrap().contains('\r'));
+            child.write_all(rest.as_bytes()).await.unwrap();
+            drop(child);
+            reader.await.unwrap();
+            assert_eq!(*logs.lock().unwrap(), "next\n", "no blank line in between");
+        }
     }
 
     #[tokio::test]

@@ -93,7 +93,8 @@
 //! provider (`initialize`) loads the flags once. The SDK (0.3) has no event API, so
 //! [`AppConfigProvider::events`] streams [`ProviderEvent`]s: `PROVIDER_READY` (first load and
 //! recovery), `PROVIDER_STALE`, `PROVIDER_ERROR`, and `PROVIDER_CONFIGURATION_CHANGED` when a
-//! new answer is loaded while ready.
+//! new answer is loaded while ready. A stream created after the provider entered a state starts
+//! with that state's event (requirement 5.3.3).
 //!
 //! [OpenFeature]: https://openfeature.dev/specification/
 #![warn(missing_docs)]

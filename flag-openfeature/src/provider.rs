@@ -121,8 +121,13 @@ impl AppConfigProvider {
         let served = self.source.with_context(&context).served().await;
         // The context-free answer: what a context's variant is compared with when the schema
         // is not known; the provider's status follows it, so every evaluation keeps it fresh.
+        // A stale answer's reason is `STALE` whatever it is compared with: its refresh starts in
+        // the background then, so a failing agent costs one timeout per evaluation, not two.
         let context_free = match &served {
-            Served::Context { .. } if self.defaults.is_none() => self.source.snapshot().await,
+            Served::Context { stale: false, .. } if self.defaults.is_none() => {
+                self.source.snapshot().await
+            }
+            Served::Context { .. } => self.source.snapshot_now(),
             _ => None,
         };
         let Some(snapshot) = served.snapshot() else {

@@ -89,9 +89,10 @@ impl ProviderEvent {
 /// [`AppConfigProvider::events`](crate::AppConfigProvider::events).
 ///
 /// The OpenFeature Rust SDK (0.3) has no event API of its own: a handler is a task awaiting
-/// [`next`](Self::next). Each stream starts from the status when it was created and reports
-/// each change after it (create it before `set_provider` to see the first `PROVIDER_READY`);
-/// refreshes completed while nobody waits are coalesced: the stream reports the state after
+/// [`next`](Self::next). A stream created while the provider is already `READY`, `STALE` or
+/// `ERROR` starts with that state's event (requirement 5.3.3: a handler attached after the
+/// provider entered a state runs at once); one created before `set_provider` starts with the
+/// first load's. It then reports each change; refreshes completed while nobody waits are coalesced: the stream reports the state after
 /// the latest, so a fault and its recovery in between may go unseen, but a configuration
 /// loaded meanwhile is always reported (`PROVIDER_CONFIGURATION_CHANGED`, after the
 /// `PROVIDER_READY` of a recovery that brought it).
@@ -101,18 +102,26 @@ pub struct ProviderEvents {
     state: State,
     /// The configuration version last reported (or held when the stream was created).
     version: Option<String>,
-    /// A second event of one change: the configuration a recovery brought.
+    /// A second event of one change: the configuration a recovery brought; or, first, the
+    /// event of the state the stream was created in.
     pending: Option<ProviderEvent>,
+    /// The latest refresh reflected ([`Status::refreshes`]): a wake-up for a refresh the stream
+    /// already saw when it was created reports nothing twice.
+    seen: u64,
 }
 
 impl ProviderEvents {
     pub(crate) fn new(source: &FlagSource) -> Self {
         let changes = source.status_changes();
         let status = source.status();
+        let state = State::of(&status);
+        // The event of entering the current state, as if from before the first load.
+        let current = event(State::NotReady, state, &status);
         ProviderEvents {
-            state: State::of(&status),
+            state,
+            seen: status.refreshes,
             version: status.version,
-            pending: None,
+            pending: current,
             changes,
         }
     }
@@ -126,6 +135,10 @@ impl ProviderEvents {
         }
         loop {
             let status = self.changes.changed().await;
+            if status.refreshes <= self.seen {
+                continue;
+            }
+            self.seen = status.refreshes;
             let state = State::of(&status);
             let before = std::mem::replace(&mut self.state, state);
             // Flags were held before and a newer configuration is held now: by version, or an

@@ -21,6 +21,37 @@ async fn next(events: &mut ProviderEvents) -> ProviderEvent {
         .expect("an event within 5 s")
 }
 
+/// A provider set on the local agent serving [`doc`], with its client and an event stream
+/// whose first event (the current state, `PROVIDER_READY`) has been taken.
+struct Ready {
+    file: FlagsFile,
+    agent: flag_agent::RunningAgent,
+    provider: AppConfigProvider,
+    _api: open_feature::OpenFeature,
+    client: open_feature::Client,
+    events: ProviderEvents,
+}
+
+async fn ready(ttl: Duration, timeout: Duration) -> Ready {
+    let file = FlagsFile::new(&doc());
+    let agent = start_agent(&file).await;
+    let provider = AppConfigProvider::new(source(agent.addr().port(), ttl, timeout));
+    let (api, client) = client(provider.clone()).await;
+    let mut events = provider.events();
+    assert!(matches!(
+        next(&mut events).await,
+        ProviderEvent::Ready { .. }
+    ));
+    Ready {
+        file,
+        agent,
+        provider,
+        _api: api,
+        client,
+        events,
+    }
+}
+
 /// Requirements 2.4.1 and 1.7.1/1.7.3: the provider is `NOT_READY` until its `initialize`
 /// (run by the SDK when the provider is set) loads the flags, then `READY`; evaluations are
 /// memory reads of the same cache (no agent request per evaluation).
@@ -138,13 +169,15 @@ async fn before_the_first_load_completes_the_provider_is_not_ready() {
 /// to `READY` with a `PROVIDER_READY` event when the agent recovers.
 #[tokio::test]
 async fn a_failing_agent_makes_answers_cached_and_the_provider_stale() {
-    let file = FlagsFile::new(&doc());
-    let agent = start_agent(&file).await;
     let ttl = Duration::from_millis(100);
-    let provider =
-        AppConfigProvider::new(source(agent.addr().port(), ttl, Duration::from_millis(500)));
-    let (_api, client) = client(provider.clone()).await;
-    let mut events = provider.events();
+    let Ready {
+        file: _file,
+        agent,
+        provider,
+        _api,
+        client,
+        mut events,
+    } = ready(ttl, Duration::from_millis(500)).await;
     let gold = EvaluationContext::default().with_custom_field("tier", "gold");
     let before = client
         .get_bool_details("discountBanner", Some(&gold), None)
@@ -199,16 +232,111 @@ async fn a_failing_agent_makes_answers_cached_and_the_provider_stale() {
     agent.stop().await;
 }
 
+/// Requirement 2.2.5 under a hanging agent: an evaluation with a context waits for its own
+/// refresh (one timeout) and answers `STALE`; it does not wait a second timeout for the
+/// context-free answer (it did: two timeouts per evaluation while the agent hung).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_agent_costs_a_context_evaluation_one_timeout() {
+    let ttl = Duration::from_millis(100);
+    let timeout = Duration::from_secs(1);
+    let Ready {
+        file: _file,
+        agent,
+        provider: _provider,
+        _api,
+        client,
+        events: _events,
+    } = ready(ttl, timeout).await;
+    let gold = EvaluationContext::default().with_custom_field("tier", "gold");
+    let loaded = client
+        .get_bool_details("discountBanner", Some(&gold), None)
+        .await
+        .unwrap();
+    assert_eq!(loaded.reason, Some(EvaluationReason::TargetingMatch));
+
+    agent.set_fault(Fault::Hang);
+    tokio::time::sleep(ttl + Duration::from_millis(50)).await;
+    let started = std::time::Instant::now();
+    let details = client
+        .get_bool_details("discountBanner", Some(&gold), None)
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(details.variant.as_deref(), Some("gold"), "last-known-good");
+    assert_eq!(
+        details.reason,
+        Some(EvaluationReason::Other("STALE".into()))
+    );
+    assert!(
+        took >= timeout && took < timeout + timeout * 3 / 5,
+        "one timeout ({timeout:?}), not two: took {took:?}"
+    );
+    agent.stop().await;
+}
+
+/// Requirement 5.3.3: a handler attached after the provider entered its state runs at once: a
+/// stream created while `READY`, `STALE` or `ERROR` starts with that state's event, and then
+/// only reports changes. (A stream used to start silent: attached late, it never heard the
+/// provider was ready.)
+#[tokio::test]
+async fn a_stream_created_late_starts_with_the_current_state() {
+    let ttl = Duration::from_millis(100);
+    let Ready {
+        file: _file,
+        agent,
+        provider,
+        _api,
+        client,
+        mut events,
+    } = ready(ttl, Duration::from_millis(500)).await;
+    let mut again = provider.events();
+    match next(&mut again).await {
+        ProviderEvent::Ready { version } => assert!(version.is_some()),
+        other => panic!("expected PROVIDER_READY, got {other:?}"),
+    }
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), events.next())
+            .await
+            .is_err(),
+        "nothing changed since"
+    );
+
+    agent.set_fault(Fault::Status(502));
+    tokio::time::sleep(ttl + Duration::from_millis(50)).await;
+    let _ = client.get_bool_value("newCheckout", None, None).await;
+    assert_eq!(provider.status(), ProviderStatus::STALE);
+    let mut late = provider.events();
+    match next(&mut late).await {
+        ProviderEvent::Stale { message } => assert!(message.contains("502"), "{message}"),
+        other => panic!("expected PROVIDER_STALE, got {other:?}"),
+    }
+
+    let error = AppConfigProvider::new(source(
+        dead_port(),
+        Duration::from_secs(60),
+        Duration::from_millis(500),
+    ));
+    let (_api, _client) = common::client(error.clone()).await;
+    assert!(matches!(
+        next(&mut error.events()).await,
+        ProviderEvent::Error { .. }
+    ));
+    agent.stop().await;
+}
+
 /// Requirement 5.1.1: a new configuration loaded while ready is `PROVIDER_CONFIGURATION_CHANGED`,
 /// and evaluations see it.
 #[tokio::test]
 async fn a_new_configuration_is_an_event() {
-    let file = FlagsFile::new(&doc());
-    let agent = start_agent(&file).await;
     let ttl = Duration::from_millis(100);
-    let provider = AppConfigProvider::new(source(agent.addr().port(), ttl, Duration::from_secs(2)));
-    let (_api, client) = client(provider.clone()).await;
-    let mut events = provider.events();
+    let Ready {
+        file,
+        agent,
+        provider: _provider,
+        _api,
+        client,
+        mut events,
+    } = ready(ttl, Duration::from_secs(2)).await;
     let first = client
         .get_bool_details("newCheckout", None, None)
         .await
@@ -249,13 +377,15 @@ async fn a_new_configuration_is_an_event() {
 /// then `PROVIDER_CONFIGURATION_CHANGED`, even when the refreshes were coalesced.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recovery_with_a_new_configuration_reports_both() {
-    let file = FlagsFile::new(&doc());
-    let agent = start_agent(&file).await;
     let ttl = Duration::from_millis(100);
-    let provider =
-        AppConfigProvider::new(source(agent.addr().port(), ttl, Duration::from_millis(500)));
-    let (_api, client) = client(provider.clone()).await;
-    let mut events = provider.events();
+    let Ready {
+        file,
+        agent,
+        provider: _provider,
+        _api,
+        client,
+        mut events,
+    } = ready(ttl, Duration::from_millis(500)).await;
 
     agent.set_fault(Fault::Status(502));
     tokio::time::sleep(ttl + Duration::from_millis(50)).await;

@@ -54,6 +54,10 @@ pub struct Status {
     pub last_error: Option<FetchError>,
     /// Consecutive failed refreshes (0 when healthy).
     pub failure_streak: u64,
+    /// Completed refreshes of the context-free answer so far, failed or not: which of them this
+    /// report already reflects (a [`StatusChanges`](crate::StatusChanges) wake-up for one that
+    /// is not newer brings nothing new).
+    pub refreshes: u64,
 }
 
 /// Missing flag names remembered (to log each once); past this, one line says so and the rest
@@ -79,6 +83,7 @@ struct State {
     last_error: Option<FetchError>,
     last_refresh: Option<Result<Refreshed, FetchError>>,
     last_success_ms: Option<u64>,
+    refreshes: u64,
 }
 
 impl Health {
@@ -136,6 +141,7 @@ impl Health {
                 }
             }
             state.last_refresh = Some(outcome.clone());
+            state.refreshes += 1;
             before
         };
         // After the state is updated (a waiter reads it), outside its lock.
@@ -264,6 +270,7 @@ impl Health {
             last_refresh: state.last_refresh.clone(),
             last_error: state.last_error.clone(),
             failure_streak: state.failure_streak,
+            refreshes: state.refreshes,
         }
     }
 }

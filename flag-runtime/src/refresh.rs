@@ -103,7 +103,11 @@ pub(crate) struct Attempt {
 
 enum Start {
     Started(Lease),
-    Running(Arc<Attempt>),
+    /// Another refresh runs; `claimed`: the caller took it over from nobody (it was unclaimed).
+    Running {
+        attempt: Arc<Attempt>,
+        claimed: bool,
+    },
     NotDue,
 }
 
@@ -181,13 +185,6 @@ impl Target {
         self.unclaimed.load(Ordering::Relaxed)
     }
 
-    /// Claims the running refresh for the calling async check; `false` if another did first,
-    /// or it is over.
-    fn claim(&self) -> bool {
-        let _flight = self.flight();
-        self.unclaimed.swap(false, Ordering::Relaxed)
-    }
-
     /// Sets [`hot`](Self::hot) (and its mirror). Called with the flight's lock held, so that
     /// arming, clearing and mirroring never interleave.
     fn set_hot(&self, generation: u64) {
@@ -244,10 +241,10 @@ impl Inner {
                 self.launch(lease);
                 attempt.released().await;
             }
-            Start::Running(attempt) if !target.published.has_snapshot() || target.claim() => {
+            Start::Running { attempt, claimed } if claimed || !target.published.has_snapshot() => {
                 attempt.released().await;
             }
-            Start::Running(_) | Start::NotDue => {}
+            Start::Running { .. } | Start::NotDue => {}
         }
     }
 
@@ -261,7 +258,7 @@ impl Inner {
                     self.launch(lease);
                     return attempt.outcome().await;
                 }
-                Start::Running(attempt) => {
+                Start::Running { attempt, .. } => {
                     let _ = attempt.outcome().await;
                 }
                 Start::NotDue => unreachable!("a forced start is always due"),
@@ -271,12 +268,17 @@ impl Inner {
 
     /// Takes the flight if it is free (or its holder is presumed dead). Unless `force`d, only
     /// when a refresh is due once the flight is won (the previous holder may have just ended).
-    /// `waited`: whether the starter waits for the outcome (else the refresh is unclaimed).
-    fn try_start(self: &Arc<Self>, target: &Arc<Target>, force: bool, waited: bool) -> Start {
+    /// `waiter`: whether the caller waits for the outcome: it then claims a running refresh
+    /// nobody waits for (under the same lock, so the claim is this attempt's), and a refresh it
+    /// starts is claimed; else the refresh it starts is unclaimed.
+    fn try_start(self: &Arc<Self>, target: &Arc<Target>, force: bool, waiter: bool) -> Start {
         let now = clock::now_ms();
         let mut flight = target.flight();
         if let Some(running) = flight.as_ref().filter(|f| f.expires_ms > now) {
-            return Start::Running(Arc::clone(&running.attempt));
+            return Start::Running {
+                attempt: Arc::clone(&running.attempt),
+                claimed: waiter && target.unclaimed.swap(false, Ordering::Relaxed),
+            };
         }
         if !force && !target.is_due() {
             return Start::NotDue;
@@ -293,8 +295,10 @@ impl Inner {
             expires_ms,
             attempt: Arc::clone(&attempt),
         });
+        // Before the deadline's release store: a check that sees the refresh is no longer due
+        // sees whether it is claimed.
+        target.unclaimed.store(!waiter, Ordering::Relaxed);
         target.next_refresh_ms.store(expires_ms, Ordering::Release);
-        target.unclaimed.store(!waited, Ordering::Relaxed);
         target.set_hot(0);
         Start::Started(Lease {
             inner: Arc::clone(self),

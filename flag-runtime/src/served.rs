@@ -74,28 +74,24 @@ impl Targeted<'_> {
     pub async fn served(&self) -> Served {
         let inner = &self.source.inner;
         let target = inner.context_target(self.context);
-        if let Some(target) = &target {
-            inner.ensure_fresh(target).await;
-        }
-        inner.served(target.as_ref())
+        inner.ensure_fresh(&target).await;
+        inner.served(&target)
     }
 
     /// [`served`](Self::served) without waiting: a due refresh starts in the background.
     pub fn served_now(&self) -> Served {
         let inner = &self.source.inner;
         let target = inner.context_target(self.context);
-        if let Some(target) = &target {
-            inner.refresh_if_due(target);
-        }
-        inner.served(target.as_ref())
+        inner.refresh_if_due(&target);
+        inner.served(&target)
     }
 }
 
 impl Inner {
     /// What `target` (a context's, or the context-free one) serves, else the context-free answer.
-    fn served(self: &Arc<Self>, target: Option<&Arc<Target>>) -> Served {
+    fn served(self: &Arc<Self>, target: &Arc<Target>) -> Served {
         let stale = |target: &Target| target.last_failed.load(Ordering::Acquire);
-        if let Some(target) = target.filter(|t| !Arc::ptr_eq(t, &self.base)) {
+        if !Arc::ptr_eq(target, &self.base) {
             if let Some(snapshot) = overrides::overlay(target.published.load_full()) {
                 return Served::Context {
                     stale: stale(target),

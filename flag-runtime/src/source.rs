@@ -348,26 +348,26 @@ impl Inner {
         })
     }
 
-    /// The snapshot a context's checks read: its own, else the context-free one (and the target
-    /// to refresh, `None` for a context that cannot be sent).
-    /// The target a context's checks refresh and read: the context-free one for an empty
-    /// context (nothing to send, so the same answer), else the context's own; `None` for a
-    /// context that cannot be sent.
-    pub(crate) fn context_target(&self, context: &Context) -> Option<Arc<Target>> {
+    /// The target a context's checks refresh and read: the context's own; the context-free one
+    /// for an empty context (nothing to send, so the same answer) and for a context that cannot
+    /// be sent (logged), whose checks are then context-free checks in every respect: they wait
+    /// for a first load and keep the answer fresh.
+    pub(crate) fn context_target(&self, context: &Context) -> Arc<Target> {
         if context.is_empty() {
-            return Some(Arc::clone(&self.base));
+            return Arc::clone(&self.base);
         }
         match context.validate() {
-            Ok(()) => Some(self.contexts.target(context, &self.refresher)),
+            Ok(()) => self.contexts.target(context, &self.refresher),
             Err(error) => {
                 self.health.log_invalid_context(&error);
-                None
+                Arc::clone(&self.base)
             }
         }
     }
 
-    fn context_snapshot(self: &Arc<Self>, target: Option<&Target>) -> Option<Arc<Snapshot>> {
-        target.and_then(|t| t.published.load_full()).or_else(|| {
+    /// The snapshot a context's checks read: its own, else the context-free one.
+    fn context_snapshot(self: &Arc<Self>, target: &Target) -> Option<Arc<Snapshot>> {
+        target.published.load_full().or_else(|| {
             // The context-free answer is the fallback: keep it fresh too.
             self.refresh_if_due(&self.base);
             self.base.published.load_full()
@@ -387,19 +387,15 @@ impl Targeted<'_> {
     async fn snapshot_fresh(&self) -> Option<Arc<Snapshot>> {
         let inner = &self.source.inner;
         let target = inner.context_target(self.context);
-        if let Some(target) = &target {
-            inner.ensure_fresh(target).await;
-        }
-        inner.context_snapshot(target.as_deref())
+        inner.ensure_fresh(&target).await;
+        inner.context_snapshot(&target)
     }
 
     fn snapshot_current(&self) -> Option<Arc<Snapshot>> {
         let inner = &self.source.inner;
         let target = inner.context_target(self.context);
-        if let Some(target) = &target {
-            inner.refresh_if_due(target);
-        }
-        inner.context_snapshot(target.as_deref())
+        inner.refresh_if_due(&target);
+        inner.context_snapshot(&target)
     }
 
     fn enabled_in(&self, snapshot: Option<&Snapshot>, flag: &str, default: bool) -> bool {
@@ -417,16 +413,15 @@ impl Targeted<'_> {
 
     /// Whether `flag` is on in `target`'s snapshot, else the context-free one; no reference
     /// count touched.
-    fn enabled_at(&self, target: Option<&Target>, flag: &str, default: bool) -> bool {
+    fn enabled_at(&self, target: &Target, flag: &str, default: bool) -> bool {
         let inner = &self.source.inner;
         let read = |snapshot: Option<&Snapshot>| self.enabled_in(snapshot, flag, default);
-        match target {
-            Some(target) if target.published.has_snapshot() => target.published.with_shared(read),
-            _ => {
-                // The context-free answer is the fallback: keep it fresh too.
-                inner.refresh_if_due(&inner.base);
-                inner.base.published.with_shared(read)
-            }
+        if target.published.has_snapshot() {
+            target.published.with_shared(read)
+        } else {
+            // The context-free answer is the fallback: keep it fresh too.
+            inner.refresh_if_due(&inner.base);
+            inner.base.published.with_shared(read)
         }
     }
 
@@ -443,10 +438,10 @@ impl Targeted<'_> {
         }
         let inner = &self.source.inner;
         let target = inner.context_target(self.context);
-        if let Some(target) = target.as_ref().filter(|t| inner.must_wait(t)) {
-            Box::pin(inner.await_fresh(target)).await;
+        if inner.must_wait(&target) {
+            Box::pin(inner.await_fresh(&target)).await;
         }
-        self.enabled_at(target.as_deref(), flag, default)
+        self.enabled_at(&target, flag, default)
     }
 
     /// Whether `flag` is on for this context, without waiting (see [`FlagSource::is_enabled_now`]):
@@ -462,10 +457,8 @@ impl Targeted<'_> {
         }
         let inner = &self.source.inner;
         let target = inner.context_target(self.context);
-        if let Some(target) = &target {
-            inner.refresh_if_due(target);
-        }
-        self.enabled_at(target.as_deref(), flag, default)
+        inner.refresh_if_due(&target);
+        self.enabled_at(&target, flag, default)
     }
 
     /// The whole state of `flag` for this context: attributes and, for a multi-variant flag,

@@ -227,6 +227,43 @@ async fn faults_with_a_context() {
     );
 }
 
+/// A context that cannot be sent is checked context-free in every respect: its async checks
+/// wait for the first load and for a due refresh, as context-free checks do. (They used to
+/// answer at once from whatever was held: off on a cold start, the old answer after the TTL.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsendable_context_waits_like_a_context_free_check() {
+    // First answer: on; every later one: off.
+    let agent = RawAgent::start(|n| {
+        let body = format!(r#"{{"discount": {{"enabled": {}}}}}"#, n == 0);
+        http_ok(body.as_bytes(), &(n + 1).to_string())
+    });
+    let ttl = Duration::from_millis(150);
+    let flags = source_with(agent.port(), ttl, 16);
+    let (_logs, _guard) = Logs::capture();
+    let bad = Context::new().with("tier", "gold,platinum");
+    assert!(
+        flags.with_context(&bad).is_enabled("discount").await,
+        "a cold start waits for the first load"
+    );
+    assert!(matches!(
+        flags.with_context(&bad).served_now(),
+        flag_runtime::Served::ContextFree { stale: false, .. }
+    ));
+    tokio::time::sleep(ttl + Duration::from_millis(20)).await;
+    assert!(
+        !flags.with_context(&bad).is_enabled("discount").await,
+        "after the TTL: waits for the due refresh"
+    );
+    tokio::time::sleep(ttl + Duration::from_millis(20)).await;
+    match flags.with_context(&bad).served().await {
+        flag_runtime::Served::ContextFree { snapshot, .. } => {
+            assert_eq!(snapshot.version(), Some("3"), "served() refreshes it too");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(agent.requests(), 3);
+}
+
 #[tokio::test]
 async fn an_unsendable_context_gets_the_context_free_answer_and_is_logged_once() {
     let seen = Arc::new(Mutex::new(Vec::new()));

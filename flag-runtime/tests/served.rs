@@ -124,6 +124,7 @@ async fn status_changes_wake_after_each_refresh() {
         Duration::from_secs(2),
     );
     let mut changes = flags.status_changes();
+    assert_eq!(flags.status().refreshes, 0);
 
     let waiter = tokio::spawn({
         let mut changes = changes.clone();
@@ -136,6 +137,10 @@ async fn status_changes_wake_after_each_refresh() {
         .unwrap();
     assert!(status.has_snapshot);
     assert_eq!(status.failure_streak, 0);
+    assert_eq!(
+        status.refreshes, 1,
+        "the report names the refresh it reflects"
+    );
 
     // Nothing refreshed: no wake-up.
     assert!(
@@ -158,6 +163,7 @@ async fn status_changes_wake_after_each_refresh() {
         .await
         .expect("woken by the failed refresh");
     assert_eq!(status.failure_streak, 1);
+    assert_eq!(status.refreshes, 2, "failed ones count");
     assert!(status.has_snapshot, "last-known-good kept");
     agent.stop().await;
 }
