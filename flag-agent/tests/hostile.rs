@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use flag_agent::{Agent, Fault, FlagsFile, FlagsFileError, RunningAgent};
+use flag_testkit::{answers_again, cpu_ticks};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -434,13 +435,6 @@ async fn names_from_the_request_are_quoted_bounded() {
 }
 
 /// CPU time (user + system) of process `pid` so far, in clock ticks.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name.
-    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
-}
-
 /// The `flag-agent` binary with 64 file descriptors at most, flooded with more connections than
 /// that: it must back off and log once, not spin or log every failure, and recover.
 #[test]
@@ -490,21 +484,7 @@ fn accept_failures_back_off_and_log_once_per_streak() {
 
     // Descriptors free again: it accepts again within its longest back-off.
     drop(flood);
-    let started = Instant::now();
-    let answered = loop {
-        let attempt = std::net::TcpStream::connect(addr).and_then(|mut s| {
-            s.set_read_timeout(Some(Duration::from_secs(3)))?;
-            s.write_all(b"GET /ping HTTP/1.1\r\nHost: local\r\nConnection: close\r\n\r\n")?;
-            let mut answer = String::new();
-            s.read_to_string(&mut answer)?;
-            Ok(answer)
-        });
-        match attempt {
-            Ok(answer) if answer.starts_with("HTTP/1.1 200") => break true,
-            _ if started.elapsed() > Duration::from_secs(10) => break false,
-            _ => std::thread::sleep(Duration::from_millis(100)),
-        }
-    };
+    let answered = answers_again(addr, "HTTP/1.1 200", Duration::from_secs(10));
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(answered, "no answer after the descriptors were freed");

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use flag_local::{Outcome, RuntimeApi, MAX_PAYLOAD_BYTES};
+use flag_testkit::{answers_again, cpu_ticks};
 use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -196,13 +197,6 @@ async fn child_runtime_api() {
 }
 
 /// CPU time (user + system) of process `pid` so far, in clock ticks.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name.
-    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
-}
-
 /// The emulator with 64 file descriptors at most, flooded with more connections than that: it
 /// must back off instead of retrying `accept` in a busy loop, and recover when they free up.
 #[test]
@@ -242,21 +236,7 @@ fn accept_failures_do_not_spin() {
     println!("2 s out of descriptors: {ticks} CPU ticks");
 
     drop(flood);
-    let started = Instant::now();
-    let answered = loop {
-        let attempt = std::net::TcpStream::connect(addr).and_then(|mut s| {
-            s.set_read_timeout(Some(Duration::from_secs(3)))?;
-            s.write_all(b"GET /ping HTTP/1.1\r\nHost: local\r\nConnection: close\r\n\r\n")?;
-            let mut answer = String::new();
-            s.read_to_string(&mut answer)?;
-            Ok(answer)
-        });
-        match attempt {
-            Ok(answer) if answer.starts_with("HTTP/1.1 404") => break true,
-            _ if started.elapsed() > Duration::from_secs(10) => break false,
-            _ => std::thread::sleep(Duration::from_millis(100)),
-        }
-    };
+    let answered = answers_again(addr, "HTTP/1.1 404", Duration::from_secs(10));
     child.kill().unwrap();
     child.wait().unwrap();
     // Backing off: about 0. The old busy loop: 62 on a loaded machine, 200 on an idle one.

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use flag_macros::feature_flag;
-use flag_runtime::{Config, FlagSource};
+use flag_runtime::DEFAULT_TIMEOUT;
+use flag_testkit::{source, start_agent, FlagsFile};
 use serde_json::json;
 
 #[feature_flag("newCheckout", fallback = old_checkout, schema = "tests/flags.json")]
@@ -26,32 +27,15 @@ fn old_label() -> &'static str {
 
 #[tokio::test]
 async fn gated_functions_follow_the_agent() {
-    let dir = std::env::temp_dir().join(format!("flag-macros-agent-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("flags.json");
-    let doc = |enabled: bool| {
-        json!({"version": "1", "flags": {"newCheckout": {}}, "values": {"newCheckout": {"enabled": enabled}}})
-            .to_string()
-    };
-    std::fs::write(&file, doc(true)).unwrap();
-    let agent = flag_agent::Agent::new(&file, "shop", "develop", "flags")
-        .start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let doc = |enabled: bool| json!({"version": "1", "flags": {"newCheckout": {}}, "values": {"newCheckout": {"enabled": enabled}}});
+    let file = FlagsFile::new(&doc(true));
+    let agent = start_agent(&file).await;
     let ttl = Duration::from_millis(200);
-    let config = Config::builder()
-        .application("shop")
-        .environment("develop")
-        .configuration("flags")
-        .port(agent.addr().port())
-        .ttl(ttl)
-        .build()
-        .unwrap();
     // The agent holds its first answer (within the 1 s timeout), so the first sync check
     // cannot race the load it starts.
     let hold = Duration::from_millis(300);
     agent.set_fault(flag_agent::Fault::Delay(hold));
-    flag_runtime::install_default(FlagSource::new(config).unwrap()).unwrap();
+    flag_runtime::install_default(source(agent.addr().port(), ttl, DEFAULT_TIMEOUT)).unwrap();
 
     let t = std::time::Instant::now();
     assert_eq!(
@@ -68,7 +52,7 @@ async fn gated_functions_follow_the_agent() {
     );
     assert_eq!(label(), "new", "the sync check reads the loaded snapshot");
 
-    std::fs::write(&file, doc(false)).unwrap();
+    file.write(&doc(false));
     tokio::time::sleep(ttl + Duration::from_millis(50)).await;
     assert_eq!(
         checkout(3).await,
@@ -76,5 +60,4 @@ async fn gated_functions_follow_the_agent() {
         "flipped after the TTL"
     );
     assert_eq!(label(), "old");
-    let _ = std::fs::remove_dir_all(dir);
 }

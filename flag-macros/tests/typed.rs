@@ -5,7 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use flag_runtime::{Config, Context, FlagSource};
+use flag_runtime::{Context, DEFAULT_TIMEOUT};
+use flag_testkit::{source, start_agent, FlagsFile};
 use serde_json::{json, Value};
 
 flag_macros::flags!(
@@ -40,29 +41,15 @@ fn eventually<T: PartialEq + std::fmt::Debug>(what: &str, want: &T, mut read: im
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::too_many_lines, clippy::float_cmp)]
 async fn typed_flags_follow_the_agent() {
-    let dir = std::env::temp_dir().join(format!("flag-macros-typed-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("flags.json");
     let mut doc = schema();
-    std::fs::write(&file, doc.to_string()).unwrap();
-    let agent = flag_agent::Agent::new(&file, "shop", "develop", "flags")
-        .start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let file = FlagsFile::new(&doc);
+    let agent = start_agent(&file).await;
     let ttl = Duration::from_millis(300);
-    let config = Config::builder()
-        .application("shop")
-        .environment("develop")
-        .configuration("flags")
-        .port(agent.addr().port())
-        .ttl(ttl)
-        .build()
-        .unwrap();
     // The agent holds its first answer (within the 1 s timeout), so the first sync check
     // cannot race the load it starts.
     let hold = Duration::from_millis(300);
     agent.set_fault(flag_agent::Fault::Delay(hold));
-    flag_runtime::install_default(FlagSource::new(config).unwrap()).unwrap();
+    flag_runtime::install_default(source(agent.addr().port(), ttl, DEFAULT_TIMEOUT)).unwrap();
 
     let t = std::time::Instant::now();
     assert!(
@@ -136,7 +123,7 @@ async fn typed_flags_follow_the_agent() {
     // snapshot stale; the next check starts the refresh) and the typed value.
     doc["values"]["newCheckout"]["enabled"] = json!(false);
     doc["values"]["discountBanner"]["percentage"] = json!(35);
-    std::fs::write(&file, doc.to_string()).unwrap();
+    file.write(&doc);
     eventually("sync check", &false, || {
         flags::NEW_CHECKOUT.is_enabled_now()
     });
@@ -151,7 +138,7 @@ async fn typed_flags_follow_the_agent() {
         json!({"type": "string", "required": true});
     doc["values"]["discountBanner"]["percentage"] = json!("forty");
     doc["values"]["newCheckout"]["enabled"] = json!(true);
-    std::fs::write(&file, doc.to_string()).unwrap();
+    file.write(&doc);
     eventually("the misfit's snapshot", &true, || {
         flags::NEW_CHECKOUT.is_enabled_now()
     });
@@ -167,7 +154,7 @@ async fn typed_flags_follow_the_agent() {
     doc["flags"]["discountBanner"]["attributes"]["percentage"]["constraints"] =
         json!({"type": "number", "required": true});
     doc["values"]["discountBanner"]["percentage"] = json!(5);
-    std::fs::write(&file, doc.to_string()).unwrap();
+    file.write(&doc);
     eventually("fits again", &Some(5.0), || {
         flags::DISCOUNT_BANNER.get_now().map(|b| b.percentage)
     });
@@ -177,7 +164,7 @@ async fn typed_flags_follow_the_agent() {
     doc["flags"]["discountBanner"]["attributes"]["percentage"]["constraints"] =
         json!({"type": "number"});
     doc["values"]["newCheckout"]["enabled"] = json!(false);
-    std::fs::write(&file, doc.to_string()).unwrap();
+    file.write(&doc);
     eventually("the next snapshot", &false, || {
         flags::NEW_CHECKOUT.is_enabled_now()
     });
@@ -185,5 +172,4 @@ async fn typed_flags_follow_the_agent() {
         flags::DISCOUNT_BANNER.get_now().map(|b| b.percentage),
         Some(5.0)
     );
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use flag_runtime::{Config, Context, FetchError, FlagSource, Refreshed};
+use flag_runtime::{Context, FetchError, FlagSource, Refreshed};
 
 /// The `Context` and `Entity-Id` header lines of a request head, in order.
 fn targeting_headers(head: &str) -> Vec<String> {
@@ -36,11 +36,7 @@ fn tier_agent(seen: Arc<Mutex<Vec<Vec<String>>>>) -> RawAgent {
 
 fn source_with(port: u16, ttl: Duration, max_contexts: usize) -> FlagSource {
     FlagSource::new(
-        Config::builder()
-            .application(APP)
-            .environment(ENV)
-            .configuration(PROFILE)
-            .port(port)
+        config(port)
             .ttl(ttl)
             .timeout(Duration::from_secs(2))
             .max_contexts(max_contexts)

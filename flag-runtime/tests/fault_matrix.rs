@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use flag_agent::Fault;
-use flag_runtime::{Config, FlagSource};
+use flag_runtime::FlagSource;
 
 const TTL: Duration = Duration::from_millis(60);
 const TIMEOUT: Duration = Duration::from_millis(200);
@@ -23,11 +23,7 @@ enum Case {
 }
 
 fn source_for(port: u16) -> FlagSource {
-    let config = Config::builder()
-        .application(APP)
-        .environment(ENV)
-        .configuration(PROFILE)
-        .port(port)
+    let config = config(port)
         .ttl(TTL)
         .timeout(TIMEOUT)
         .max_body_bytes(CAP)

@@ -77,11 +77,7 @@ async fn oversized_answers_are_refused_while_streaming() {
     let agent = start_agent(&file).await;
     let cap = 64 * 1024;
     let flags = FlagSource::new(
-        Config::builder()
-            .application(APP)
-            .environment(ENV)
-            .configuration(PROFILE)
-            .port(agent.addr().port())
+        config(agent.addr().port())
             .max_body_bytes(cap)
             .build()
             .unwrap(),

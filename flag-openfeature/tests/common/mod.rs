@@ -1,21 +1,14 @@
 #![allow(dead_code)]
-//! Shared helpers: the local agent on a free loopback port, a source on it, an OpenFeature API
-//! instance of the test's own (not the process-wide singleton) with the provider set.
+//! Shared helpers: the workspace's test kit (the local agent on a free loopback port, a source
+//! on it), the flags the tests read, and an OpenFeature API instance of the test's own (not the
+//! process-wide singleton) with the provider set.
 
-use std::time::Duration;
-
-use flag_agent::{Agent, RunningAgent};
 use flag_openfeature::AppConfigProvider;
-use flag_runtime::{Config, FlagSource};
 use open_feature::{Client, EvaluationError, EvaluationErrorCode, OpenFeature};
 use serde_json::{json, Value};
 
 #[allow(unused_imports)]
-pub use flag_agent::{Fault, FlagsFile};
-
-pub const APP: &str = "shop";
-pub const ENV: &str = "develop";
-pub const PROFILE: &str = "flags";
+pub use flag_testkit::{dead_port, source, start_agent, Fault, FlagsFile};
 
 /// The flags the tests read:
 /// * `newCheckout`: single-variant, on, with one attribute of each type;
@@ -61,34 +54,6 @@ pub fn doc() -> Value {
             ]}
         }
     })
-}
-
-pub async fn start_agent(file: &FlagsFile) -> RunningAgent {
-    Agent::new(file.path(), APP, ENV, PROFILE)
-        .start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
-}
-
-pub fn source(port: u16, ttl: Duration, timeout: Duration) -> FlagSource {
-    FlagSource::new(
-        Config::builder()
-            .application(APP)
-            .environment(ENV)
-            .configuration(PROFILE)
-            .port(port)
-            .ttl(ttl)
-            .timeout(timeout)
-            .build()
-            .unwrap(),
-    )
-    .unwrap()
-}
-
-/// A port nothing listens on (bound, then released).
-pub fn dead_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
 }
 
 /// An OpenFeature API of the test's own with `provider` set (which initialises it), and a

@@ -1,0 +1,17 @@
+//! Test support shared by the workspace's tests (not published): the local agent on a free
+//! loopback port and a [`FlagSource`](flag_runtime::FlagSource) on it, a raw-HTTP hostile agent,
+//! `tracing` capture, polling with a deadline, and a server's CPU use and recovery under
+//! descriptor exhaustion.
+
+mod agent;
+mod logs;
+mod raw;
+mod server;
+mod wait;
+
+pub use agent::{config, dead_port, source, start_agent, APP, ENV, PROFILE};
+pub use flag_agent::{Fault, FlagsFile};
+pub use logs::Logs;
+pub use raw::{http_ok, http_status, RawAgent};
+pub use server::{answers_again, cpu_ticks};
+pub use wait::wait_until;
