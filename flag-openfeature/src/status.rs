@@ -89,12 +89,12 @@ impl ProviderEvent {
 /// [`AppConfigProvider::events`](crate::AppConfigProvider::events).
 ///
 /// The OpenFeature Rust SDK (0.3) has no event API of its own: a handler is a task awaiting
-/// [`next`](Self::next). A stream created while the provider is already `READY`, `STALE` or
-/// `ERROR` starts with that state's event (requirement 5.3.3: a handler attached after the
-/// provider entered a state runs at once); one created before `set_provider` starts with the
-/// first load's. It then reports each change; refreshes completed while nobody waits are coalesced: the stream reports the state after
-/// the latest, so a fault and its recovery in between may go unseen, but a configuration
-/// loaded meanwhile is always reported (`PROVIDER_CONFIGURATION_CHANGED`, after the
+/// [`next`](Self::next). A stream created while the provider is already `READY`, `STALE` or `ERROR`
+/// starts with that state's event (requirement 5.3.3: a handler attached after the provider entered
+/// a state runs at once); one created before `set_provider` starts with the first load's. It then
+/// reports each change; refreshes completed while nobody waits are coalesced: the stream reports
+/// the state after the latest, so a fault and its recovery in between may go unseen, but a
+/// configuration loaded meanwhile is always reported (`PROVIDER_CONFIGURATION_CHANGED`, after the
 /// `PROVIDER_READY` of a recovery that brought it).
 #[derive(Debug)]
 pub struct ProviderEvents {

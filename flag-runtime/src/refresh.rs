@@ -11,15 +11,15 @@
 //! * **Where.** Every refresh runs on the [background refresher](crate::background), never on
 //!   the caller's runtime, so no host can make it panic or stall; the answer is parsed on its
 //!   blocking pool.
-//! * **Who waits.** The async check that starts a refresh waits for it, and so does an async check
-//!   while no snapshot is held yet (a first load). A refresh started by a sync check or by the
-//!   refresher's timer has no waiter: the next async check claims it and waits, as if it had
+//! * **Who waits.** The async check that starts a refresh waits for it, and so does an async
+//!   check while no snapshot is held yet (a first load). A refresh started by a sync check or by
+//!   the refresher's timer has no waiter: the next async check claims it and waits, as if it had
 //!   started it (after a thaw, the timer and the invocation's first check race to start the due
 //!   refresh; whichever wins, that check answers from it). Every other check serves the current
-//!   snapshot at once. Waiting ends when the refresh is applied or when the timeout has passed since it
-//!   started, whichever comes first, whatever the answer's size: a parse still running then
-//!   publishes later. [`FlagSource::refresh`](crate::FlagSource::refresh) waits for the outcome
-//!   itself.
+//!   snapshot at once. Waiting ends when the refresh is applied or when the timeout has passed
+//!   since it started, whichever comes first, whatever the answer's size: a parse still running
+//!   then publishes later. [`FlagSource::refresh`](crate::FlagSource::refresh) waits for the
+//!   outcome itself.
 //! * **What changes.** An answer identical to the one held (same version, same bytes) is not
 //!   re-parsed; any other answer is parsed and published whole, or refused whole.
 
