@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+use flag_testkit::describe;
+
 fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
 }
@@ -40,13 +42,11 @@ fn run(command: &mut Command) -> Output {
     command.output().expect("flag-local runs")
 }
 
-fn describe(output: &Output) -> String {
-    format!(
-        "{}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+/// `flag-local --manifest-path <manifest> <args>`, which must fail (exit 1): its stderr.
+fn refused(manifest: &Path, args: &[&str]) -> String {
+    let output = run(flag_local().arg("--manifest-path").arg(manifest).args(args));
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 const OUTSIDE_MAIN: &str = r#"
@@ -250,11 +250,7 @@ fn a_workspace_package_runs_with_its_flags_events_and_summary_beside_it() {
 
 #[test]
 fn a_workspace_with_several_binaries_asks_which() {
-    let output = run(flag_local()
-        .arg("--manifest-path")
-        .arg(workspace().join("Cargo.toml")));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = refused(&workspace().join("Cargo.toml"), &[]);
     assert!(
         stderr.contains("several binaries could be meant"),
         "{stderr}"
@@ -262,12 +258,10 @@ fn a_workspace_with_several_binaries_asks_which() {
     assert!(stderr.contains("example-lambda/example-lambda"), "{stderr}");
     assert!(stderr.contains("--package"), "{stderr}");
 
-    let output = run(flag_local()
-        .arg("--manifest-path")
-        .arg(workspace().join("Cargo.toml"))
-        .args(["--package", "no-such-package"]));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = refused(
+        &workspace().join("Cargo.toml"),
+        &["--package", "no-such-package"],
+    );
     assert!(stderr.contains("no package `no-such-package`"), "{stderr}");
 }
 
@@ -377,21 +371,29 @@ default-run = "panics"
     })
 }
 
-#[test]
-fn a_function_that_panics_at_start_up_is_reported_at_once() {
+/// `flag-local` on the dying crate with `args` (a 120 s timeout): it must fail (exit 1) well
+/// before that timeout.
+fn run_dying(args: &[&str]) -> Output {
     let dir = dying_crate();
     let started = std::time::Instant::now();
-    // No --bin: the package's default-run, `panics`.
     let output = run(flag_local()
         .arg("--manifest-path")
         .arg(dir.join("Cargo.toml"))
-        .args(["--rounds", "3", "--timeout", "120", "--interval", "0"]));
+        .args(args)
+        .args(["--timeout", "120"]));
     assert!(
         started.elapsed() < std::time::Duration::from_secs(100),
         "waited for the timeout: {}",
         describe(&output)
     );
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    output
+}
+
+#[test]
+fn a_function_that_panics_at_start_up_is_reported_at_once() {
+    // No --bin: the package's default-run, `panics`.
+    let output = run_dying(&["--rounds", "3", "--interval", "0"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         stdout.contains("panics (package flag-local-dies) running"),
@@ -416,18 +418,7 @@ fn a_function_that_panics_at_start_up_is_reported_at_once() {
 
 #[test]
 fn a_function_that_exits_at_once_is_reported_at_once() {
-    let dir = dying_crate();
-    let started = std::time::Instant::now();
-    let output = run(flag_local()
-        .arg("--manifest-path")
-        .arg(dir.join("Cargo.toml"))
-        .args(["--bin", "quits", "--rounds", "1", "--timeout", "120"]));
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(100),
-        "waited for the timeout: {}",
-        describe(&output)
-    );
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let output = run_dying(&["--bin", "quits", "--rounds", "1"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("the function `quits` exited (exit status: 3); it printed nothing"),
@@ -439,11 +430,7 @@ fn a_function_that_exits_at_once_is_reported_at_once() {
 fn a_library_member_has_no_bin_target() {
     // flag-schema is a member of a workspace with binaries elsewhere: its own manifest still
     // means flag-schema, as for `cargo run`.
-    let output = run(flag_local()
-        .arg("--manifest-path")
-        .arg(workspace().join("flag-schema/Cargo.toml")));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = refused(&workspace().join("flag-schema/Cargo.toml"), &[]);
     assert!(
         stderr.contains("no bin target to run in package(s) flag-schema "),
         "{stderr}"

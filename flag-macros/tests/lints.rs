@@ -42,15 +42,6 @@ fn lints(gated: bool) -> BTreeSet<(String, String, u64, String)> {
         command.args(["--features", "gated"]);
     }
     command.args(["--", "-W", "clippy::pedantic", "-W", "clippy::nursery"]);
-    // The fixture's own settings only.
-    for var in [
-        "FEATURE_FLAGS_SCHEMA",
-        "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "CARGO_TARGET_DIR",
-    ] {
-        command.env_remove(var);
-    }
     let output = command.output().expect("running cargo clippy");
     let stdout = String::from_utf8(output.stdout).unwrap();
     let mut found = BTreeSet::new();

@@ -5,10 +5,8 @@
 mod common;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use common::*;
-use flag_openfeature::AppConfigProvider;
 use open_feature::{
     EvaluationContext, EvaluationDetails, EvaluationError, EvaluationOptions, EvaluationReason,
     Hook, HookContext, HookHints, Value,
@@ -85,22 +83,6 @@ impl Hook for Recorder {
             describe(details)
         ));
     }
-}
-
-async fn setup() -> (
-    (FlagsFile, flag_agent::RunningAgent),
-    open_feature::OpenFeature,
-    open_feature::Client,
-) {
-    let file = FlagsFile::new(&doc());
-    let agent = start_agent(&file).await;
-    let flags = source(
-        agent.addr().port(),
-        Duration::from_secs(60),
-        Duration::from_secs(2),
-    );
-    let (api, client) = client(AppConfigProvider::new(flags)).await;
-    ((file, agent), api, client)
 }
 
 /// Requirements 4.3.2.1, 4.3.6 and 4.3.8: around a successful resolution, `before`, `after`

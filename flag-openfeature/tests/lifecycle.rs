@@ -57,13 +57,8 @@ async fn ready(ttl: Duration, timeout: Duration) -> Ready {
 /// memory reads of the same cache (no agent request per evaluation).
 #[tokio::test]
 async fn initialize_loads_the_flags_and_makes_the_provider_ready() {
-    let file = FlagsFile::new(&doc());
-    let agent = start_agent(&file).await;
-    let flags = source(
-        agent.addr().port(),
-        Duration::from_secs(60),
-        Duration::from_secs(2),
-    );
+    let (_file, agent) = serve_doc().await;
+    let flags = steady_source(agent.addr().port());
     let provider = AppConfigProvider::new(flags.clone());
     assert_eq!(provider.status(), ProviderStatus::NotReady);
     assert_eq!(agent.requests(), 0);

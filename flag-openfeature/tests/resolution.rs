@@ -6,7 +6,6 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::*;
 use flag_openfeature::{AppConfigProvider, PROVIDER_NAME, VERSION_METADATA_KEY};
@@ -14,24 +13,6 @@ use open_feature::{
     EvaluationContext, EvaluationContextFieldValue, EvaluationReason, FlagMetadataValue,
     StructValue, Value,
 };
-
-/// The agent on the test flags, and a client of an API with the provider set. The flags file
-/// is kept (on disk) as long as the agent.
-async fn setup() -> (
-    (FlagsFile, flag_agent::RunningAgent),
-    open_feature::OpenFeature,
-    open_feature::Client,
-) {
-    let file = FlagsFile::new(&doc());
-    let agent = start_agent(&file).await;
-    let flags = source(
-        agent.addr().port(),
-        Duration::from_secs(60),
-        Duration::from_secs(2),
-    );
-    let (api, client) = client(AppConfigProvider::new(flags)).await;
-    ((file, agent), api, client)
-}
 
 fn gold() -> EvaluationContext {
     EvaluationContext::default().with_custom_field("tier", "gold")
@@ -79,13 +60,8 @@ async fn boolean_of_a_flag_is_enabled() {
 /// Requirement 2.2.9 is a SHOULD: `without_flag_metadata` leaves it out, the rest unchanged.
 #[tokio::test]
 async fn flag_metadata_can_be_left_out() {
-    let file = FlagsFile::new(&doc());
-    let agent = start_agent(&file).await;
-    let flags = source(
-        agent.addr().port(),
-        Duration::from_secs(60),
-        Duration::from_secs(2),
-    );
+    let (_file, agent) = serve_doc().await;
+    let flags = steady_source(agent.addr().port());
     let (_api, client) = client(AppConfigProvider::new(flags).without_flag_metadata()).await;
     let details = client
         .get_bool_details("newCheckout", None, None)

@@ -5,6 +5,7 @@
 
 mod agent;
 mod logs;
+mod output;
 mod raw;
 mod server;
 mod wait;
@@ -12,6 +13,7 @@ mod wait;
 pub use agent::{config, dead_port, source, start_agent, APP, ENV, PROFILE};
 pub use flag_agent::{Fault, FlagsFile};
 pub use logs::Logs;
+pub use output::describe;
 pub use raw::{http_ok, http_status, RawAgent};
 pub use server::{answers_again, cpu_ticks};
 pub use wait::wait_until;

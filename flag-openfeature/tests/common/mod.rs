@@ -3,6 +3,8 @@
 //! on it), the flags the tests read, and an OpenFeature API instance of the test's own (not the
 //! process-wide singleton) with the provider set.
 
+use std::time::Duration;
+
 use flag_openfeature::AppConfigProvider;
 use open_feature::{Client, EvaluationError, EvaluationErrorCode, OpenFeature};
 use serde_json::{json, Value};
@@ -54,6 +56,26 @@ pub fn doc() -> Value {
             ]}
         }
     })
+}
+
+/// The local agent serving [`doc`], with its flags file (kept on disk as long as the agent).
+pub async fn serve_doc() -> (FlagsFile, flag_agent::RunningAgent) {
+    let file = FlagsFile::new(&doc());
+    let agent = start_agent(&file).await;
+    (file, agent)
+}
+
+/// A source on the agent at `port` with a 60 s TTL (no refresh during a test) and a 2 s timeout.
+pub fn steady_source(port: u16) -> flag_runtime::FlagSource {
+    source(port, Duration::from_secs(60), Duration::from_secs(2))
+}
+
+/// The agent on the test flags, and a client of an API with the provider set.
+pub async fn setup() -> ((FlagsFile, flag_agent::RunningAgent), OpenFeature, Client) {
+    let (file, agent) = serve_doc().await;
+    let flags = steady_source(agent.addr().port());
+    let (api, client) = client(AppConfigProvider::new(flags)).await;
+    ((file, agent), api, client)
 }
 
 /// An OpenFeature API of the test's own with `provider` set (which initialises it), and a
