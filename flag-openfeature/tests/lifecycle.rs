@@ -165,24 +165,19 @@ async fn before_the_first_load_completes_the_provider_is_not_ready() {
 #[tokio::test]
 async fn a_failing_agent_makes_answers_cached_and_the_provider_stale() {
     let ttl = Duration::from_millis(100);
-    let Ready {
-        file: _file,
-        agent,
-        provider,
-        _api,
-        client,
-        mut events,
-    } = ready(ttl, Duration::from_millis(500)).await;
+    let mut r = ready(ttl, Duration::from_millis(500)).await;
     let gold = EvaluationContext::default().with_custom_field("tier", "gold");
-    let before = client
+    let before = r
+        .client
         .get_bool_details("discountBanner", Some(&gold), None)
         .await
         .unwrap();
     assert_eq!(before.reason, Some(EvaluationReason::TargetingMatch));
 
-    agent.set_fault(Fault::Status(502));
+    r.agent.set_fault(Fault::Status(502));
     tokio::time::sleep(ttl + Duration::from_millis(50)).await;
-    let details = client
+    let details = r
+        .client
         .get_bool_details("newCheckout", None, None)
         .await
         .unwrap();
@@ -191,13 +186,14 @@ async fn a_failing_agent_makes_answers_cached_and_the_provider_stale() {
         details.reason,
         Some(EvaluationReason::Other("STALE".into()))
     );
-    assert_eq!(provider.status(), ProviderStatus::STALE);
-    match next(&mut events).await {
+    assert_eq!(r.provider.status(), ProviderStatus::STALE);
+    match next(&mut r.events).await {
         ProviderEvent::Stale { message } => assert!(message.contains("502"), "{message}"),
         other => panic!("expected PROVIDER_STALE, got {other:?}"),
     }
     // The context's answer is last-known-good too, with its variant.
-    let details = client
+    let details = r
+        .client
         .get_bool_details("discountBanner", Some(&gold), None)
         .await
         .unwrap();
@@ -207,24 +203,26 @@ async fn a_failing_agent_makes_answers_cached_and_the_provider_stale() {
         Some(EvaluationReason::Other("STALE".into()))
     );
 
-    agent.clear_fault();
+    r.agent.clear_fault();
     tokio::time::sleep(ttl + Duration::from_millis(50)).await;
-    let details = client
+    let details = r
+        .client
         .get_bool_details("newCheckout", None, None)
         .await
         .unwrap();
     assert_eq!(details.reason, Some(EvaluationReason::Static));
-    assert_eq!(provider.status(), ProviderStatus::Ready);
-    match next(&mut events).await {
+    assert_eq!(r.provider.status(), ProviderStatus::Ready);
+    match next(&mut r.events).await {
         ProviderEvent::Ready { version } => assert!(version.is_some()),
         other => panic!("expected PROVIDER_READY, got {other:?}"),
     }
-    let details = client
+    let details = r
+        .client
         .get_bool_details("discountBanner", Some(&gold), None)
         .await
         .unwrap();
     assert_eq!(details.reason, Some(EvaluationReason::TargetingMatch));
-    agent.stop().await;
+    r.agent.stop().await;
 }
 
 /// Requirement 2.2.5 under a hanging agent: an evaluation with a context waits for its own
@@ -234,25 +232,20 @@ async fn a_failing_agent_makes_answers_cached_and_the_provider_stale() {
 async fn a_hanging_agent_costs_a_context_evaluation_one_timeout() {
     let ttl = Duration::from_millis(100);
     let timeout = Duration::from_secs(1);
-    let Ready {
-        file: _file,
-        agent,
-        provider: _provider,
-        _api,
-        client,
-        events: _events,
-    } = ready(ttl, timeout).await;
+    let r = ready(ttl, timeout).await;
     let gold = EvaluationContext::default().with_custom_field("tier", "gold");
-    let loaded = client
+    let loaded = r
+        .client
         .get_bool_details("discountBanner", Some(&gold), None)
         .await
         .unwrap();
     assert_eq!(loaded.reason, Some(EvaluationReason::TargetingMatch));
 
-    agent.set_fault(Fault::Hang);
+    r.agent.set_fault(Fault::Hang);
     tokio::time::sleep(ttl + Duration::from_millis(50)).await;
     let started = std::time::Instant::now();
-    let details = client
+    let details = r
+        .client
         .get_bool_details("discountBanner", Some(&gold), None)
         .await
         .unwrap();
@@ -266,7 +259,7 @@ async fn a_hanging_agent_costs_a_context_evaluation_one_timeout() {
         took >= timeout && took < timeout + timeout * 3 / 5,
         "one timeout ({timeout:?}), not two: took {took:?}"
     );
-    agent.stop().await;
+    r.agent.stop().await;
 }
 
 /// Requirement 5.3.3: a handler attached after the provider entered its state runs at once: a
@@ -276,31 +269,24 @@ async fn a_hanging_agent_costs_a_context_evaluation_one_timeout() {
 #[tokio::test]
 async fn a_stream_created_late_starts_with_the_current_state() {
     let ttl = Duration::from_millis(100);
-    let Ready {
-        file: _file,
-        agent,
-        provider,
-        _api,
-        client,
-        mut events,
-    } = ready(ttl, Duration::from_millis(500)).await;
-    let mut again = provider.events();
+    let mut r = ready(ttl, Duration::from_millis(500)).await;
+    let mut again = r.provider.events();
     match next(&mut again).await {
         ProviderEvent::Ready { version } => assert!(version.is_some()),
         other => panic!("expected PROVIDER_READY, got {other:?}"),
     }
     assert!(
-        tokio::time::timeout(Duration::from_millis(300), events.next())
+        tokio::time::timeout(Duration::from_millis(300), r.events.next())
             .await
             .is_err(),
         "nothing changed since"
     );
 
-    agent.set_fault(Fault::Status(502));
+    r.agent.set_fault(Fault::Status(502));
     tokio::time::sleep(ttl + Duration::from_millis(50)).await;
-    let _ = client.get_bool_value("newCheckout", None, None).await;
-    assert_eq!(provider.status(), ProviderStatus::STALE);
-    let mut late = provider.events();
+    let _ = r.client.get_bool_value("newCheckout", None, None).await;
+    assert_eq!(r.provider.status(), ProviderStatus::STALE);
+    let mut late = r.provider.events();
     match next(&mut late).await {
         ProviderEvent::Stale { message } => assert!(message.contains("502"), "{message}"),
         other => panic!("expected PROVIDER_STALE, got {other:?}"),
@@ -316,7 +302,7 @@ async fn a_stream_created_late_starts_with_the_current_state() {
         next(&mut error.events()).await,
         ProviderEvent::Error { .. }
     ));
-    agent.stop().await;
+    r.agent.stop().await;
 }
 
 /// Requirement 5.1.1: a new configuration loaded while ready is `PROVIDER_CONFIGURATION_CHANGED`,
@@ -324,15 +310,9 @@ async fn a_stream_created_late_starts_with_the_current_state() {
 #[tokio::test]
 async fn a_new_configuration_is_an_event() {
     let ttl = Duration::from_millis(100);
-    let Ready {
-        file,
-        agent,
-        provider: _provider,
-        _api,
-        client,
-        mut events,
-    } = ready(ttl, Duration::from_secs(2)).await;
-    let first = client
+    let mut r = ready(ttl, Duration::from_secs(2)).await;
+    let first = r
+        .client
         .get_bool_details("newCheckout", None, None)
         .await
         .unwrap();
@@ -340,9 +320,10 @@ async fn a_new_configuration_is_an_event() {
 
     let mut changed = doc();
     changed["values"]["newCheckout"] = json!({"enabled": false});
-    file.write(&changed);
+    r.file.write(&changed);
     tokio::time::sleep(ttl + Duration::from_millis(50)).await;
-    let second = client
+    let second = r
+        .client
         .get_bool_details("newCheckout", None, None)
         .await
         .unwrap();
@@ -357,7 +338,7 @@ async fn a_new_configuration_is_an_event() {
             .values
             .get(flag_openfeature::VERSION_METADATA_KEY)
     );
-    match next(&mut events).await {
+    match next(&mut r.events).await {
         ProviderEvent::ConfigurationChanged { version } => assert!(version.is_some()),
         other => panic!("expected PROVIDER_CONFIGURATION_CHANGED, got {other:?}"),
     }
@@ -365,7 +346,7 @@ async fn a_new_configuration_is_an_event() {
         ProviderEvent::ConfigurationChanged { version: None }.name(),
         "PROVIDER_CONFIGURATION_CHANGED"
     );
-    agent.stop().await;
+    r.agent.stop().await;
 }
 
 /// Requirement 5.1.1 / 5.3.1: a recovery that brings a new configuration is `PROVIDER_READY`
@@ -373,43 +354,37 @@ async fn a_new_configuration_is_an_event() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recovery_with_a_new_configuration_reports_both() {
     let ttl = Duration::from_millis(100);
-    let Ready {
-        file,
-        agent,
-        provider: _provider,
-        _api,
-        client,
-        mut events,
-    } = ready(ttl, Duration::from_millis(500)).await;
+    let mut r = ready(ttl, Duration::from_millis(500)).await;
 
-    agent.set_fault(Fault::Status(502));
+    r.agent.set_fault(Fault::Status(502));
     tokio::time::sleep(ttl + Duration::from_millis(50)).await;
-    let _ = client.get_bool_value("newCheckout", None, None).await;
+    let _ = r.client.get_bool_value("newCheckout", None, None).await;
     assert!(matches!(
-        next(&mut events).await,
+        next(&mut r.events).await,
         ProviderEvent::Stale { .. }
     ));
 
     let mut changed = doc();
     changed["values"]["newCheckout"]["enabled"] = json!(false);
-    file.write(&changed);
-    agent.clear_fault();
+    r.file.write(&changed);
+    r.agent.clear_fault();
     tokio::time::sleep(ttl + Duration::from_millis(50)).await;
-    assert!(!client
+    assert!(!r
+        .client
         .get_bool_value("newCheckout", None, None)
         .await
         .unwrap());
-    // Another refresh, unchanged, before anyone looks at the events.
+    // Another refresh, unchanged, before anyone looks at the r.events.
     tokio::time::sleep(ttl + Duration::from_millis(50)).await;
-    let _ = client.get_bool_value("newCheckout", None, None).await;
+    let _ = r.client.get_bool_value("newCheckout", None, None).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(matches!(
-        next(&mut events).await,
+        next(&mut r.events).await,
         ProviderEvent::Ready { .. }
     ));
     assert!(matches!(
-        next(&mut events).await,
+        next(&mut r.events).await,
         ProviderEvent::ConfigurationChanged { .. }
     ));
-    agent.stop().await;
+    r.agent.stop().await;
 }
