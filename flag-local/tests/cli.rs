@@ -135,17 +135,23 @@ fn answer_lines(output: &Output) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn runs_a_lambda_crate_created_outside_the_workspace() {
+/// `flag-local` on the crate outside the workspace, with its own flags file and events.
+fn on_outside_crate() -> Command {
     let dir = outside_crate();
-    let output = run(flag_local()
+    let mut command = flag_local();
+    command
         .arg("--manifest-path")
         .arg(dir.join("Cargo.toml"))
         .arg("--flags")
         .arg(dir.join("my-flags.json"))
         .arg("--events")
-        .arg(dir.join("sample-events"))
-        .args(["--rounds", "1"]));
+        .arg(dir.join("sample-events"));
+    command
+}
+
+#[test]
+fn runs_a_lambda_crate_created_outside_the_workspace() {
+    let output = run(on_outside_crate().args(["--rounds", "1"]));
     assert!(output.status.success(), "{}", describe(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -178,14 +184,7 @@ fn runs_a_lambda_crate_created_outside_the_workspace() {
 
 #[test]
 fn answers_are_cut_to_the_width() {
-    let dir = outside_crate();
-    let output = run(flag_local()
-        .arg("--manifest-path")
-        .arg(dir.join("Cargo.toml"))
-        .arg("--flags")
-        .arg(dir.join("my-flags.json"))
-        .arg("--events")
-        .arg(dir.join("sample-events"))
+    let output = run(on_outside_crate()
         .args(["--rounds", "1", "--width", "20"])
         .env("FLAG_LOCAL_SUMMARY", "{hello} is greeted with {greeting}"));
     assert!(output.status.success(), "{}", describe(&output));
@@ -439,14 +438,7 @@ fn a_library_member_has_no_bin_target() {
 
 #[test]
 fn raw_wins_over_a_summary_from_the_environment() {
-    let dir = outside_crate();
-    let output = run(flag_local()
-        .arg("--manifest-path")
-        .arg(dir.join("Cargo.toml"))
-        .arg("--flags")
-        .arg(dir.join("my-flags.json"))
-        .arg("--events")
-        .arg(dir.join("sample-events"))
+    let output = run(on_outside_crate()
         .args(["--rounds", "1", "--raw"])
         .env("FLAG_LOCAL_SUMMARY", "{hello} is greeted"));
     assert!(output.status.success(), "{}", describe(&output));
