@@ -84,7 +84,7 @@ impl CheckoutRequest {
         if let Some(customer) = &self.customer {
             context = context
                 .with("customerId", customer.id.as_str())
-                .entity_id(customer.id.as_str());
+                .with_entity_id(customer.id.as_str());
             if let Some(tier) = &customer.tier {
                 context.insert("tier", tier.as_str());
             }
@@ -346,7 +346,7 @@ mod tests {
         let context = request.flag_context();
         assert_eq!(context.get("tier"), Some("gold"));
         assert_eq!(context.get("customerId"), Some("c-7"));
-        assert_eq!(context.get_entity_id(), Some("c-7"));
+        assert_eq!(context.entity_id(), Some("c-7"));
         assert!(context.validate().is_ok());
     }
 

@@ -65,7 +65,7 @@ fn main() {
     let gold = Context::new()
         .with("tier", "gold")
         .with("customerId", "c-7")
-        .entity_id("c-7");
+        .with_entity_id("c-7");
     assert!(rt.block_on(flags.with_context(&gold).is_enabled("discountBanner")));
     let requests_before = agent.requests();
 
@@ -93,7 +93,7 @@ fn main() {
                 let context = Context::new()
                     .with("tier", black_box("gold"))
                     .with("customerId", black_box("c-7"))
-                    .entity_id("c-7");
+                    .with_entity_id("c-7");
                 ready(flags.with_context(&context).is_enabled("discountBanner"))
             })
         });

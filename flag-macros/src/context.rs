@@ -25,7 +25,7 @@ pub(crate) fn expression(arg: &ContextArg, krate: &TokenStream) -> TokenStream {
             });
             // Any `Display` value: a string, a number.
             let entity_id = entity_id.iter().map(|value| {
-                quote_spanned!(value.span()=> .entity_id(::std::string::ToString::to_string(&(#value))))
+                quote_spanned!(value.span()=> .with_entity_id(::std::string::ToString::to_string(&(#value))))
             });
             quote!(#new #(#pairs)* #(#entity_id)*)
         }
@@ -69,7 +69,7 @@ fn chain_keys(mut expr: &Expr) -> Option<LiteralKeys> {
                         }
                         _ => return None,
                     },
-                    ("entity_id", 1) => keys.entity_id = true,
+                    ("with_entity_id", 1) => keys.entity_id = true,
                     _ => return None,
                 }
                 expr = &call.receiver;
@@ -238,7 +238,7 @@ mod tests {
 
     #[test]
     fn builder_chains_have_literal_keys() {
-        let k = keys(r#"&flag_runtime::Context::new().with("tier", t).with("id", 1).entity_id(x)"#)
+        let k = keys(r#"&flag_runtime::Context::new().with("tier", t).with("id", 1).with_entity_id(x)"#)
             .unwrap();
         assert_eq!(k.pairs.into_iter().collect::<Vec<_>>(), ["id", "tier"]);
         assert!(k.entity_id);

@@ -311,7 +311,7 @@ use serde_json::{json, Value};
     context = Context::new()
         .with("tier", payload["tier"].as_str().unwrap_or("none"))
         .with("customerId", payload["customerId"].as_u64().unwrap_or(0))
-        .entity_id(context.request_id.as_str()),
+        .with_entity_id(context.request_id.as_str()),
     schema = "tests/targeting.json"
 )]
 async fn handler(

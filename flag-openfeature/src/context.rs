@@ -54,7 +54,7 @@ pub fn to_appconfig(context: &EvaluationContext) -> Result<Context, EvaluationEr
         {
             out.insert(TARGETING_KEY, id.as_str());
         }
-        out = out.entity_id(id.as_str());
+        out = out.with_entity_id(id.as_str());
     }
     out.validate().map_err(|error| invalid(error.to_string()))?;
     Ok(out)

@@ -359,7 +359,7 @@ fn the_targeting_key_is_the_entity_id() {
             .with_custom_field("tier", "gold"),
     )
     .unwrap();
-    assert_eq!(context.get_entity_id(), Some("customer-7"));
+    assert_eq!(context.entity_id(), Some("customer-7"));
     assert_eq!(context.get("targetingKey"), Some("customer-7"));
     assert_eq!(context.get("tier"), Some("gold"));
     let empty = flag_openfeature::to_appconfig(&EvaluationContext::default()).unwrap();
@@ -369,7 +369,7 @@ fn the_targeting_key_is_the_entity_id() {
         &EvaluationContext::default().with_targeting_key("Doe, John"),
     )
     .unwrap();
-    assert_eq!(named.get_entity_id(), Some("Doe, John"));
+    assert_eq!(named.entity_id(), Some("Doe, John"));
     assert_eq!(named.get("targetingKey"), None);
 }
 

@@ -19,11 +19,6 @@ static HANDLE: OnceLock<Handle> = OnceLock::new();
 /// Name of the refresher thread (and, with a suffix, of its blocking pool).
 pub(crate) const THREAD_NAME: &str = "flag-refresher";
 
-/// The refresher's runtime if it is running; never starts it.
-pub(crate) fn get() -> Option<&'static Handle> {
-    HANDLE.get()
-}
-
 /// The refresher's runtime, started on first use. A failed start is reported, not cached: the
 /// next refresh (a TTL later) tries again.
 pub(crate) fn handle() -> Result<&'static Handle, FetchError> {

@@ -1,21 +1,50 @@
-//! The future of an async gate check: lazy like any future, and on the warm path a single
-//! function call when polled (no nested state machines); only a due refresh is awaited, boxed.
+//! The checks without an explicit context, sync and async: in a scope of their source they read
+//! its pins; outside, the published context-free answer, refreshed when due.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use crate::memo::Site;
 use crate::overrides;
-use crate::refresh::Target;
-use crate::site::Site;
-use crate::source::Inner;
+use crate::refresh;
+use crate::pins;
+use crate::shared::Shared;
 
-/// Resolves to whether `flag` is on: an override, else the target's snapshot once fresh
-/// (through `site`'s cache when there is one), else `default`.
+/// The sync check of `flag` (through `site`'s memo, when a call site checks it): never waits;
+/// outside a scope a due refresh starts in the background.
+#[inline]
+pub(crate) fn enabled_now(
+    shared: &Arc<Shared>,
+    flag: &str,
+    default: bool,
+    site: Option<&Site>,
+) -> bool {
+    if let Some(forced) = overrides::enabled(flag) {
+        return forced;
+    }
+    if let Some(answer) = pins::pinned(shared, |pins| pins.enabled(flag, default, site)) {
+        return answer;
+    }
+    shared.refresh_if_due(&shared.base);
+    read(shared, flag, default, site)
+}
+
+/// The published context-free answer for `flag`.
+#[inline]
+fn read(shared: &Shared, flag: &str, default: bool, site: Option<&Site>) -> bool {
+    let read = || shared.read_base(|snapshot| shared.enabled(snapshot, flag, default));
+    match site {
+        Some(site) => site.answer(shared.base.published.generation(), read),
+        None => read(),
+    }
+}
+
+/// The async check: resolves to whether `flag` is on. Lazy like any future; on the warm path a
+/// single call when polled; only a wait for a due refresh is boxed.
 pub(crate) struct Check<'a> {
-    inner: &'a Arc<Inner>,
-    target: &'a Arc<Target>,
+    shared: &'a Arc<Shared>,
     flag: &'a str,
     default: bool,
     site: Option<&'a Site>,
@@ -24,28 +53,17 @@ pub(crate) struct Check<'a> {
 
 impl<'a> Check<'a> {
     pub(crate) fn new(
-        inner: &'a Arc<Inner>,
-        target: &'a Arc<Target>,
+        shared: &'a Arc<Shared>,
         flag: &'a str,
         default: bool,
         site: Option<&'a Site>,
     ) -> Self {
         Check {
-            inner,
-            target,
+            shared,
             flag,
             default,
             site,
             waiting: None,
-        }
-    }
-
-    #[inline]
-    fn answer(&self) -> bool {
-        let read = || self.inner.read(self.target, self.flag, self.default);
-        match self.site {
-            Some(site) => site.read(&self.target.published, read),
-            None => read(),
         }
     }
 }
@@ -56,19 +74,22 @@ impl Future for Check<'_> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
         let this = self.get_mut();
+        let (shared, flag, default, site) = (this.shared, this.flag, this.default, this.site);
         if this.waiting.is_none() {
-            if let Some(forced) = overrides::enabled(this.flag) {
+            if let Some(forced) = overrides::enabled(flag) {
                 return Poll::Ready(forced);
             }
-            if !this.inner.must_wait(this.target) {
-                return Poll::Ready(this.answer());
+            if let Some(answer) = pins::pinned(shared, |pins| pins.enabled(flag, default, site)) {
+                return Poll::Ready(answer);
             }
-            // Boxed: the slow path's future is large; allocated only when a refresh is due.
-            this.waiting = Some(Box::pin(this.inner.await_fresh(this.target)));
+            if !refresh::must_wait(&shared.refresher, &shared.base) {
+                return Poll::Ready(read(shared, flag, default, site));
+            }
+            this.waiting = Some(Box::pin(refresh::fresh(&shared.refresher, &shared.base)));
         }
         match this.waiting.as_mut().map(|w| w.as_mut().poll(cx)) {
             Some(Poll::Pending) => Poll::Pending,
-            _ => Poll::Ready(this.answer()),
+            _ => Poll::Ready(read(shared, flag, default, site)),
         }
     }
 }

@@ -75,7 +75,7 @@ impl AgentClient {
                 }
             }
             if let Some(header) = context
-                .get_entity_id()
+                .entity_id()
                 .and_then(|id| HeaderValue::from_bytes(id.as_bytes()).ok())
             {
                 request = request.header("Entity-Id", header);

@@ -29,7 +29,7 @@ use std::sync::{Arc, OnceLock};
 ///     .with("tier", "gold")
 ///     .with("customerId", 4217)
 ///     .with("beta", true)
-///     .entity_id("customer-4217");
+///     .with_entity_id("customer-4217");
 /// assert_eq!(context.get("customerId"), Some("4217"));
 /// assert!(context.validate().is_ok());
 /// assert!(Context::new().with("note", "a,b").validate().is_err());
@@ -173,7 +173,7 @@ impl Context {
     /// Sets the `Entity-Id`, which keeps this entity on one configuration version during a
     /// gradual deployment (and identifies it in AppConfig experiments).
     #[must_use]
-    pub fn entity_id(mut self, id: impl Into<String>) -> Self {
+    pub fn with_entity_id(mut self, id: impl Into<String>) -> Self {
         self.key = OnceLock::new();
         self.entity_id = Some(id.into().into());
         self.invalid = self.first_problem();
@@ -194,7 +194,7 @@ impl Context {
     }
 
     /// The `Entity-Id`, if set.
-    pub fn get_entity_id(&self) -> Option<&str> {
+    pub fn entity_id(&self) -> Option<&str> {
         self.entity_id.as_deref()
     }
 
@@ -277,7 +277,7 @@ mod tests {
         let a = Context::new().with("a", 1).with("b", "x");
         let b = Context::new().with("b", "x").with("a", 1);
         assert_eq!(a.key(), b.key());
-        assert_ne!(a.key(), a.clone().entity_id("e").key());
+        assert_ne!(a.key(), a.clone().with_entity_id("e").key());
         assert_ne!(a.key(), a.clone().with("a", 2).key());
         assert_eq!(a.clone().with("a", 2).get("a"), Some("2"));
     }
@@ -295,7 +295,7 @@ mod tests {
             .validate()
             .is_err());
         assert!(Context::new()
-            .entity_id("e".repeat(2049))
+            .with_entity_id("e".repeat(2049))
             .validate()
             .is_err());
         assert!(Context::new()
@@ -311,8 +311,8 @@ mod tests {
             .validate()
             .is_ok());
         assert!(Context::new()
-            .entity_id("a\nb")
-            .entity_id("ok")
+            .with_entity_id("a\nb")
+            .with_entity_id("ok")
             .validate()
             .is_ok());
     }

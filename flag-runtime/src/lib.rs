@@ -79,7 +79,7 @@
 //! let context = Context::new()
 //!     .with("tier", tier)
 //!     .with("customerId", customer_id)
-//!     .entity_id(customer_id);
+//!     .with_entity_id(customer_id);
 //! let flags = flag_runtime::default_source().with_context(&context);
 //! if let Some(banner) = flags.flag("discountBanner").await {
 //!     println!("variant {:?}", banner.variant());
@@ -111,20 +111,22 @@ mod client;
 mod clock;
 mod config;
 mod context;
-mod contexts;
+mod context_cache;
 mod error;
 mod health;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+mod memo;
 mod overrides;
 mod published;
 mod refresh;
+mod pins;
 mod served;
-mod site;
+mod shared;
 mod snapshot;
 mod source;
 mod status_changes;
 mod typed;
-
-use std::sync::OnceLock;
 
 pub use config::{
     Config, ConfigBuilder, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONTEXTS, DEFAULT_PORT,
@@ -137,68 +139,18 @@ pub use context::{
 pub use error::{AttributeError, ConfigError, FetchError, ShapeProblem};
 pub use health::{Refreshed, Status};
 pub use overrides::{OverrideGuard, Overrides};
+pub use pins::Scope;
 pub use served::Served;
 pub use snapshot::{Flag, Snapshot};
-pub use source::{FlagSource, Targeted};
+pub use source::{default_source, install_default, scope, FlagSource, Targeted};
 pub use status_changes::StatusChanges;
 pub use typed::{FlagValue, Misfit, TypedFlag, TypedTargeted};
-
-static DEFAULT: OnceLock<FlagSource> = OnceLock::new();
-
-/// The process-wide flag source that `#[feature_flag]` functions consult.
-///
-/// Configured from the environment on first use (see the [crate docs](crate#configuration)),
-/// unless [`install_default`] set one before.
-pub fn default_source() -> &'static FlagSource {
-    if let Some(source) = DEFAULT.get() {
-        return source;
-    }
-    let mut built = false;
-    let source = DEFAULT.get_or_init(|| {
-        built = true;
-        FlagSource::from_env_unlogged()
-    });
-    if built {
-        source.inner.base.mirror_default();
-    }
-    // Logged once the default is set: a subscriber checking a flag while it handles this event
-    // finds the default there, instead of re-entering its initialisation (a deadlock).
-    if built {
-        source.inner_health().log_unconfigured();
-    }
-    source
-}
-
-/// Makes `source` the process-wide default. Call it once, at start-up, before the first check;
-/// afterwards it returns [`ConfigError::DefaultAlreadySet`] and leaves the default as it was.
-///
-/// ```no_run
-/// use std::time::Duration;
-/// use flag_runtime::{Config, FlagSource};
-///
-/// # fn main() -> Result<(), flag_runtime::ConfigError> {
-/// let config = Config::builder()
-///     .ttl(Duration::from_secs(30))
-///     .with_env()
-///     .build()?;
-/// flag_runtime::install_default(FlagSource::new(config)?)?;
-/// # Ok(()) }
-/// ```
-pub fn install_default(source: FlagSource) -> Result<(), ConfigError> {
-    DEFAULT
-        .set(source)
-        .map_err(|_| ConfigError::DefaultAlreadySet)?;
-    if let Some(source) = DEFAULT.get() {
-        source.inner.base.mirror_default();
-    }
-    Ok(())
-}
 
 /// Not public API: what `#[feature_flag]` expands to. May change in any release.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::default_source;
-    pub use crate::site::Site;
+    pub use crate::memo::Site;
     pub use crate::typed::{optional, required, variant, with_attribute, with_variant};
     /// Carries either path of a gate on `-> impl Trait` (futures, iterators, `Display`, ...).
     pub use either::Either;
@@ -228,19 +180,20 @@ pub mod __private {
     /// `String` as `std::string::String` in every diagnostic of a user's crate.)
     pub use serde_json::Value as JsonValue;
 
-    /// The async gate check of the default source, for one call site.
+    /// The async gate check of the default source, for one call site: in a scope, the
+    /// scope's answer.
     #[inline]
     pub fn check(site: &'static Site) -> impl std::future::Future<Output = bool> + Send {
-        crate::default_source().is_enabled_at(site)
+        crate::check::Check::new(&crate::default_source().shared, site.flag, false, Some(site))
     }
 
     /// The sync, never-waiting gate check of the default source, for one call site.
     #[inline]
     pub fn check_now(site: &'static Site) -> bool {
-        site.check_now_default()
+        crate::check::enabled_now(&crate::default_source().shared, site.flag, false, Some(site))
     }
 
-    /// The async gate check of the default source for an evaluation context.
+    /// The async gate check of the default source for an explicit evaluation context.
     #[inline]
     pub async fn check_with(site: &'static Site, context: &crate::Context) -> bool {
         crate::default_source()
@@ -249,7 +202,7 @@ pub mod __private {
             .await
     }
 
-    /// The sync gate check of the default source for an evaluation context.
+    /// The sync gate check of the default source for an explicit evaluation context.
     #[inline]
     pub fn check_now_with(site: &'static Site, context: &crate::Context) -> bool {
         crate::default_source()

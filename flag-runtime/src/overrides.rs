@@ -1,4 +1,5 @@
-//! Test overrides: force flags on or off (with attributes) without any agent.
+//! Test overrides: flags forced on or off (with attributes) for one thread or one future,
+//! without any agent.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -9,7 +10,6 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::snapshot::{Flag, Snapshot};
-use crate::typed::{FlagValue, TypedFlag};
 
 /// How many override scopes are active in the whole process; while 0 (production), a check
 /// pays one relaxed atomic load for this feature and nothing else.
@@ -118,10 +118,9 @@ impl Overrides {
         self
     }
 
-    /// Forces a typed flag of `flags!` on, serving `value` (its attributes and variant):
-    /// `Overrides::new().value(&flags::DISCOUNT_BANNER, flags::DiscountBanner { .. })`.
-    pub fn value<T: FlagValue>(mut self, flag: &TypedFlag<T>, value: T) -> Self {
-        self.flags.insert(flag.key().to_owned(), value.encode());
+    /// Forces `flag` to serve `state` (for [`value`](Self::value)).
+    pub(crate) fn set_flag(mut self, flag: &str, state: Flag) -> Self {
+        self.flags.insert(flag.to_owned(), state);
         self
     }
 
@@ -167,12 +166,6 @@ impl Drop for OverrideGuard {
         });
         ACTIVE.fetch_sub(1, Ordering::SeqCst);
     }
-}
-
-/// Whether any override scope is active anywhere in the process (one relaxed load).
-#[inline]
-pub(crate) fn any_active() -> bool {
-    ACTIVE.load(Ordering::Relaxed) != 0
 }
 
 #[inline]

@@ -1,4 +1,4 @@
-//! The published snapshot of a source and each thread's view of it.
+//! The published snapshot of one answer, and each thread's view of it.
 //!
 //! Readers never lock: the snapshot is swapped whole through `arc-swap`, and each thread keeps
 //! an [`arc_swap::Cache`] of it, revalidated by one pointer comparison, so a warm read touches no
@@ -63,21 +63,13 @@ impl Published {
         self.current.load_full()
     }
 
-    /// Publishes `snapshot`; returns the one it replaces.
-    pub(crate) fn swap(&self, snapshot: Snapshot) -> Option<Arc<Snapshot>> {
+    /// Publishes `snapshot` under a new generation; returns the one it replaces.
+    pub(crate) fn swap(&self, mut snapshot: Snapshot) -> Option<Arc<Snapshot>> {
+        let generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
+        snapshot.generation = generation;
         let replaced = self.current.swap(Some(Arc::new(snapshot)));
-        self.generation.store(
-            NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),
-            Ordering::Release,
-        );
+        self.generation.store(generation, Ordering::Release);
         replaced
-    }
-
-    /// Runs `f` on the current snapshot, through the shared slot (for the many per-context
-    /// snapshots, which would crowd the per-thread views out).
-    #[inline]
-    pub(crate) fn with_shared<R>(&self, f: impl FnOnce(Option<&Snapshot>) -> R) -> R {
-        f(self.current.load().as_deref())
     }
 
     /// Runs `f` on the current snapshot, through this thread's view of it.

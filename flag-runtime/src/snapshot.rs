@@ -21,6 +21,9 @@ type Names = foldhash::fast::RandomState;
 pub struct Snapshot {
     version: Option<Box<str>>,
     flags: HashMap<Box<str>, Flag, Names>,
+    /// Set when published: unique in the process, 0 for a snapshot never published (parsed
+    /// by hand, or laid over by overrides). Call-site memos tag their answer with it.
+    pub(crate) generation: u64,
 }
 
 /// One flag's evaluated state: on or off, its attributes and, for multi-variant flags, the
@@ -84,6 +87,7 @@ impl Snapshot {
         Ok(Snapshot {
             version: version.map(Into::into),
             flags,
+            generation: 0,
         })
     }
 
@@ -99,6 +103,7 @@ impl Snapshot {
         Snapshot {
             version: base.and_then(|b| b.version.clone()),
             flags,
+            generation: 0,
         }
     }
 

@@ -1,21 +1,84 @@
-//! The flag source: the public face of a published snapshot, its refresher and its health.
+//! The public face of a source: [`FlagSource`] and its checks, [`Targeted`] (the checks for an
+//! explicit context), the process-wide default source, and the entry to an invocation scope.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use std::num::NonZeroUsize;
-
-use crate::check::Check;
+use crate::check::{self, Check};
 use crate::clock;
 use crate::config::{Config, DEFAULT_MAX_CONTEXTS};
 use crate::context::Context;
-use crate::contexts::Contexts;
 use crate::error::{ConfigError, FetchError};
 use crate::health::{Health, Refreshed, Status};
 use crate::overrides;
-use crate::refresh::{Refresher, Target};
-use crate::site::Site;
+use crate::refresh::{self, Refresher, Target};
+use crate::pins;
+use crate::served::Served;
+use crate::shared::Shared;
 use crate::snapshot::{Flag, Snapshot};
+
+static DEFAULT: OnceLock<FlagSource> = OnceLock::new();
+
+/// The process-wide flag source that `#[feature_flag]` functions and `flags!` statics consult.
+///
+/// Configured from the environment on first use (see the [crate docs](crate#configuration)),
+/// unless [`install_default`] set one before.
+pub fn default_source() -> &'static FlagSource {
+    if let Some(source) = DEFAULT.get() {
+        return source;
+    }
+    let mut built = false;
+    let source = DEFAULT.get_or_init(|| {
+        built = true;
+        FlagSource::from_env_unlogged()
+    });
+    // Logged once the default is set: a subscriber checking a flag while it handles this event
+    // finds the default there, instead of re-entering its initialisation (a deadlock).
+    if built {
+        source.health().log_unconfigured();
+    }
+    source
+}
+
+/// Makes `source` the process-wide default. Call it once, at start-up, before the first check;
+/// afterwards it returns [`ConfigError::DefaultAlreadySet`] and leaves the default as it was.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use flag_runtime::{Config, FlagSource};
+///
+/// # fn main() -> Result<(), flag_runtime::ConfigError> {
+/// let config = Config::builder()
+///     .ttl(Duration::from_secs(30))
+///     .with_env()
+///     .build()?;
+/// flag_runtime::install_default(FlagSource::new(config)?)?;
+/// # Ok(()) }
+/// ```
+pub fn install_default(source: FlagSource) -> Result<(), ConfigError> {
+    DEFAULT
+        .set(source)
+        .map_err(|_| ConfigError::DefaultAlreadySet)
+}
+
+/// Runs `future` as an invocation scope of the [default source](default_source) for `context`
+/// (possibly empty): see [`FlagSource::scope`].
+///
+/// ```no_run
+/// use flag_runtime::Context;
+///
+/// # async fn handle(tier: &str) -> bool {
+/// let context = Context::new().with("tier", tier);
+/// flag_runtime::scope(context, async {
+///     // Every check in here reads one configuration version, for `context`.
+///     flag_runtime::default_source().is_enabled("discountBanner").await
+/// })
+/// .await
+/// # }
+/// ```
+pub fn scope<F: Future>(context: Context, future: F) -> impl Future<Output = F::Output> {
+    default_source().scope(context, future)
+}
 
 /// A source of feature flags: the AppConfig agent behind an in-process snapshot cache.
 ///
@@ -46,27 +109,13 @@ use crate::snapshot::{Flag, Snapshot};
 /// ```
 #[derive(Clone, Debug)]
 pub struct FlagSource {
-    pub(crate) inner: Arc<Inner>,
-}
-
-/// What a source and its clones share.
-#[derive(Debug)]
-pub(crate) struct Inner {
-    /// The context-free answer: what plain checks and `#[feature_flag]` read.
-    pub(crate) base: Arc<Target>,
-    pub(crate) refresher: Refresher,
-    pub(crate) contexts: Contexts,
-    pub(crate) health: Health,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl FlagSource {
     /// A source for `config`. Nothing is fetched until the first check (or [`refresh`](Self::refresh)).
     pub fn new(config: Config) -> Result<Self, ConfigError> {
-        Ok(Self::with(
-            Refresher::new(&config)?,
-            Health::default(),
-            config.max_contexts(),
-        ))
+        Ok(Self::with(Refresher::new(&config)?, config.max_contexts()))
     }
 
     /// A source configured from the environment ([`Config::from_env`]). It never fails: with a
@@ -74,35 +123,54 @@ impl FlagSource {
     /// never asked, and the reason is logged once and reported by [`status`](Self::status).
     pub fn from_env() -> Self {
         let source = Self::from_env_unlogged();
-        source.inner.health.log_unconfigured();
+        source.health().log_unconfigured();
         source
     }
 
-    /// [`from_env`](Self::from_env) without its log line, for [`default_source`](crate::default_source).
-    pub(crate) fn from_env_unlogged() -> Self {
+    /// [`from_env`](Self::from_env) without its log line, for [`default_source`].
+    fn from_env_unlogged() -> Self {
         match Config::from_env().and_then(|config| Ok((Refresher::new(&config)?, config))) {
-            Ok((refresher, config)) => {
-                Self::with(refresher, Health::default(), config.max_contexts())
-            }
-            Err(error) => Self::with(
-                Refresher::unconfigured(error.clone()),
-                Health::unconfigured(FetchError::Unconfigured(error)),
-                DEFAULT_MAX_CONTEXTS,
-            ),
+            Ok((refresher, config)) => Self::with(refresher, config.max_contexts()),
+            Err(error) => Self::with(Refresher::unconfigured(error), DEFAULT_MAX_CONTEXTS),
         }
     }
 
-    fn with(refresher: Refresher, health: Health, max_contexts: usize) -> Self {
+    fn with(refresher: Refresher, max_contexts: usize) -> Self {
         FlagSource {
-            inner: Arc::new(Inner {
-                base: Arc::new(refresher.target(None)),
-                refresher,
-                contexts: Contexts::new(
-                    NonZeroUsize::new(max_contexts).unwrap_or(NonZeroUsize::MIN),
-                ),
-                health,
-            }),
+            shared: Arc::new(Shared::new(refresher, max_contexts)),
         }
+    }
+
+    pub(crate) fn health(&self) -> &Health {
+        &self.shared.refresher.health
+    }
+
+    /// Runs `future` as an *invocation scope* of this source for `context` (possibly empty),
+    /// and returns its output.
+    ///
+    /// On entry the scope refreshes what is due, the context-free answer and `context`'s,
+    /// waiting at most the timeout (last-known-good, else nothing, when the agent fails), then
+    /// pins both for the scope: every check of this source inside, of every form and sync or
+    /// async, reads the pinned answers, with no clock read and no request. So a scope sees
+    /// one configuration version from start to end, and checks without an explicit context
+    /// are evaluated for `context`. An explicit context ([`with_context`](Self::with_context),
+    /// `#[feature_flag(.., context = ..)]`) still wins: its answer is fetched at its first
+    /// check in the scope and pinned for the rest of it. [`Overrides`](crate::Overrides) win
+    /// over the pins.
+    ///
+    /// A scope belongs to the task that runs it: concurrent scopes keep their own pins, and a
+    /// task spawned inside is outside it unless [carried](crate::Scope). A scope nested in a
+    /// scope of the same source (one per record of a batch) has its own context and keeps the
+    /// outer context-free pin. Checks of another source inside a scope are not affected by it.
+    ///
+    /// For a Lambda function, [`lambda::FlagsLayer`](crate::lambda::FlagsLayer) makes every
+    /// invocation a scope.
+    pub fn scope<F: Future>(
+        &self,
+        context: Context,
+        future: F,
+    ) -> impl Future<Output = F::Output> {
+        pins::run(Arc::clone(&self.shared), context, future)
     }
 
     /// Checks for one request's evaluation context: the same checks, answered by the agent for
@@ -134,17 +202,14 @@ impl FlagSource {
         }
     }
 
-    pub(crate) fn inner_health(&self) -> &Health {
-        &self.inner.health
-    }
-
     /// How many evaluation contexts have a cached answer.
     pub fn cached_contexts(&self) -> usize {
-        self.inner.contexts.len()
+        self.shared.contexts.len()
     }
 
     /// Whether `flag` is on. Loads the flags on first use and refreshes them when stale,
     /// waiting at most the configured timeout; on any fault, last-known-good, else `false`.
+    /// In a [scope](Self::scope), the scope's answer for its context.
     pub fn is_enabled<'a>(&'a self, flag: &'a str) -> impl Future<Output = bool> + Send + 'a {
         self.is_enabled_or(flag, false)
     }
@@ -166,11 +231,12 @@ impl FlagSource {
         flag: &'a str,
         default: bool,
     ) -> impl Future<Output = bool> + Send + 'a {
-        Check::new(&self.inner, &self.inner.base, flag, default, None)
+        Check::new(&self.shared, flag, default, None)
     }
 
-    /// Whether `flag` is on, without ever waiting: the current snapshot is served, and a due
-    /// refresh starts in the background. Before the first load completes, every flag is off.
+    /// Whether `flag` is on, without ever waiting: outside a scope the current snapshot is
+    /// served, and a due refresh starts in the background (before the first load completes,
+    /// every flag is off).
     pub fn is_enabled_now(&self, flag: &str) -> bool {
         self.is_enabled_now_or(flag, false)
     }
@@ -178,11 +244,7 @@ impl FlagSource {
     /// [`is_enabled_now`](Self::is_enabled_now) with a `default` for when nothing is known
     /// about the flag, as [`is_enabled_or`](Self::is_enabled_or).
     pub fn is_enabled_now_or(&self, flag: &str, default: bool) -> bool {
-        if let Some(forced) = overrides::enabled(flag) {
-            return forced;
-        }
-        self.refresh_if_due();
-        self.inner.read(&self.inner.base, flag, default)
+        check::enabled_now(&self.shared, flag, default, None)
     }
 
     /// The whole state of `flag` (attributes, variant), refreshed as [`is_enabled`](Self::is_enabled)
@@ -191,8 +253,12 @@ impl FlagSource {
         if let Some(forced) = overrides::flag(flag) {
             return Some(forced);
         }
-        self.ensure_fresh().await;
-        self.inner.read_flag(&self.inner.base, flag)
+        if let Some(found) = pins::pinned(&self.shared, |pins| pins.flag(flag)) {
+            return found;
+        }
+        self.shared.fresh(&self.shared.base).await;
+        self.shared
+            .read_base(|snapshot| self.shared.flag(snapshot, flag))
     }
 
     /// The whole state of `flag` without waiting, as [`is_enabled_now`](Self::is_enabled_now).
@@ -200,8 +266,12 @@ impl FlagSource {
         if let Some(forced) = overrides::flag(flag) {
             return Some(forced);
         }
-        self.refresh_if_due();
-        self.inner.read_flag(&self.inner.base, flag)
+        if let Some(found) = pins::pinned(&self.shared, |pins| pins.flag(flag)) {
+            return found;
+        }
+        self.shared.refresh_if_due(&self.shared.base);
+        self.shared
+            .read_base(|snapshot| self.shared.flag(snapshot, flag))
     }
 
     /// The attribute `attribute` of `flag` as a `T`: `None` when the flag is off or unknown,
@@ -223,26 +293,33 @@ impl FlagSource {
         self.flag_now(flag)?.attribute(attribute)
     }
 
-    /// The current snapshot, refreshed first if due: every flag read from it comes from one
-    /// configuration version. Active [`Overrides`](crate::Overrides) are laid over it.
+    /// The current snapshot, refreshed first if due (in a scope: the scope's): every flag read
+    /// from it comes from one configuration version. Active [`Overrides`](crate::Overrides)
+    /// are laid over it.
     pub async fn snapshot(&self) -> Option<Arc<Snapshot>> {
-        self.ensure_fresh().await;
-        overrides::overlay(self.inner.base.published.load_full())
+        if let Some(pinned) = pins::pinned(&self.shared, |pins| pins.snapshot_arc()) {
+            return overrides::overlay(pinned);
+        }
+        self.shared.fresh(&self.shared.base).await;
+        overrides::overlay(self.shared.base.snapshot())
     }
 
     /// The current snapshot without waiting (a due refresh starts in the background), with
     /// active [`Overrides`](crate::Overrides) laid over it.
     pub fn snapshot_now(&self) -> Option<Arc<Snapshot>> {
-        self.refresh_if_due();
-        overrides::overlay(self.inner.base.published.load_full())
+        if let Some(pinned) = pins::pinned(&self.shared, |pins| pins.snapshot_arc()) {
+            return overrides::overlay(pinned);
+        }
+        self.shared.refresh_if_due(&self.shared.base);
+        overrides::overlay(self.shared.base.snapshot())
     }
 
     /// Asks the agent now, whatever the TTL says, and reports what this very request did.
     ///
     /// A refresh already running is waited for first (its outcome is not this call's). The wait
-    /// for the answer is bounded by the timeout; parsing a new answer follows it. Use it at
-    /// start-up to load the flags before the first request and to fail loudly if the agent is
-    /// not there:
+    /// for the answer is bounded by the timeout; parsing a new answer follows it. A scope
+    /// running meanwhile keeps its pins. Use it at start-up to load the flags before the first
+    /// request and to fail loudly if the agent is not there:
     ///
     /// ```no_run
     /// # async fn init() -> Result<(), flag_runtime::FetchError> {
@@ -251,127 +328,23 @@ impl FlagSource {
     /// # Ok(()) }
     /// ```
     pub async fn refresh(&self) -> Result<Refreshed, FetchError> {
-        if let Some(error) = self.inner.refresher.unusable() {
+        if let Some(error) = self.shared.refresher.unusable() {
             return Err(FetchError::Unconfigured(error.clone()));
         }
-        self.inner.refresh_now(&self.inner.base).await
+        refresh::refresh_now(&self.shared.refresher, &self.shared.base).await
     }
 
-    /// A point-in-time report: version served, age, the latest outcome and error.
+    /// A point-in-time report of the context-free answer: version served, age, the latest
+    /// outcome and error.
     pub fn status(&self) -> Status {
-        let current = self.inner.base.published.load_full();
-        self.inner.health.status(
+        let current = self.shared.base.snapshot();
+        self.health().status(
             current
                 .as_ref()
                 .and_then(|s| s.version().map(str::to_owned)),
             current.is_some(),
             clock::now_ms(),
         )
-    }
-
-    #[inline]
-    async fn ensure_fresh(&self) {
-        self.inner.ensure_fresh(&self.inner.base).await;
-    }
-
-    #[inline]
-    fn refresh_if_due(&self) {
-        self.inner.refresh_if_due(&self.inner.base);
-    }
-
-    /// The sync gate check of a `#[feature_flag]` call site or typed flag off its warm path
-    /// ([`Site::check_now_default`]): [`is_enabled_now`](Self::is_enabled_now) with the answer
-    /// cached in the site until the snapshot changes.
-    pub(crate) fn is_enabled_now_at(&self, site: &Site) -> bool {
-        if let Some(forced) = overrides::enabled(site.flag) {
-            return forced;
-        }
-        self.refresh_if_due();
-        site.read(&self.inner.base.published, || {
-            self.inner.read(&self.inner.base, site.flag, false)
-        })
-    }
-
-    /// The async gate check of a `#[feature_flag]` call site.
-    #[inline]
-    pub(crate) fn is_enabled_at<'a>(&'a self, site: &'a Site) -> Check<'a> {
-        Check::new(&self.inner, &self.inner.base, site.flag, false, Some(site))
-    }
-}
-
-impl Inner {
-    /// Whether an async check must wait: a refresh is due, one runs that no async check waits
-    /// for yet, or nothing is loaded yet and one may be (then a first load in flight is worth
-    /// waiting for).
-    #[inline]
-    pub(crate) fn must_wait(&self, target: &Target) -> bool {
-        target.is_due()
-            || target.is_unclaimed()
-            || (!target.published.has_snapshot() && self.refresher.unusable().is_none())
-    }
-
-    #[inline]
-    pub(crate) async fn ensure_fresh(self: &Arc<Self>, target: &Arc<Target>) {
-        if self.must_wait(target) {
-            // Boxed: the slow path's future is large, and every check's future would otherwise
-            // carry its space. Allocated only on the slow path.
-            Box::pin(self.await_fresh(target)).await;
-        }
-    }
-
-    #[inline]
-    pub(crate) fn refresh_if_due(self: &Arc<Self>, target: &Arc<Target>) {
-        if target.is_due() {
-            self.refresh_in_background(target);
-        }
-    }
-
-    #[inline]
-    pub(crate) fn read(&self, target: &Target, flag: &str, default: bool) -> bool {
-        target.published.with(|snapshot| match snapshot {
-            None => default,
-            Some(snapshot) => snapshot.enabled(flag).unwrap_or_else(|| {
-                self.health.log_missing(flag, snapshot.version());
-                default
-            }),
-        })
-    }
-
-    pub(crate) fn read_flag(&self, target: &Target, flag: &str) -> Option<Flag> {
-        target.published.with(|snapshot| {
-            let snapshot = snapshot?;
-            let found = snapshot.flag(flag).cloned();
-            if found.is_none() {
-                self.health.log_missing(flag, snapshot.version());
-            }
-            found
-        })
-    }
-
-    /// The target a context's checks refresh and read: the context's own; the context-free one
-    /// for an empty context (nothing to send, so the same answer) and for a context that cannot
-    /// be sent (logged), whose checks are then context-free checks in every respect: they wait
-    /// for a first load and keep the answer fresh.
-    pub(crate) fn context_target(&self, context: &Context) -> Arc<Target> {
-        if context.is_empty() {
-            return Arc::clone(&self.base);
-        }
-        match context.validate() {
-            Ok(()) => self.contexts.target(context, &self.refresher),
-            Err(error) => {
-                self.health.log_invalid_context(&error);
-                Arc::clone(&self.base)
-            }
-        }
-    }
-
-    /// The snapshot a context's checks read: its own, else the context-free one.
-    fn context_snapshot(self: &Arc<Self>, target: &Target) -> Option<Arc<Snapshot>> {
-        target.published.load_full().or_else(|| {
-            // The context-free answer is the fallback: keep it fresh too.
-            self.refresh_if_due(&self.base);
-            self.base.published.load_full()
-        })
     }
 }
 
@@ -384,45 +357,50 @@ pub struct Targeted<'a> {
 }
 
 impl Targeted<'_> {
-    async fn snapshot_fresh(&self) -> Option<Arc<Snapshot>> {
-        let inner = &self.source.inner;
-        let target = inner.context_target(self.context);
-        inner.ensure_fresh(&target).await;
-        inner.context_snapshot(&target)
+    fn target(&self) -> Arc<Target> {
+        self.source.shared.context_target(self.context)
     }
 
-    fn snapshot_current(&self) -> Option<Arc<Snapshot>> {
-        let inner = &self.source.inner;
-        let target = inner.context_target(self.context);
-        inner.refresh_if_due(&target);
-        inner.context_snapshot(&target)
-    }
-
-    fn enabled_in(&self, snapshot: Option<&Snapshot>, flag: &str, default: bool) -> bool {
-        match snapshot {
-            None => default,
-            Some(snapshot) => snapshot.enabled(flag).unwrap_or_else(|| {
-                self.source
-                    .inner
-                    .health
-                    .log_missing(flag, snapshot.version());
-                default
-            }),
+    /// What this context's checks read, refreshed first when due (bounded); in a scope, its
+    /// pin, made at the first check. No overrides.
+    async fn read_fresh(&self) -> Served {
+        let shared = &self.source.shared;
+        let target = self.target();
+        if let Some(Some(pinned)) = pins::pinned(shared, |pins| pins.lookup(self.context, &target))
+        {
+            return pinned;
         }
+        shared.fresh(&target).await;
+        pins::pinned(shared, |pins| {
+            pins.pin(self.context, &target, || shared.served_own(&target))
+        })
+        .unwrap_or_else(|| shared.served(&target))
     }
 
-    /// Whether `flag` is on in `target`'s snapshot, else the context-free one; no reference
-    /// count touched.
-    fn enabled_at(&self, target: &Target, flag: &str, default: bool) -> bool {
-        let inner = &self.source.inner;
-        let read = |snapshot: Option<&Snapshot>| self.enabled_in(snapshot, flag, default);
-        if target.published.has_snapshot() {
-            target.published.with_shared(read)
-        } else {
-            // The context-free answer is the fallback: keep it fresh too.
-            inner.refresh_if_due(&inner.base);
-            inner.base.published.with_shared(read)
-        }
+    /// [`read_fresh`](Self::read_fresh) without waiting: a due refresh starts in the background.
+    fn read_now(&self) -> Served {
+        let shared = &self.source.shared;
+        let target = self.target();
+        pins::pinned(shared, |pins| {
+            pins.pin(self.context, &target, || {
+                shared.refresh_if_due(&target);
+                shared.served_own(&target)
+            })
+        })
+        .unwrap_or_else(|| {
+            shared.refresh_if_due(&target);
+            shared.served(&target)
+        })
+    }
+
+    fn enabled_in(&self, served: &Served, flag: &str, default: bool) -> bool {
+        let snapshot = served.snapshot().map(|s| &**s);
+        self.source.shared.enabled(snapshot, flag, default)
+    }
+
+    fn flag_in(&self, served: &Served, flag: &str) -> Option<Flag> {
+        let snapshot = served.snapshot().map(|s| &**s);
+        self.source.shared.flag(snapshot, flag)
     }
 
     /// Whether `flag` is on for this context (see [`FlagSource::is_enabled`]).
@@ -436,12 +414,7 @@ impl Targeted<'_> {
         if let Some(forced) = overrides::enabled(flag) {
             return forced;
         }
-        let inner = &self.source.inner;
-        let target = inner.context_target(self.context);
-        if inner.must_wait(&target) {
-            Box::pin(inner.await_fresh(&target)).await;
-        }
-        self.enabled_at(&target, flag, default)
+        self.enabled_in(&self.read_fresh().await, flag, default)
     }
 
     /// Whether `flag` is on for this context, without waiting (see [`FlagSource::is_enabled_now`]):
@@ -455,10 +428,7 @@ impl Targeted<'_> {
         if let Some(forced) = overrides::enabled(flag) {
             return forced;
         }
-        let inner = &self.source.inner;
-        let target = inner.context_target(self.context);
-        inner.refresh_if_due(&target);
-        self.enabled_at(&target, flag, default)
+        self.enabled_in(&self.read_now(), flag, default)
     }
 
     /// The whole state of `flag` for this context: attributes and, for a multi-variant flag,
@@ -467,8 +437,7 @@ impl Targeted<'_> {
         if let Some(forced) = overrides::flag(flag) {
             return Some(forced);
         }
-        let snapshot = self.snapshot_fresh().await?;
-        snapshot.flag(flag).cloned()
+        self.flag_in(&self.read_fresh().await, flag)
     }
 
     /// [`flag`](Self::flag) without waiting.
@@ -476,7 +445,7 @@ impl Targeted<'_> {
         if let Some(forced) = overrides::flag(flag) {
             return Some(forced);
         }
-        self.snapshot_current()?.flag(flag).cloned()
+        self.flag_in(&self.read_now(), flag)
     }
 
     /// The attribute `attribute` of `flag` for this context, as a `T`.
@@ -500,28 +469,70 @@ impl Targeted<'_> {
     /// Every flag for this context, from one configuration version, with active
     /// [`Overrides`](crate::Overrides) laid over it.
     pub async fn snapshot(&self) -> Option<Arc<Snapshot>> {
-        overrides::overlay(self.snapshot_fresh().await)
+        overrides::overlay(self.read_fresh().await.snapshot().cloned())
     }
 
     /// [`snapshot`](Self::snapshot) without waiting.
     pub fn snapshot_now(&self) -> Option<Arc<Snapshot>> {
-        overrides::overlay(self.snapshot_current())
+        overrides::overlay(self.read_now().snapshot().cloned())
+    }
+
+    /// The answer this context's checks read, with its origin: refreshed first when due, as
+    /// [`flag`](Self::flag) is (a first load is waited for, bounded by the timeout). Active
+    /// [`Overrides`](crate::Overrides) are laid over it.
+    ///
+    /// ```no_run
+    /// use flag_runtime::{Context, Served};
+    ///
+    /// # async fn demo(flags: &flag_runtime::FlagSource) {
+    /// let context = Context::new().with("tier", "gold");
+    /// match flags.with_context(&context).served().await {
+    ///     Served::Context { snapshot, .. } => println!("{} flags for this context", snapshot.len()),
+    ///     Served::ContextFree { .. } => println!("context-free flags (fallback)"),
+    ///     Served::Nothing => println!("no flags loaded"),
+    ///     _ => {}
+    /// }
+    /// # }
+    /// ```
+    pub async fn served(&self) -> Served {
+        overlaid(self.read_fresh().await)
+    }
+
+    /// [`served`](Self::served) without waiting: a due refresh starts in the background.
+    pub fn served_now(&self) -> Served {
+        overlaid(self.read_now())
     }
 
     /// Asks the agent for this context now (see [`FlagSource::refresh`]).
     pub async fn refresh(&self) -> Result<Refreshed, FetchError> {
-        let inner = &self.source.inner;
-        if let Some(error) = inner.refresher.unusable() {
+        let shared = &self.source.shared;
+        if let Some(error) = shared.refresher.unusable() {
             return Err(FetchError::Unconfigured(error.clone()));
         }
         self.context
             .validate()
             .map_err(FetchError::InvalidContext)?;
-        let target = if self.context.is_empty() {
-            Arc::clone(&inner.base)
-        } else {
-            inner.contexts.target(self.context, &inner.refresher)
-        };
-        inner.refresh_now(&target).await
+        refresh::refresh_now(&shared.refresher, &self.target()).await
+    }
+}
+
+/// `served` with the active overrides laid over its snapshot; the origin is kept.
+fn overlaid(served: Served) -> Served {
+    match served {
+        Served::Context { snapshot, stale } => match overrides::overlay(Some(snapshot)) {
+            Some(snapshot) => Served::Context { snapshot, stale },
+            None => Served::Nothing,
+        },
+        Served::ContextFree { snapshot, stale } => match overrides::overlay(Some(snapshot)) {
+            Some(snapshot) => Served::ContextFree { snapshot, stale },
+            None => Served::Nothing,
+        },
+        Served::Nothing => match overrides::overlay(None) {
+            Some(snapshot) => Served::ContextFree {
+                snapshot,
+                stale: false,
+            },
+            None => Served::Nothing,
+        },
     }
 }

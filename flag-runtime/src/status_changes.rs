@@ -18,7 +18,7 @@ pub struct StatusChanges {
 impl StatusChanges {
     pub(crate) fn new(source: &FlagSource) -> Self {
         StatusChanges {
-            receiver: source.inner.health.changes.subscribe(),
+            receiver: source.health().changes.subscribe(),
             source: source.clone(),
         }
     }

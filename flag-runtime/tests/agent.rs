@@ -335,31 +335,6 @@ async fn sync_check_refreshes_in_the_background() {
     assert!(agent.requests() <= 3);
 }
 
-/// A refresh a sync check started has nobody waiting for it: the next async check claims it and
-/// waits, so the first async check after the TTL answers from a refresh started after the TTL,
-/// whichever check started it. Before, it served the old snapshot at once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_async_check_waits_for_a_refresh_a_sync_check_started() {
-    let ttl = Duration::from_millis(200);
-    let file = FlagsFile::new(&doc(true, 5));
-    let agent = start_agent(&file).await;
-    let flags = source(agent.addr().port(), ttl, Duration::from_secs(2));
-    flags.refresh().await.unwrap();
-    file.write(&doc(false, 5));
-    agent.set_fault(flag_agent::Fault::Delay(Duration::from_millis(300)));
-    tokio::time::sleep(ttl + Duration::from_millis(20)).await;
-
-    assert!(
-        flags.is_enabled_now("newCheckout"),
-        "the sync check serves the snapshot it has and starts the refresh"
-    );
-    assert!(
-        !flags.is_enabled("newCheckout").await,
-        "the async check waits for that refresh"
-    );
-    assert_eq!(agent.requests(), 2, "one refresh, joined");
-}
-
 /// Sync code with no runtime at all: the check never blocks, and the background refresher
 /// loads the flags anyway (it used to need the caller's runtime, so nothing was ever loaded).
 #[test]

@@ -55,7 +55,7 @@ async fn the_context_is_sent_one_header_per_pair_with_the_entity_id() {
         .with("tier", "gold")
         .with("customerId", 4217)
         .with("name", "Zoë")
-        .entity_id("customer-4217");
+        .with_entity_id("customer-4217");
     let targeted = flags.with_context(&gold);
     assert!(targeted.is_enabled("discount").await);
     let flag = targeted.flag("discount").await.unwrap();

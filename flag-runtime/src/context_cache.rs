@@ -1,8 +1,6 @@
-//! The answers cached per evaluation context: bounded, least recently used out.
-//!
-//! Each distinct [`Context`] (same pairs in any order, same entity id) is a refresh [`Target`]
-//! of its own, with the TTL, single flight and last-known-good of the context-free answer. A
-//! context pushed out of the cache is asked for again when it comes back.
+//! The answers kept per evaluation context: one [`Target`] per distinct [`Context`] (same pairs
+//! in any order, same entity id), bounded, least recently used out; a context pushed out is
+//! asked for again when it comes back.
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
@@ -13,13 +11,14 @@ use crate::context::Context;
 use crate::refresh::{Refresher, Target};
 
 #[derive(Debug)]
-pub(crate) struct Contexts {
+pub(crate) struct ContextCache {
     targets: Mutex<LruCache<Arc<str>, Arc<Target>>>,
 }
 
-impl Contexts {
-    pub(crate) fn new(capacity: NonZeroUsize) -> Self {
-        Contexts {
+impl ContextCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
+        ContextCache {
             targets: Mutex::new(LruCache::new(capacity)),
         }
     }

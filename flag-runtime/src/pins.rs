@@ -1,0 +1,200 @@
+//! The invocation scope: the answers pinned when a scope starts, which every check inside it
+//! reads, and the task-local that carries them.
+//!
+//! A scope's entry refreshes what is due (the context-free answer, and its context's),
+//! waiting at most the timeout, then pins both: one configuration version and one context
+//! from start to end, and no clock read or request on any check inside. An explicit context
+//! used inside the scope is pinned at its first check. A nested scope of the same source
+//! keeps the outer context-free pin and pins its own context's answer.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use crate::context::Context;
+use crate::memo::Site;
+use crate::refresh::{self, Waiter};
+use crate::served::Served;
+use crate::shared::Shared;
+use crate::snapshot::{Flag, Snapshot};
+
+tokio::task_local! {
+    static CURRENT: Arc<Pins>;
+}
+
+/// The answers of one scope.
+#[derive(Debug)]
+pub(crate) struct Pins {
+    shared: Arc<Shared>,
+    context: Context,
+    /// What checks without an explicit context read: the context's own answer, else the
+    /// context-free one.
+    served: Served,
+    /// Its snapshot, and that snapshot's generation for call-site memos (0: none).
+    snapshot: Option<Arc<Snapshot>>,
+    generation: u64,
+    /// The context-free answer (a nested scope keeps it).
+    base: Served,
+    /// The answers of explicit contexts, by context key, pinned at their first check.
+    explicit: Mutex<HashMap<Arc<str>, Served>>,
+}
+
+/// The invocation scope the current task runs in: its context and the answers it pinned.
+///
+/// A scope is carried by the task that runs it (a task-local), not by the threads it runs
+/// on: a task spawned inside a scope is outside it unless you carry the scope into it.
+///
+/// ```no_run
+/// # async fn handler() {
+/// // Inside a scope: carry it into a spawned task, so that its checks read the same answers.
+/// let scope = flag_runtime::Scope::current();
+/// tokio::spawn(async move {
+///     let work = async { flag_runtime::default_source().is_enabled("newCheckout").await };
+///     match scope {
+///         Some(scope) => scope.run(work).await,
+///         None => work.await,
+///     }
+/// });
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pins: Arc<Pins>,
+}
+
+impl Scope {
+    /// The scope the current task runs in, if any.
+    pub fn current() -> Option<Scope> {
+        CURRENT.try_with(|pins| Scope {
+            pins: Arc::clone(pins),
+        })
+        .ok()
+    }
+
+    /// The scope's evaluation context: what its checks without an explicit context are
+    /// evaluated for.
+    pub fn context(&self) -> &Context {
+        &self.pins.context
+    }
+
+    /// Runs `future` in this scope (with its answers, no refresh): for a task spawned from
+    /// inside a scope.
+    pub fn run<F: Future>(self, future: F) -> impl Future<Output = F::Output> {
+        CURRENT.scope(self.pins, future)
+    }
+
+    /// Runs `f` in this scope: for sync work moved to another thread
+    /// (`tokio::task::spawn_blocking`, `std::thread::spawn`).
+    pub fn run_sync<R>(self, f: impl FnOnce() -> R) -> R {
+        CURRENT.sync_scope(self.pins, f)
+    }
+}
+
+/// Runs `future` in a new scope of `shared` for `context`.
+pub(crate) async fn run<F: Future>(shared: Arc<Shared>, context: Context, future: F) -> F::Output {
+    let pins = enter(shared, context).await;
+    CURRENT.scope(pins, future).await
+}
+
+/// Refreshes what is due (both answers at once, so the wait is one timeout at most) and pins.
+async fn enter(shared: Arc<Shared>, context: Context) -> Arc<Pins> {
+    let outer = CURRENT
+        .try_with(Arc::clone)
+        .ok()
+        .filter(|outer| Arc::ptr_eq(&outer.shared, &shared));
+    let target = shared.context_target(&context);
+    let base_wait = match outer {
+        None => refresh::begin(&shared.refresher, &shared.base, Waiter::Scope),
+        Some(_) => None,
+    };
+    let own_wait = match Arc::ptr_eq(&target, &shared.base) {
+        false => refresh::begin(&shared.refresher, &target, Waiter::Scope),
+        true => None,
+    };
+    if let Some(wait) = base_wait {
+        wait.released().await;
+    }
+    if let Some(wait) = own_wait {
+        wait.released().await;
+    }
+    let base = match &outer {
+        Some(outer) => outer.base.clone(),
+        None => shared.served_base(),
+    };
+    let served = shared.served_own(&target).unwrap_or_else(|| base.clone());
+    let snapshot = served.snapshot().cloned();
+    Arc::new(Pins {
+        generation: snapshot.as_ref().map_or(0, |s| s.generation),
+        snapshot,
+        served,
+        base,
+        context,
+        explicit: Mutex::default(),
+        shared,
+    })
+}
+
+/// Runs `f` on the pins of the scope around the caller, if it is a scope of `shared`.
+#[inline]
+pub(crate) fn pinned<R>(shared: &Arc<Shared>, f: impl FnOnce(&Pins) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|pins| Arc::ptr_eq(&pins.shared, shared).then(|| f(pins)))
+        .ok()
+        .flatten()
+}
+
+impl Pins {
+    /// Whether `flag` is on (through `site`'s memo, when a call site checks it).
+    #[inline]
+    pub(crate) fn enabled(&self, flag: &str, default: bool, site: Option<&Site>) -> bool {
+        let read = || self.shared.enabled(self.snapshot.as_deref(), flag, default);
+        match site {
+            Some(site) => site.answer(self.generation, read),
+            None => read(),
+        }
+    }
+
+    pub(crate) fn flag(&self, flag: &str) -> Option<Flag> {
+        self.shared.flag(self.snapshot.as_deref(), flag)
+    }
+
+    pub(crate) fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_deref()
+    }
+
+    pub(crate) fn snapshot_arc(&self) -> Option<Arc<Snapshot>> {
+        self.snapshot.clone()
+    }
+
+    /// What the checks of `context` (whose target is `target`) read in this scope, if pinned:
+    /// the context-free pin for a context-free target, the scope's own for its context.
+    pub(crate) fn lookup(&self, context: &Context, target: &Arc<refresh::Target>) -> Option<Served> {
+        if Arc::ptr_eq(target, &self.shared.base) {
+            return Some(self.base.clone());
+        }
+        if context.key() == self.context.key() {
+            return Some(self.served.clone());
+        }
+        let explicit = self.explicit.lock().unwrap_or_else(|e| e.into_inner());
+        explicit.get(context.key()).cloned()
+    }
+
+    /// [`lookup`](Self::lookup), else pins `own` (the context's own answer, if loaded; else
+    /// the context-free pin) for the rest of the scope.
+    pub(crate) fn pin(
+        &self,
+        context: &Context,
+        target: &Arc<refresh::Target>,
+        own: impl FnOnce() -> Option<Served>,
+    ) -> Served {
+        if let Some(served) = self.lookup(context, target) {
+            return served;
+        }
+        let own = own().unwrap_or_else(|| self.base.clone());
+        let mut explicit = self.explicit.lock().unwrap_or_else(|e| e.into_inner());
+        explicit
+            .entry(Arc::clone(context.key()))
+            .or_insert(own)
+            .clone()
+    }
+}
