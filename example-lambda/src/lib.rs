@@ -8,10 +8,15 @@
 //! * `discountBanner` carries attributes: `percentage` (a required number) and `message` (an
 //!   optional string), read through the typed module [`flags`] that `flags!` generates from
 //!   `flags.json`: a misspelt flag or attribute, or a wrong type, is a compile error. It is a
-//!   multi-variant flag, targeted on the
-//!   request: the customer's `tier` and `customerId` are the evaluation context, so gold
-//!   customers get the `gold` variant, a 10% sample of customer ids the `trial` variant, and
-//!   everyone else (or a request without a customer) `everyone`.
+//!   multi-variant flag, targeted on the request: the customer's `tier` and `customerId` are
+//!   the evaluation context, so gold customers get the `gold` variant, a 10% sample of
+//!   customer ids the `trial` variant, and everyone else (or a request without a customer)
+//!   `everyone`.
+//!
+//! The binary runs the handler under `flag_runtime::lambda::FlagsLayer`, which makes each
+//! invocation an invocation scope for its customer ([`CheckoutRequest::flag_context`]): the
+//! gates and typed reads below name no context, and one invocation sees one configuration
+//! version.
 //! * `expressShipping` gates a sync helper, so both forms of the macro are shown.
 //!
 //! Every answer says which path ran and which configuration version decided it.
@@ -170,7 +175,7 @@ pub async fn checkout(
         .map(|i| format!("{} x{} @ {}", i.sku, i.quantity, cents(i.price_cents)))
         .collect();
     let subtotal_cents = subtotal(&payload.items)?;
-    priced("new", lines, subtotal_cents, &payload.flag_context()).await
+    priced("new", lines, subtotal_cents).await
 }
 
 /// The old checkout: no itemisation. Runs when `newCheckout` is off or unknown.
@@ -181,26 +186,22 @@ pub async fn old_checkout(
         return Err(CheckoutError::EmptyCart);
     }
     let subtotal_cents = subtotal(&event.payload.items)?;
-    priced(
-        "old",
-        Vec::new(),
-        subtotal_cents,
-        &event.payload.flag_context(),
-    )
-    .await
+    priced("old", Vec::new(), subtotal_cents).await
 }
 
 async fn priced(
     path: &str,
     lines: Vec<String>,
     subtotal_cents: u64,
-    context: &flag_runtime::Context,
 ) -> Result<CheckoutResponse, CheckoutError> {
-    let discount = discount(subtotal_cents, context).await;
+    let discount = discount(subtotal_cents).await;
     let total_cents = subtotal_cents - discount.as_ref().map_or(0, |d| d.amount_cents);
     Ok(CheckoutResponse {
         checkout: path.to_owned(),
-        flags_version: flag_runtime::default_source().status().version,
+        // The version this invocation reads (its scope's), not whatever was loaded since.
+        flags_version: flag_runtime::default_source()
+            .snapshot_now()
+            .and_then(|snapshot| snapshot.version().map(str::to_owned)),
         lines,
         subtotal_cents,
         discount,
@@ -220,9 +221,9 @@ fn subtotal(items: &[Item]) -> Result<u64, CheckoutError> {
         .ok_or(CheckoutError::Overflow)
 }
 
-/// The `discountBanner` flag for this request's context, steered by its attributes.
-pub async fn discount(subtotal_cents: u64, context: &flag_runtime::Context) -> Option<Discount> {
-    let banner = flags::DISCOUNT_BANNER.with(context).get().await?;
+/// The `discountBanner` flag for this invocation's context, steered by its attributes.
+pub async fn discount(subtotal_cents: u64) -> Option<Discount> {
+    let banner = flags::DISCOUNT_BANNER.get().await?;
     // The schema bounds it to 0..=50; clamp anyway, a flag must never make a total negative.
     let percentage = banner.percentage.clamp(0.0, 100.0);
     let amount_cents = (subtotal_cents as f64 * percentage / 100.0).round() as u64;

@@ -1,15 +1,26 @@
-//! The Lambda entry point: prime the flags during init, then serve checkouts.
+//! The Lambda entry point: prime the flags during init, then serve checkouts, each invocation
+//! an invocation scope for its customer.
 
-use lambda_runtime::{service_fn, Error};
+use example_lambda::CheckoutRequest;
+use flag_runtime::lambda::FlagsLayer;
+use lambda_runtime::tower::ServiceBuilder;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     // Load the flags during init so the first invocation is served from memory. A failure is
-    // not fatal: the handler's checks retry, and until then every flag is off.
+    // not fatal: each invocation's scope retries, and until then every flag is off.
     let flags = flag_runtime::default_source();
     if let Err(error) = flags.refresh().await {
         lambda_runtime::tracing::warn!(%error, "feature flags not loaded at init; starting with every flag off");
     }
-    lambda_runtime::run(service_fn(example_lambda::checkout)).await
+    // Each invocation: fresh flags at its start, one version and the customer's context
+    // throughout; the handler's gates and typed reads name no context.
+    let layer = FlagsLayer::new()
+        .context(|event: &LambdaEvent<CheckoutRequest>| event.payload.flag_context());
+    let checkout = ServiceBuilder::new()
+        .layer(layer)
+        .service(service_fn(example_lambda::checkout));
+    lambda_runtime::run(checkout).await
 }

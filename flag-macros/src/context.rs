@@ -238,8 +238,10 @@ mod tests {
 
     #[test]
     fn builder_chains_have_literal_keys() {
-        let k = keys(r#"&flag_runtime::Context::new().with("tier", t).with("id", 1).with_entity_id(x)"#)
-            .unwrap();
+        let k = keys(
+            r#"&flag_runtime::Context::new().with("tier", t).with("id", 1).with_entity_id(x)"#,
+        )
+        .unwrap();
         assert_eq!(k.pairs.into_iter().collect::<Vec<_>>(), ["id", "tier"]);
         assert!(k.entity_id);
         assert_eq!(keys("Context::default()"), Some(LiteralKeys::default()));

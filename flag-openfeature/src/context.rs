@@ -60,6 +60,26 @@ pub fn to_appconfig(context: &EvaluationContext) -> Result<Context, EvaluationEr
     Ok(out)
 }
 
+/// `context` with the keys it lacks taken from the [invocation scope](flag_runtime::Scope)
+/// the evaluation runs in (pairs, and the `Entity-Id` when it has none); as it is outside a
+/// scope. The scope's context is the OpenFeature *transaction context*, ranked below every
+/// other context the SDK merged (see the crate docs).
+pub(crate) fn with_scope(mut context: Context) -> Context {
+    let Some(scope) = flag_runtime::Scope::current() else {
+        return context;
+    };
+    let scoped = scope.context();
+    for (key, value) in scoped.pairs() {
+        if context.get(key).is_none() {
+            context.insert(key, value);
+        }
+    }
+    if let (None, Some(id)) = (context.entity_id(), scoped.entity_id()) {
+        context = context.with_entity_id(id);
+    }
+    context
+}
+
 fn invalid(message: String) -> EvaluationError {
     EvaluationError {
         code: EvaluationErrorCode::InvalidContext,

@@ -58,6 +58,15 @@
 //! name it: `(split pct::10 by::$targetingKey)`. A structure field, or a context the agent
 //! cannot be sent (see [`flag_runtime::Context::validate`]), is `INVALID_CONTEXT`.
 //!
+//! Inside an invocation scope ([`flag_runtime::scope`], or every invocation under
+//! `flag_runtime::lambda::FlagsLayer`), the scope's context is the *transaction context*: it
+//! fills the keys (and the `Entity-Id`) the evaluation context lacks, so a handler need not
+//! pass its request's context to every evaluation, and an evaluation with the scope's very
+//! context reads the answer the scope pinned. **Deviation from the specification's merge
+//! order** (3.2.3: API < transaction < client < invocation < hooks): `open-feature` 0.3 has
+//! no transaction-context API and hands the provider the context already merged, so the
+//! scope's context ranks below all of them, the API's global context included.
+//!
 //! # Variants and reasons
 //!
 //! The variant is the agent's `_variant` for a multi-variant flag, none for a single-variant

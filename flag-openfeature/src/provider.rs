@@ -12,7 +12,7 @@ use open_feature::{
     StructValue,
 };
 
-use crate::context::to_appconfig;
+use crate::context::{to_appconfig, with_scope};
 use crate::key::Key;
 use crate::reason::reason;
 use crate::status::{ProviderEvents, State};
@@ -117,7 +117,7 @@ impl AppConfigProvider {
         context: &EvaluationContext,
     ) -> EvaluationResult<ResolutionDetails<T>> {
         let key = Key::parse(flag_key);
-        let context = to_appconfig(context)?;
+        let context = with_scope(to_appconfig(context)?);
         let served = self.source.with_context(&context).served().await;
         // The context-free answer: what a context's variant is compared with when the schema
         // is not known; the provider's status follows it, so every evaluation keeps it fresh.

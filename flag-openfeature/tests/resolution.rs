@@ -10,8 +10,8 @@ use std::sync::Arc;
 use common::*;
 use flag_openfeature::{AppConfigProvider, PROVIDER_NAME, VERSION_METADATA_KEY};
 use open_feature::{
-    EvaluationContext, EvaluationContextFieldValue, EvaluationReason, FlagMetadataValue,
-    StructValue, Value,
+    EvaluationContext, EvaluationContextFieldValue, EvaluationDetails, EvaluationError,
+    EvaluationReason, FlagMetadataValue, StructValue, Value,
 };
 
 fn gold() -> EvaluationContext {
@@ -389,4 +389,48 @@ fn an_unwritable_date_time_is_an_invalid_context() {
         open_feature::EvaluationErrorCode::InvalidContext
     );
     assert!(error.message.unwrap().contains("`signedUp`"));
+}
+
+/// Inside an invocation scope, the scope's context is the transaction context: it fills what
+/// the evaluation context lacks, and loses to what it sets.
+#[tokio::test]
+async fn the_invocation_scope_is_the_transaction_context() {
+    let (_file, agent) = serve_doc().await;
+    let flags = steady_source(agent.addr().port());
+    let (_api, client) = client(AppConfigProvider::new(flags.clone())).await;
+    let gold = flag_runtime::Context::new().with("tier", "gold");
+    let silver = EvaluationContext::default().with_custom_field("tier", "silver");
+    let pilot = EvaluationContext::default().with_targeting_key("customer-7");
+    let variant =
+        |details: Result<EvaluationDetails<bool>, EvaluationError>| details.unwrap().variant;
+    let (scoped, set, added) = flags
+        .scope(gold, async {
+            (
+                variant(client.get_bool_details("discountBanner", None, None).await),
+                variant(
+                    client
+                        .get_bool_details("discountBanner", Some(&silver), None)
+                        .await,
+                ),
+                variant(
+                    client
+                        .get_bool_details("discountBanner", Some(&pilot), None)
+                        .await,
+                ),
+            )
+        })
+        .await;
+    assert_eq!(scoped.as_deref(), Some("gold"), "the scope's context");
+    assert_eq!(
+        set.as_deref(),
+        Some("plain"),
+        "the evaluation's own key wins"
+    );
+    assert_eq!(
+        added.as_deref(),
+        Some("gold"),
+        "the scope's tier and the evaluation's targeting key: the first rule matching"
+    );
+    let outside = variant(client.get_bool_details("discountBanner", None, None).await);
+    assert_eq!(outside.as_deref(), Some("plain"), "outside the scope");
 }

@@ -8,8 +8,8 @@ use std::task::{Context, Poll};
 
 use crate::memo::Site;
 use crate::overrides;
-use crate::refresh;
 use crate::pins;
+use crate::refresh;
 use crate::shared::Shared;
 
 /// The sync check of `flag` (through `site`'s memo, when a call site checks it): never waits;

@@ -118,9 +118,9 @@ mod health;
 pub mod lambda;
 mod memo;
 mod overrides;
+mod pins;
 mod published;
 mod refresh;
-mod pins;
 mod served;
 mod shared;
 mod snapshot;
@@ -184,13 +184,23 @@ pub mod __private {
     /// scope's answer.
     #[inline]
     pub fn check(site: &'static Site) -> impl std::future::Future<Output = bool> + Send {
-        crate::check::Check::new(&crate::default_source().shared, site.flag, false, Some(site))
+        crate::check::Check::new(
+            &crate::default_source().shared,
+            site.flag,
+            false,
+            Some(site),
+        )
     }
 
     /// The sync, never-waiting gate check of the default source, for one call site.
     #[inline]
     pub fn check_now(site: &'static Site) -> bool {
-        crate::check::enabled_now(&crate::default_source().shared, site.flag, false, Some(site))
+        crate::check::enabled_now(
+            &crate::default_source().shared,
+            site.flag,
+            false,
+            Some(site),
+        )
     }
 
     /// The async gate check of the default source for an explicit evaluation context.

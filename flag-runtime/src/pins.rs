@@ -65,10 +65,11 @@ pub struct Scope {
 impl Scope {
     /// The scope the current task runs in, if any.
     pub fn current() -> Option<Scope> {
-        CURRENT.try_with(|pins| Scope {
-            pins: Arc::clone(pins),
-        })
-        .ok()
+        CURRENT
+            .try_with(|pins| Scope {
+                pins: Arc::clone(pins),
+            })
+            .ok()
     }
 
     /// The scope's evaluation context: what its checks without an explicit context are
@@ -168,7 +169,11 @@ impl Pins {
 
     /// What the checks of `context` (whose target is `target`) read in this scope, if pinned:
     /// the context-free pin for a context-free target, the scope's own for its context.
-    pub(crate) fn lookup(&self, context: &Context, target: &Arc<refresh::Target>) -> Option<Served> {
+    pub(crate) fn lookup(
+        &self,
+        context: &Context,
+        target: &Arc<refresh::Target>,
+    ) -> Option<Served> {
         if Arc::ptr_eq(target, &self.shared.base) {
             return Some(self.base.clone());
         }

@@ -238,9 +238,7 @@ pub(crate) fn begin(
             launch(lease);
             Some(wait)
         }
-        Start::Running(progress)
-            if waiter == Waiter::Scope || !target.published.has_snapshot() =>
-        {
+        Start::Running(progress) if waiter == Waiter::Scope || !target.published.has_snapshot() => {
             Some(Wait(progress))
         }
         Start::Running(_) | Start::NotDue => None,
@@ -257,19 +255,12 @@ pub(crate) async fn fresh(refresher: &Arc<Refresher>, target: &Arc<Target>) {
 impl Wait {
     /// Until the refresh settles or its timeout has passed.
     pub(crate) async fn released(mut self) {
-        let _ = self
-            .0
-            .wait_for(|p| !matches!(p, Progress::Running))
-            .await;
+        let _ = self.0.wait_for(|p| !matches!(p, Progress::Running)).await;
     }
 
     /// Until the refresh settles; its outcome.
     async fn settled(mut self) -> Outcome {
-        match self
-            .0
-            .wait_for(|p| matches!(p, Progress::Settled(_)))
-            .await
-        {
+        match self.0.wait_for(|p| matches!(p, Progress::Settled(_))).await {
             Ok(progress) => match &*progress {
                 Progress::Settled(outcome) => outcome.clone(),
                 _ => Err(FetchError::Cancelled),
@@ -429,10 +420,9 @@ impl Drop for Lease {
             let ours = state.flight.as_ref().is_some_and(|f| f.id == self.id);
             if ours {
                 state.flight = None;
-                target.due_ms.store(
-                    now.saturating_add(self.refresher.ttl_ms),
-                    Ordering::Release,
-                );
+                target
+                    .due_ms
+                    .store(now.saturating_add(self.refresher.ttl_ms), Ordering::Release);
                 // Under the lock: a refresh starting right after must not see ours overwrite it.
                 target.stale.store(outcome.is_err(), Ordering::Release);
             }

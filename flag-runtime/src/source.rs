@@ -11,8 +11,8 @@ use crate::context::Context;
 use crate::error::{ConfigError, FetchError};
 use crate::health::{Health, Refreshed, Status};
 use crate::overrides;
-use crate::refresh::{self, Refresher, Target};
 use crate::pins;
+use crate::refresh::{self, Refresher, Target};
 use crate::served::Served;
 use crate::shared::Shared;
 use crate::snapshot::{Flag, Snapshot};
@@ -165,11 +165,7 @@ impl FlagSource {
     ///
     /// For a Lambda function, [`lambda::FlagsLayer`](crate::lambda::FlagsLayer) makes every
     /// invocation a scope.
-    pub fn scope<F: Future>(
-        &self,
-        context: Context,
-        future: F,
-    ) -> impl Future<Output = F::Output> {
+    pub fn scope<F: Future>(&self, context: Context, future: F) -> impl Future<Output = F::Output> {
         pins::run(Arc::clone(&self.shared), context, future)
     }
 

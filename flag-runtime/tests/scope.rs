@@ -79,7 +79,9 @@ async fn a_scope_sees_one_version_of_the_default_source_in_every_form() {
             new_async().await == "new",
             default.is_enabled_now("newCheckout"),
             default.is_enabled("newCheckout").await,
-            default.flag_now("newCheckout").is_some_and(|f| f.is_enabled()),
+            default
+                .flag_now("newCheckout")
+                .is_some_and(|f| f.is_enabled()),
             default.snapshot().await.unwrap().is_enabled("newCheckout"),
             default.snapshot_now().unwrap().is_enabled("newCheckout"),
         ]
@@ -127,7 +129,9 @@ async fn after_an_idle_past_the_ttl_the_first_sync_check_of_the_next_scope_is_fr
     let flags = source(agent.addr().port(), ttl, Duration::from_secs(2));
     assert!(
         flags
-            .scope(Context::new(), async { flags.is_enabled_now("newCheckout") })
+            .scope(Context::new(), async {
+                flags.is_enabled_now("newCheckout")
+            })
             .await
     );
     file.write(&variants(false));
@@ -135,9 +139,14 @@ async fn after_an_idle_past_the_ttl_the_first_sync_check_of_the_next_scope_is_fr
     agent.set_fault(flag_agent::Fault::Delay(Duration::from_millis(200)));
     std::thread::sleep(ttl + Duration::from_millis(30));
     let first_sync = flags
-        .scope(Context::new(), async { flags.is_enabled_now("newCheckout") })
+        .scope(Context::new(), async {
+            flags.is_enabled_now("newCheckout")
+        })
         .await;
-    assert!(!first_sync, "the first sync check of the next scope is fresh");
+    assert!(
+        !first_sync,
+        "the first sync check of the next scope is fresh"
+    );
 }
 
 /// A scope entered after the TTL joins a refresh already running (here started by a sync check
@@ -158,7 +167,9 @@ async fn a_scope_entered_after_the_ttl_joins_the_running_refresh() {
         "the sync check serves the snapshot it has and starts the refresh"
     );
     let pinned = flags
-        .scope(Context::new(), async { flags.is_enabled_now("newCheckout") })
+        .scope(Context::new(), async {
+            flags.is_enabled_now("newCheckout")
+        })
         .await;
     assert!(!pinned, "the scope waited for that refresh");
     assert_eq!(agent.requests(), 2, "one refresh, joined");
@@ -198,7 +209,10 @@ async fn concurrent_scopes_keep_their_own_contexts() {
     };
     let (gold, silver) = (run(tier("gold")), run(tier("silver")));
     let (gold, silver) = (gold.await.unwrap(), silver.await.unwrap());
-    assert!(gold.iter().all(|v| v.as_deref() == Some("gold")), "{gold:?}");
+    assert!(
+        gold.iter().all(|v| v.as_deref() == Some("gold")),
+        "{gold:?}"
+    );
     assert!(
         silver.iter().all(|v| v.as_deref() == Some("silver")),
         "{silver:?}"
@@ -325,9 +339,11 @@ async fn a_spawned_task_is_outside_the_scope_unless_carried() {
             let plain = tokio::spawn(async move { variant(&spawned).await });
             let scope = Scope::current().expect("in a scope");
             let carried_source = flags.clone();
-            let carried = tokio::spawn(scope.clone().run(async move {
-                variant(&carried_source).await
-            }));
+            let carried = tokio::spawn(
+                scope
+                    .clone()
+                    .run(async move { variant(&carried_source).await }),
+            );
             let blocking_source = flags.clone();
             let blocking = tokio::task::spawn_blocking(move || {
                 scope.run_sync(|| {
