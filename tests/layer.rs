@@ -4,7 +4,7 @@
 //! Instances) alike.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use flag_local::{Outcome, RuntimeApi};
@@ -64,7 +64,7 @@ async fn handler(
 
 /// The Lambda environment `lambda_runtime` reads when it starts, set for one runtime at a
 /// time (the environment is the process's).
-static ENVIRONMENT: Mutex<()> = Mutex::new(());
+static ENVIRONMENT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Starts a Runtime API and the layered handler polling it (`concurrency`: through
 /// `run_concurrent` with that many pollers); the first invocation has been answered when this
@@ -73,7 +73,7 @@ async fn start(flags: &FlagSource, concurrency: Option<usize>, load: &Arc<Load>)
     let api = RuntimeApi::start("127.0.0.1:0".parse().unwrap(), "layer-test")
         .await
         .unwrap();
-    let _environment = ENVIRONMENT.lock().unwrap_or_else(|e| e.into_inner());
+    let _environment = ENVIRONMENT.lock().await;
     std::env::set_var("AWS_LAMBDA_RUNTIME_API", api.addr().to_string());
     std::env::set_var("AWS_LAMBDA_FUNCTION_NAME", "layer-test");
     std::env::set_var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128");

@@ -1,5 +1,6 @@
-//! The typed check of `flags!` against the named check, `#[feature_flag]` and a plain call, and
-//! against the libraries a Rust user would pick instead, all warm and in one run:
+//! The typed check of `flags!` against the named check, `#[feature_flag]` and a plain call,
+//! inside an invocation scope and outside, the cost of entering a scope, and the libraries a
+//! Rust user would pick instead, all warm and in one run:
 //! `unleash-api-client` (`is_enabled` on features loaded with `memoize`: the default and the
 //! flexibleRollout strategies) and `launchdarkly-server-sdk` (`bool_variation` from its
 //! `TestData` source: a plain flag and one with a rule). A summary measured in the same run
@@ -11,6 +12,7 @@ use std::time::Duration;
 use criterion::Criterion;
 use flag_bench::{per_call, ready};
 use flag_macros::feature_flag;
+use flag_runtime::{Context, Scope};
 
 flag_macros::flags!(mod flags, schema = "../example-lambda/flags.json");
 
@@ -155,6 +157,25 @@ fn main() {
     assert!(ld.bool_variation(&ld_context, "newCheckout", false));
     assert!(ld.bool_variation(&ld_context, "gold", false));
 
+    // Invocation scopes of the default source: context-free, and a 3-pair context of its own.
+    let three_pairs = || {
+        Context::new()
+            .with("tier", "gold")
+            .with("customerId", "customer-4217")
+            .with("region", "eu")
+    };
+    let scope_of = |context: Context| {
+        rt.block_on(flag_runtime::scope(context, async {
+            Scope::current().expect("in a scope")
+        }))
+    };
+    let scopes = [
+        ("context-free scope", scope_of(Context::new())),
+        ("3-pair context scope", scope_of(three_pairs())),
+    ];
+    let cached = three_pairs();
+    ready(flag_runtime::scope(cached.clone(), async {}));
+
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
@@ -179,6 +200,37 @@ fn main() {
         });
         g.bench_function("typed value (DISCOUNT_BANNER.get_now)", |b| {
             b.iter(|| black_box(&flags::DISCOUNT_BANNER).get_now())
+        });
+        g.finish();
+    }
+    for (name, scope) in &scopes {
+        let mut g = c.benchmark_group(*name);
+        scope.clone().run_sync(|| {
+            g.bench_function("typed check (is_enabled_now)", |b| {
+                b.iter(|| black_box(&flags::NEW_CHECKOUT).is_enabled_now())
+            });
+            g.bench_function("typed async check (is_enabled().await)", |b| {
+                b.iter(|| ready(black_box(&flags::NEW_CHECKOUT).is_enabled()))
+            });
+            g.bench_function("#[feature_flag] sync fn", |b| {
+                b.iter(|| gated_sync(black_box(7)))
+            });
+            g.bench_function("#[feature_flag] async fn", |b| {
+                b.iter(|| ready(gated_async(black_box(7))))
+            });
+            g.bench_function("named check (is_enabled_now)", |b| {
+                b.iter(|| source.is_enabled_now(black_box("newCheckout")))
+            });
+        });
+        g.finish();
+    }
+    {
+        let mut g = c.benchmark_group("scope entry, nothing due");
+        g.bench_function("cached context", |b| {
+            b.iter(|| ready(source.scope(cached.clone(), async {})))
+        });
+        g.bench_function("3-pair context built per invocation", |b| {
+            b.iter(|| ready(source.scope(three_pairs(), async {})))
         });
         g.finish();
     }
@@ -226,6 +278,34 @@ fn main() {
     let typed_async = per_call(15, n, |_| {
         black_box(ready(black_box(&flags::NEW_CHECKOUT).is_enabled()));
     });
+    let in_scope = |scope: &Scope| {
+        scope.clone().run_sync(|| {
+            [
+                per_call(15, n, |_| {
+                    black_box(black_box(&flags::NEW_CHECKOUT).is_enabled_now());
+                }),
+                per_call(15, n, |_| {
+                    black_box(ready(black_box(&flags::NEW_CHECKOUT).is_enabled()));
+                }),
+                per_call(15, n, |i| {
+                    black_box(gated_sync(black_box(i)));
+                }),
+                per_call(15, n, |i| {
+                    black_box(ready(gated_async(black_box(i))));
+                }),
+                per_call(15, n, |_| {
+                    black_box(source.is_enabled_now(black_box("newCheckout")));
+                }),
+            ]
+        })
+    };
+    let scoped = scopes.each_ref().map(|(_, scope)| in_scope(scope));
+    let enter_cached = per_call(9, 200_000, |_| {
+        ready(source.scope(cached.clone(), async {}));
+    });
+    let enter_built = per_call(9, 200_000, |_| {
+        ready(source.scope(three_pairs(), async {}));
+    });
     let unleash_default = per_call(9, 200_000, |_| {
         black_box(unleash.is_enabled(black_box(unleash::Features::Default), None, false));
     });
@@ -251,6 +331,26 @@ fn main() {
     row("`flags::NEW_CHECKOUT.is_enabled().await`", typed_async);
     row("`#[feature_flag]` sync fn", site);
     row("named check `is_enabled_now(\"newCheckout\")`", named);
+    let forms = [
+        "`flags::NEW_CHECKOUT.is_enabled_now()`",
+        "`flags::NEW_CHECKOUT.is_enabled().await`",
+        "`#[feature_flag]` sync fn",
+        "`#[feature_flag]` async fn",
+        "named check `is_enabled_now(\"newCheckout\")`",
+    ];
+    for ((name, _), figures) in scopes.iter().zip(&scoped) {
+        for (form, ns) in forms.iter().zip(figures) {
+            row(&format!("{form}, in a {name}"), *ns);
+        }
+    }
+    row(
+        "entering a scope, nothing due, cached context",
+        enter_cached,
+    );
+    row(
+        "entering a scope, nothing due, 3-pair context built per invocation",
+        enter_built,
+    );
     row(
         "unleash-api-client `is_enabled`, default strategy",
         unleash_default,

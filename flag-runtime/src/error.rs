@@ -128,7 +128,7 @@ pub enum FetchError {
     /// The background refresher (a thread with its own tokio runtime) could not be started.
     Refresher(Arc<std::io::Error>),
     /// The evaluation context cannot be sent (see [`Context::validate`](crate::Context::validate)).
-    InvalidContext(crate::ContextError),
+    InvalidContext(crate::context::ContextError),
 }
 
 /// What is wrong with the shape of an answer ([`FetchError::InvalidShape`]).

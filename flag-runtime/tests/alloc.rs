@@ -1,4 +1,5 @@
-//! A warm gate check allocates nothing: counted with a counting global allocator.
+//! A warm gate check allocates nothing, in an invocation scope or not: counted with a counting
+//! global allocator.
 //! One test in this binary, so nothing else allocates while it counts.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -114,6 +115,24 @@ fn a_warm_check_allocates_nothing() {
         n, 0,
         "#[feature_flag] function: {n} allocations in 10,000 calls"
     );
+
+    // Inside an invocation scope with a context of its own: the pinned answer, the same cost.
+    let context = flag_runtime::Context::new().with("tier", "gold");
+    let scope = rt.block_on(flag_runtime::scope(context, async {
+        flag_runtime::Scope::current().expect("in the scope")
+    }));
+    let n = scope.run_sync(|| {
+        assert!(flags.is_enabled_now("newCheckout"));
+        assert_eq!(new_path(1), 2);
+        allocations(|| {
+            for i in 0..10_000 {
+                assert!(flags.is_enabled_now("newCheckout"));
+                assert!(ready(flags.is_enabled("newCheckout")));
+                assert_eq!(new_path(i), i + 1);
+            }
+        })
+    });
+    assert_eq!(n, 0, "in a scope: {n} allocations in 30,000 checks");
 
     // The counter does count.
     let n = allocations(|| {
