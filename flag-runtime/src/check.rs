@@ -24,11 +24,22 @@ pub(crate) fn enabled_now(
     if let Some(forced) = overrides::enabled(flag) {
         return forced;
     }
-    if let Some(answer) = pins::pinned(shared, |pins| pins.enabled(flag, default, site)) {
+    if let Some(answer) = in_scope(shared, flag, default, site) {
         return answer;
     }
     shared.refresh_if_due(&shared.base);
     read(shared, flag, default, site)
+}
+
+/// The answer in the scope of `shared` around the caller, if any: on the warm path, the call
+/// site's memo for the scope's generation (no task-local read).
+#[inline]
+fn in_scope(shared: &Arc<Shared>, flag: &str, default: bool, site: Option<&Site>) -> Option<bool> {
+    let generation = pins::polled(shared)?;
+    if let Some(enabled) = site.and_then(|site| site.cached(generation)) {
+        return Some(enabled);
+    }
+    pins::pinned(shared, |pins| pins.enabled(flag, default, site))
 }
 
 /// The published context-free answer for `flag`.
@@ -79,7 +90,7 @@ impl Future for Check<'_> {
             if let Some(forced) = overrides::enabled(flag) {
                 return Poll::Ready(forced);
             }
-            if let Some(answer) = pins::pinned(shared, |pins| pins.enabled(flag, default, site)) {
+            if let Some(answer) = in_scope(shared, flag, default, site) {
                 return Poll::Ready(answer);
             }
             if !refresh::must_wait(&shared.refresher, &shared.base) {

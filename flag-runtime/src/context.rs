@@ -36,12 +36,26 @@ use std::sync::{Arc, OnceLock};
 /// ```
 #[derive(Clone, Default)]
 pub struct Context {
+    /// Shared by clones (a clone is a reference count), copied on the first change; `None`
+    /// while empty (an empty context allocates nothing).
+    fields: Option<Arc<Fields>>,
+}
+
+#[derive(Clone)]
+struct Fields {
     pairs: Vec<(Box<str>, Box<str>)>,
     entity_id: Option<Box<str>>,
     invalid: Option<ContextError>,
     /// The cache key, built on first use.
     key: OnceLock<Arc<str>>,
 }
+
+static EMPTY: Fields = Fields {
+    pairs: Vec::new(),
+    entity_id: None,
+    invalid: None,
+    key: OnceLock::new(),
+};
 
 /// A value a [`Context`] pair can hold: a string, an integer, a float or a boolean.
 pub trait ContextValue {
@@ -138,15 +152,78 @@ impl Context {
 
     /// Adds (or replaces) `key` with `value`.
     pub fn insert(&mut self, key: &str, value: impl ContextValue) {
-        self.key = OnceLock::new();
         let value = value.to_context_string();
-        match self.pairs.iter_mut().find(|(k, _)| &**k == key) {
+        let fields = self.fields_mut();
+        match fields.pairs.iter_mut().find(|(k, _)| &**k == key) {
             Some(pair) => pair.1 = value.into(),
-            None => self.pairs.push((key.into(), value.into())),
+            None => fields.pairs.push((key.into(), value.into())),
         }
-        self.invalid = self.first_problem();
+        fields.invalid = fields.first_problem();
     }
 
+    fn fields(&self) -> &Fields {
+        self.fields.as_deref().unwrap_or(&EMPTY)
+    }
+
+    /// The fields to change: this context's own from now on, its cache key dropped.
+    fn fields_mut(&mut self) -> &mut Fields {
+        let fields = Arc::make_mut(self.fields.get_or_insert_with(|| Arc::new(EMPTY.clone())));
+        fields.key = OnceLock::new();
+        fields
+    }
+
+    /// Sets the `Entity-Id`, which keeps this entity on one configuration version during a
+    /// gradual deployment (and identifies it in AppConfig experiments).
+    #[must_use]
+    pub fn with_entity_id(mut self, id: impl Into<String>) -> Self {
+        let fields = self.fields_mut();
+        fields.entity_id = Some(id.into().into());
+        fields.invalid = fields.first_problem();
+        self
+    }
+
+    /// The value of `key`, as sent.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.fields()
+            .pairs
+            .iter()
+            .find(|(k, _)| &**k == key)
+            .map(|(_, v)| &**v)
+    }
+
+    /// The pairs, in the order they were first added.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields().pairs.iter().map(|(k, v)| (&**k, &**v))
+    }
+
+    /// The `Entity-Id`, if set.
+    pub fn entity_id(&self) -> Option<&str> {
+        self.fields().entity_id.as_deref()
+    }
+
+    /// Whether there is nothing to send (no pair, no entity id).
+    pub fn is_empty(&self) -> bool {
+        let fields = self.fields();
+        fields.pairs.is_empty() && fields.entity_id.is_none()
+    }
+
+    /// Whether the context can be sent; the first problem otherwise.
+    pub fn validate(&self) -> Result<(), ContextError> {
+        match &self.fields().invalid {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// The cache key: the pairs sorted by key, and the entity id, in one string (two contexts
+    /// with the same pairs in another order are the same context).
+    pub(crate) fn key(&self) -> &Arc<str> {
+        let fields = self.fields();
+        fields.key.get_or_init(|| fields.build_key())
+    }
+}
+
+impl Fields {
     /// The first pair (or the entity id) that cannot be sent: recomputed on every change, so a
     /// replaced bad value no longer counts.
     fn first_problem(&self) -> Option<ContextError> {
@@ -170,55 +247,8 @@ impl Context {
         }
     }
 
-    /// Sets the `Entity-Id`, which keeps this entity on one configuration version during a
-    /// gradual deployment (and identifies it in AppConfig experiments).
-    #[must_use]
-    pub fn with_entity_id(mut self, id: impl Into<String>) -> Self {
-        self.key = OnceLock::new();
-        self.entity_id = Some(id.into().into());
-        self.invalid = self.first_problem();
-        self
-    }
-
-    /// The value of `key`, as sent.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, _)| &**k == key)
-            .map(|(_, v)| &**v)
-    }
-
-    /// The pairs, in the order they were first added.
-    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|(k, v)| (&**k, &**v))
-    }
-
-    /// The `Entity-Id`, if set.
-    pub fn entity_id(&self) -> Option<&str> {
-        self.entity_id.as_deref()
-    }
-
-    /// Whether there is nothing to send (no pair, no entity id).
-    pub fn is_empty(&self) -> bool {
-        self.pairs.is_empty() && self.entity_id.is_none()
-    }
-
-    /// Whether the context can be sent; the first problem otherwise.
-    pub fn validate(&self) -> Result<(), ContextError> {
-        match &self.invalid {
-            Some(error) => Err(error.clone()),
-            None => Ok(()),
-        }
-    }
-
-    /// The cache key: the pairs sorted by key, and the entity id, in one string (two contexts
-    /// with the same pairs in another order are the same context).
-    pub(crate) fn key(&self) -> &Arc<str> {
-        self.key.get_or_init(|| self.build_key())
-    }
-
     fn build_key(&self) -> Arc<str> {
-        let mut pairs: Vec<_> = self.pairs().collect();
+        let mut pairs: Vec<_> = self.pairs.iter().map(|(k, v)| (&**k, &**v)).collect();
         pairs.sort_unstable();
         let mut key = String::new();
         for (k, v) in pairs {
@@ -241,9 +271,14 @@ impl fmt::Debug for Context {
         f.debug_struct("Context")
             .field(
                 "keys",
-                &self.pairs.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+                &self
+                    .fields()
+                    .pairs
+                    .iter()
+                    .map(|(k, _)| k)
+                    .collect::<Vec<_>>(),
             )
-            .field("entity_id", &self.entity_id.as_ref().map(|_| ".."))
+            .field("entity_id", &self.fields().entity_id.as_ref().map(|_| ".."))
             .finish()
     }
 }

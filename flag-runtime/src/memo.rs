@@ -22,13 +22,19 @@ impl Site {
         }
     }
 
-    /// The answer remembered for the snapshot of `generation` (never for 0: no snapshot, or
-    /// one never published), else `read()`'s, remembered.
+    /// The answer remembered for the snapshot of `generation`, if any (never for 0: no
+    /// snapshot, or one never published).
+    #[inline]
+    pub(crate) fn cached(&self, generation: u64) -> Option<bool> {
+        let state = self.state.load(Ordering::Relaxed);
+        (generation != 0 && state >> 1 == generation).then_some(state & 1 == 1)
+    }
+
+    /// [`cached`](Self::cached), else `read()`'s answer, remembered.
     #[inline]
     pub(crate) fn answer(&self, generation: u64, read: impl FnOnce() -> bool) -> bool {
-        let state = self.state.load(Ordering::Relaxed);
-        if generation != 0 && state >> 1 == generation {
-            return state & 1 == 1;
+        if let Some(enabled) = self.cached(generation) {
+            return enabled;
         }
         let enabled = read();
         if generation != 0 {

@@ -7,9 +7,15 @@
 //! used inside the scope is pinned at its first check. A nested scope of the same source
 //! keeps the outer context-free pin and pins its own context's answer.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskContext, Poll};
+
+use pin_project_lite::pin_project;
+use tokio::task::futures::TaskLocalFuture;
 
 use crate::context::Context;
 use crate::memo::Site;
@@ -20,6 +26,77 @@ use crate::snapshot::{Flag, Snapshot};
 
 tokio::task_local! {
     static CURRENT: Arc<Pins>;
+}
+
+thread_local! {
+    /// Which source's scope this thread is running now, and the generation its checks without
+    /// an explicit context read: set with [`CURRENT`], whenever a scope is polled, so that a
+    /// warm check compares it with its source and its call site's memo and reads no task-local.
+    static POLLED: Cell<Polled> = const { Cell::new(Polled::NONE) };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Polled {
+    /// The address of the scope's [`Shared`] (0: no scope).
+    source: usize,
+    generation: u64,
+}
+
+impl Polled {
+    const NONE: Polled = Polled {
+        source: 0,
+        generation: 0,
+    };
+
+    fn of(pins: &Pins) -> Polled {
+        Polled {
+            source: source_id(&pins.shared),
+            generation: pins.generation,
+        }
+    }
+}
+
+fn source_id(shared: &Arc<Shared>) -> usize {
+    Arc::as_ptr(shared) as usize
+}
+
+/// Restores the previous [`POLLED`] when dropped (a panic included).
+struct Restore(Polled);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        POLLED.set(self.0);
+    }
+}
+
+fn polled_as(polled: Polled) -> Restore {
+    Restore(POLLED.replace(polled))
+}
+
+pin_project! {
+    /// A future running in a scope: the task-local set by tokio, and [`POLLED`] with it.
+    struct InScope<F> {
+        polled: Polled,
+        #[pin]
+        future: TaskLocalFuture<Arc<Pins>, F>,
+    }
+}
+
+impl<F: Future> Future for InScope<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _restore = polled_as(*this.polled);
+        this.future.poll(cx)
+    }
+}
+
+fn in_scope<F: Future>(pins: Arc<Pins>, future: F) -> InScope<F> {
+    InScope {
+        polled: Polled::of(&pins),
+        future: CURRENT.scope(pins, future),
+    }
 }
 
 /// The answers of one scope.
@@ -81,12 +158,13 @@ impl Scope {
     /// Runs `future` in this scope (with its answers, no refresh): for a task spawned from
     /// inside a scope.
     pub fn run<F: Future>(self, future: F) -> impl Future<Output = F::Output> {
-        CURRENT.scope(self.pins, future)
+        in_scope(self.pins, future)
     }
 
     /// Runs `f` in this scope: for sync work moved to another thread
     /// (`tokio::task::spawn_blocking`, `std::thread::spawn`).
     pub fn run_sync<R>(self, f: impl FnOnce() -> R) -> R {
+        let _restore = polled_as(Polled::of(&self.pins));
         CURRENT.sync_scope(self.pins, f)
     }
 }
@@ -94,15 +172,12 @@ impl Scope {
 /// Runs `future` in a new scope of `shared` for `context`.
 pub(crate) async fn run<F: Future>(shared: Arc<Shared>, context: Context, future: F) -> F::Output {
     let pins = enter(shared, context).await;
-    CURRENT.scope(pins, future).await
+    in_scope(pins, future).await
 }
 
 /// Refreshes what is due (both answers at once, so the wait is one timeout at most) and pins.
 async fn enter(shared: Arc<Shared>, context: Context) -> Arc<Pins> {
-    let outer = CURRENT
-        .try_with(Arc::clone)
-        .ok()
-        .filter(|outer| Arc::ptr_eq(&outer.shared, &shared));
+    let outer = polled(&shared).and_then(|_| CURRENT.try_with(Arc::clone).ok());
     let target = shared.context_target(&context);
     let base_wait = match outer {
         None => refresh::begin(&shared.refresher, &shared.base, Waiter::Scope),
@@ -135,9 +210,18 @@ async fn enter(shared: Arc<Shared>, context: Context) -> Arc<Pins> {
     })
 }
 
+/// The generation that checks of `shared` without an explicit context read in the scope
+/// around the caller, if it is a scope of `shared` (0: it pinned nothing).
+#[inline]
+pub(crate) fn polled(shared: &Arc<Shared>) -> Option<u64> {
+    let polled = POLLED.get();
+    (polled.source == source_id(shared)).then_some(polled.generation)
+}
+
 /// Runs `f` on the pins of the scope around the caller, if it is a scope of `shared`.
 #[inline]
 pub(crate) fn pinned<R>(shared: &Arc<Shared>, f: impl FnOnce(&Pins) -> R) -> Option<R> {
+    polled(shared)?;
     CURRENT
         .try_with(|pins| Arc::ptr_eq(&pins.shared, shared).then(|| f(pins)))
         .ok()
