@@ -9,6 +9,9 @@ use std::process::Command;
 
 use flag_bench::ready;
 use flag_macros::feature_flag;
+use flag_runtime::{Context, Scope};
+
+flag_macros::flags!(mod flags, schema = "../example-lambda/flags.json");
 
 #[feature_flag("newCheckout", fallback = plain_sync, schema = "../example-lambda/flags.json")]
 fn gated_sync(x: u64) -> u64 {
@@ -28,10 +31,14 @@ async fn plain_async(x: u64) -> u64 {
     x.wrapping_mul(31) ^ 7
 }
 
-const FORMS: [&str; 5] = [
+/// Each form is also counted inside an invocation scope with a 3-pair context (` in a scope`).
+const FORMS: [&str; 8] = [
     "plain sync fn",
+    "plain async fn",
     "sync check (is_enabled_now)",
     "async check (is_enabled)",
+    "typed sync check (flags::X.is_enabled_now)",
+    "typed async check (flags::X.is_enabled)",
     "#[feature_flag] sync fn",
     "#[feature_flag] async fn",
 ];
@@ -39,27 +46,58 @@ const CALLS: u64 = 100_000;
 
 /// Child mode: `instructions <form> <calls>` runs the calls and exits.
 fn run(form: &str, calls: u64) {
-    let (_rt, _agent, flags) = flag_bench::warm_setup();
+    let (rt, _agent, flags) = flag_bench::warm_setup();
     flag_runtime::install_default(flags.clone()).unwrap();
-    // Warm every path once (thread-local views, call-site caches).
-    assert!(flags.is_enabled_now("newCheckout") && ready(flags.is_enabled("newCheckout")));
-    let _ = (gated_sync(1), ready(gated_async(1)));
-    let mut sum = 0u64;
-    for i in 0..calls {
-        sum = sum.wrapping_add(match form {
-            "plain sync fn" => plain_sync(black_box(i)),
+    let (form, scope) = match form.strip_suffix(" in a scope") {
+        Some(form) => {
+            let context = Context::new()
+                .with("tier", "gold")
+                .with("customerId", "customer-4217")
+                .with("region", "eu");
+            let scope = rt.block_on(flag_runtime::scope(context, async { Scope::current() }));
+            (form, scope)
+        }
+        None => (form, None),
+    };
+    let count = || {
+        // Warm every path once (call-site memos).
+        assert!(flags.is_enabled_now("newCheckout") && ready(flags.is_enabled("newCheckout")));
+        let _ = (
+            gated_sync(1),
+            ready(gated_async(1)),
+            flags::NEW_CHECKOUT.is_enabled_now(),
+        );
+        // The form is picked once: each call is then one indirect call plus the check.
+        let one: fn(&flag_runtime::FlagSource, u64) -> u64 = match form {
+            "plain sync fn" => |_, i| plain_sync(black_box(i)),
+            "plain async fn" => |_, i| ready(plain_async(black_box(i))),
             "sync check (is_enabled_now)" => {
-                u64::from(flags.is_enabled_now(black_box("newCheckout")))
+                |flags, _| u64::from(flags.is_enabled_now(black_box("newCheckout")))
             }
             "async check (is_enabled)" => {
-                u64::from(ready(flags.is_enabled(black_box("newCheckout"))))
+                |flags, _| u64::from(ready(flags.is_enabled(black_box("newCheckout"))))
             }
-            "#[feature_flag] sync fn" => gated_sync(black_box(i)),
-            "#[feature_flag] async fn" => ready(gated_async(black_box(i))),
+            "typed sync check (flags::X.is_enabled_now)" => {
+                |_, _| u64::from(black_box(&flags::NEW_CHECKOUT).is_enabled_now())
+            }
+            "typed async check (flags::X.is_enabled)" => {
+                |_, _| u64::from(ready(black_box(&flags::NEW_CHECKOUT).is_enabled()))
+            }
+            "#[feature_flag] sync fn" => |_, i| gated_sync(black_box(i)),
+            "#[feature_flag] async fn" => |_, i| ready(gated_async(black_box(i))),
             other => panic!("unknown form {other}"),
-        });
+        };
+        let one = black_box(one);
+        let mut sum = 0u64;
+        for i in 0..calls {
+            sum = sum.wrapping_add(one(&flags, i));
+        }
+        black_box(sum);
+    };
+    match scope {
+        Some(scope) => scope.run_sync(count),
+        None => count(),
     }
-    black_box(sum);
 }
 
 fn collected(exe: &str, form: &str, calls: u64) -> Option<u64> {
@@ -96,16 +134,19 @@ fn main() {
     }
     let exe = &args[0];
     println!("instructions per call (callgrind, {CALLS} calls minus 0 calls):");
-    println!("| form | instructions |");
+    println!("| form | outside a scope | in a scope |");
+    println!("|---|---:|---:|");
     for form in FORMS {
-        let (Some(base), Some(total)) = (collected(exe, form, 0), collected(exe, form, CALLS))
-        else {
-            println!("| {form} | (valgrind failed) |");
-            continue;
+        let per_call = |form: &str| match (collected(exe, form, 0), collected(exe, form, CALLS)) {
+            (Some(base), Some(total)) => {
+                format!("{:.1}", (total as f64 - base as f64) / CALLS as f64)
+            }
+            _ => "(valgrind failed)".to_owned(),
         };
         println!(
-            "| {form} | {:.1} |",
-            (total as f64 - base as f64) / CALLS as f64
+            "| {form} | {} | {} |",
+            per_call(form),
+            per_call(&format!("{form} in a scope"))
         );
     }
 }

@@ -198,6 +198,9 @@ fn main() {
         g.bench_function("#[feature_flag] async fn", |b| {
             b.iter(|| ready(gated_async(black_box(7))))
         });
+        g.bench_function("plain async fn", |b| {
+            b.iter(|| ready(plain_async(black_box(7))))
+        });
         g.bench_function("typed value (DISCOUNT_BANNER.get_now)", |b| {
             b.iter(|| black_box(&flags::DISCOUNT_BANNER).get_now())
         });
@@ -327,6 +330,10 @@ fn main() {
     println!("|---|---:|---:|");
     let row = |name: &str, ns: f64| println!("| {name} | {ns:.1} | {:.1}x |", ns / typed);
     row("plain sync fn (no flag)", plain);
+    let plain_async_ns = per_call(15, n, |i| {
+        black_box(ready(plain_async(black_box(i))));
+    });
+    row("plain async fn (no flag)", plain_async_ns);
     row("`flags::NEW_CHECKOUT.is_enabled_now()`", typed);
     row("`flags::NEW_CHECKOUT.is_enabled().await`", typed_async);
     row("`#[feature_flag]` sync fn", site);

@@ -21,25 +21,38 @@ pub(crate) fn enabled_now(
     default: bool,
     site: Option<&Site>,
 ) -> bool {
+    match warm(site) {
+        Some(enabled) => enabled,
+        None => enabled_now_cold(shared, flag, default, site),
+    }
+}
+
+/// A call site's answer from its memo alone, in a scope while no override is active anywhere:
+/// a relaxed load, a thread-local read, the memo's load. Inlined into every check, with nothing
+/// to call on its way (everything else is in the cold path).
+///
+/// It does not look at which source the scope being polled is of: a generation names one
+/// published snapshot in the whole process, and a call site only remembers answers read from
+/// its own source's snapshots, so a hit on the scope's generation is a scope of that source.
+#[inline]
+fn warm(site: Option<&Site>) -> Option<bool> {
+    let site = site?;
+    if overrides::any_active() {
+        return None;
+    }
+    site.cached(pins::polled_generation())
+}
+
+#[inline(never)]
+fn enabled_now_cold(shared: &Arc<Shared>, flag: &str, default: bool, site: Option<&Site>) -> bool {
     if let Some(forced) = overrides::enabled(flag) {
         return forced;
     }
-    if let Some(answer) = in_scope(shared, flag, default, site) {
+    if let Some(answer) = pins::pinned(shared, |pins| pins.enabled(flag, default, site)) {
         return answer;
     }
     shared.refresh_if_due(&shared.base);
     read(shared, flag, default, site)
-}
-
-/// The answer in the scope of `shared` around the caller, if any: on the warm path, the call
-/// site's memo for the scope's generation (no task-local read).
-#[inline]
-fn in_scope(shared: &Arc<Shared>, flag: &str, default: bool, site: Option<&Site>) -> Option<bool> {
-    let generation = pins::polled(shared)?;
-    if let Some(enabled) = site.and_then(|site| site.cached(generation)) {
-        return Some(enabled);
-    }
-    pins::pinned(shared, |pins| pins.enabled(flag, default, site))
 }
 
 /// The published context-free answer for `flag`.
@@ -52,8 +65,9 @@ fn read(shared: &Shared, flag: &str, default: bool, site: Option<&Site>) -> bool
     }
 }
 
-/// The async check: resolves to whether `flag` is on. Lazy like any future; on the warm path a
-/// single call when polled; only a wait for a due refresh is boxed.
+/// The async check: resolves to whether `flag` is on. Lazy like any future (nothing is read
+/// until it is polled); on the warm path one inlined memo read when polled; only the wait for a
+/// due refresh is boxed.
 pub(crate) struct Check<'a> {
     shared: &'a Arc<Shared>,
     flag: &'a str,
@@ -63,6 +77,7 @@ pub(crate) struct Check<'a> {
 }
 
 impl<'a> Check<'a> {
+    #[inline]
     pub(crate) fn new(
         shared: &'a Arc<Shared>,
         flag: &'a str,
@@ -77,6 +92,31 @@ impl<'a> Check<'a> {
             waiting: None,
         }
     }
+
+    /// The first poll off the warm path: an override, the scope's pins, or the published
+    /// answer once no refresh is due (waiting for one, bounded, when it is).
+    #[inline(never)]
+    fn first_poll(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        let (shared, flag, default, site) = (self.shared, self.flag, self.default, self.site);
+        if let Some(forced) = overrides::enabled(flag) {
+            return Poll::Ready(forced);
+        }
+        if let Some(answer) = pins::pinned(shared, |pins| pins.enabled(flag, default, site)) {
+            return Poll::Ready(answer);
+        }
+        if !refresh::must_wait(&shared.refresher, &shared.base) {
+            return Poll::Ready(read(shared, flag, default, site));
+        }
+        self.waiting = Some(Box::pin(refresh::fresh(&shared.refresher, &shared.base)));
+        self.wait(cx)
+    }
+
+    fn wait(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        match self.waiting.as_mut().map(|w| w.as_mut().poll(cx)) {
+            Some(Poll::Pending) => Poll::Pending,
+            _ => Poll::Ready(read(self.shared, self.flag, self.default, self.site)),
+        }
+    }
 }
 
 impl Future for Check<'_> {
@@ -85,22 +125,12 @@ impl Future for Check<'_> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
         let this = self.get_mut();
-        let (shared, flag, default, site) = (this.shared, this.flag, this.default, this.site);
-        if this.waiting.is_none() {
-            if let Some(forced) = overrides::enabled(flag) {
-                return Poll::Ready(forced);
-            }
-            if let Some(answer) = in_scope(shared, flag, default, site) {
-                return Poll::Ready(answer);
-            }
-            if !refresh::must_wait(&shared.refresher, &shared.base) {
-                return Poll::Ready(read(shared, flag, default, site));
-            }
-            this.waiting = Some(Box::pin(refresh::fresh(&shared.refresher, &shared.base)));
+        if this.waiting.is_some() {
+            return this.wait(cx);
         }
-        match this.waiting.as_mut().map(|w| w.as_mut().poll(cx)) {
-            Some(Poll::Pending) => Poll::Pending,
-            _ => Poll::Ready(read(shared, flag, default, site)),
+        match warm(this.site) {
+            Some(enabled) => Poll::Ready(enabled),
+            None => this.first_poll(cx),
         }
     }
 }

@@ -45,16 +45,20 @@ pub struct Context {
 struct Fields {
     pairs: Vec<(Box<str>, Box<str>)>,
     entity_id: Option<Box<str>>,
-    invalid: Option<ContextError>,
-    /// The cache key, built on first use.
-    key: OnceLock<Arc<str>>,
+    /// The first problem ([`Context::validate`]) and the cache key, found on first use.
+    checked: OnceLock<Checked>,
+}
+
+#[derive(Clone)]
+struct Checked {
+    problem: Option<ContextError>,
+    key: Arc<str>,
 }
 
 static EMPTY: Fields = Fields {
     pairs: Vec::new(),
     entity_id: None,
-    invalid: None,
-    key: OnceLock::new(),
+    checked: OnceLock::new(),
 };
 
 /// A value a [`Context`] pair can hold: a string, an integer, a float or a boolean.
@@ -158,18 +162,25 @@ impl Context {
             Some(pair) => pair.1 = value.into(),
             None => fields.pairs.push((key.into(), value.into())),
         }
-        fields.invalid = fields.first_problem();
     }
 
     fn fields(&self) -> &Fields {
         self.fields.as_deref().unwrap_or(&EMPTY)
     }
 
-    /// The fields to change: this context's own from now on, its cache key dropped.
+    /// The fields to change: this context's own from now on, checked again when next asked.
     fn fields_mut(&mut self) -> &mut Fields {
         let fields = Arc::make_mut(self.fields.get_or_insert_with(|| Arc::new(EMPTY.clone())));
-        fields.key = OnceLock::new();
+        fields.checked = OnceLock::new();
         fields
+    }
+
+    fn checked(&self) -> &Checked {
+        let fields = self.fields();
+        fields.checked.get_or_init(|| Checked {
+            problem: fields.first_problem(),
+            key: fields.build_key(),
+        })
     }
 
     /// Sets the `Entity-Id`, which keeps this entity on one configuration version during a
@@ -178,7 +189,6 @@ impl Context {
     pub fn with_entity_id(mut self, id: impl Into<String>) -> Self {
         let fields = self.fields_mut();
         fields.entity_id = Some(id.into().into());
-        fields.invalid = fields.first_problem();
         self
     }
 
@@ -209,7 +219,7 @@ impl Context {
 
     /// Whether the context can be sent; the first problem otherwise.
     pub fn validate(&self) -> Result<(), ContextError> {
-        match &self.fields().invalid {
+        match &self.checked().problem {
             Some(error) => Err(error.clone()),
             None => Ok(()),
         }
@@ -218,14 +228,13 @@ impl Context {
     /// The cache key: the pairs sorted by key, and the entity id, in one string (two contexts
     /// with the same pairs in another order are the same context).
     pub(crate) fn key(&self) -> &Arc<str> {
-        let fields = self.fields();
-        fields.key.get_or_init(|| fields.build_key())
+        &self.checked().key
     }
 }
 
 impl Fields {
-    /// The first pair (or the entity id) that cannot be sent: recomputed on every change, so a
-    /// replaced bad value no longer counts.
+    /// The first pair (or the entity id) that cannot be sent: checked again after every
+    /// change, so a replaced bad value no longer counts.
     fn first_problem(&self) -> Option<ContextError> {
         for (key, value) in &self.pairs {
             if !valid_key(key) {
@@ -250,7 +259,12 @@ impl Fields {
     fn build_key(&self) -> Arc<str> {
         let mut pairs: Vec<_> = self.pairs.iter().map(|(k, v)| (&**k, &**v)).collect();
         pairs.sort_unstable();
-        let mut key = String::new();
+        let length = pairs
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 2)
+            .sum::<usize>()
+            + self.entity_id.as_ref().map_or(0, |id| id.len() + 1);
+        let mut key = String::with_capacity(length);
         for (k, v) in pairs {
             key.push_str(k);
             key.push('=');

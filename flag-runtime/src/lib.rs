@@ -6,6 +6,9 @@
 //! check from memory:
 //!
 //! * **Fast**: a check on a fresh snapshot does no I/O, takes no lock and allocates nothing.
+//! * **One invocation, one version**: an [invocation scope](FlagSource::scope) (every Lambda
+//!   invocation under [`lambda::FlagsLayer`]) refreshes what is due at its start, then pins one
+//!   configuration version and one evaluation [`Context`] for every check inside.
 //! * **Fresh**: a snapshot older than the TTL (5 s by default) is refreshed by one request at a
 //!   time; other readers keep the last-known-good snapshot meanwhile. At most one agent request
 //!   per TTL window, however many checks run. Refreshes run on a background thread with a
@@ -58,8 +61,27 @@
 //! access to every flag of the schema with its `flags!(pub mod flags)`: one [`TypedFlag`]
 //! static per flag (`flags::NEW_CHECKOUT.is_enabled().await`), its attributes as a struct
 //! ([`FlagValue`]), misspellings and wrong types as compile errors. These answer per call site
-//! from a cache tagged with the snapshot: a warm sync check reads no clock and looks nothing up
-//! while the background refresher's timer says the snapshot is within its TTL.
+//! from a memo tagged with the snapshot: in a scope, a warm check reads no clock and looks
+//! nothing up.
+//!
+//! # Invocation scopes
+//!
+//! ```no_run
+//! use flag_runtime::Context;
+//!
+//! # async fn handle(tier: &str) {
+//! let context = Context::new().with("tier", tier).with_entity_id("customer-4217");
+//! flag_runtime::scope(context, async {
+//!     // Fresh at the start, then one version and this context for every check in here.
+//!     let flags = flag_runtime::default_source();
+//!     let (a, b) = (flags.is_enabled("a").await, flags.is_enabled_now("b"));
+//! })
+//! .await;
+//! # }
+//! ```
+//!
+//! In a Lambda function, [`lambda::FlagsLayer`] does this for every invocation. A task spawned
+//! inside a scope is outside it unless [carried](Scope).
 //!
 //! At start-up, [`FlagSource::refresh`] loads the flags before the first request and reports
 //! a fault as a typed [`FetchError`]; [`install_default`] replaces the environment-configured
@@ -68,9 +90,10 @@
 //! # Targeting
 //!
 //! Multi-variant flags pick a variant per request from an evaluation [`Context`] (sent as the
-//! agent's `Context` headers, with an optional `Entity-Id`). [`FlagSource::with_context`] gives
-//! every check form for one context ([`Targeted`]); each distinct context's answer is cached
-//! with the TTL, at most [`ConfigBuilder::max_contexts`] of them.
+//! agent's `Context` headers, with an optional `Entity-Id`): the scope's, or an explicit one
+//! through [`FlagSource::with_context`], which gives every check form for one context
+//! ([`Targeted`]); each distinct context's answer is cached with the TTL, at most
+//! [`ConfigBuilder::max_contexts`] of them.
 //!
 //! ```no_run
 //! use flag_runtime::Context;
@@ -139,10 +162,9 @@ pub use context::{
 pub use error::{AttributeError, ConfigError, FetchError, ShapeProblem};
 pub use health::{Refreshed, Status};
 pub use overrides::{OverrideGuard, Overrides};
-pub use pins::Scope;
 pub use served::Served;
 pub use snapshot::{Flag, Snapshot};
-pub use source::{default_source, install_default, scope, FlagSource, Targeted};
+pub use source::{default_source, install_default, scope, FlagSource, Scope, Targeted};
 pub use status_changes::StatusChanges;
 pub use typed::{FlagValue, Misfit, TypedFlag, TypedTargeted};
 

@@ -168,6 +168,13 @@ impl Drop for OverrideGuard {
     }
 }
 
+/// Whether any override scope is active anywhere in the process (one relaxed load): while
+/// not, a warm check may skip looking for one.
+#[inline]
+pub(crate) fn any_active() -> bool {
+    ACTIVE.load(Ordering::Relaxed) != 0
+}
+
 #[inline]
 fn lookup<T>(flag: &str, pick: impl Fn(&Flag) -> T) -> Option<T> {
     if ACTIVE.load(Ordering::Relaxed) == 0 {

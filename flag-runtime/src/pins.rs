@@ -107,8 +107,7 @@ pub(crate) struct Pins {
     /// What checks without an explicit context read: the context's own answer, else the
     /// context-free one.
     served: Served,
-    /// Its snapshot, and that snapshot's generation for call-site memos (0: none).
-    snapshot: Option<Arc<Snapshot>>,
+    /// The generation of its snapshot, for call-site memos (0: none).
     generation: u64,
     /// The context-free answer (a nested scope keeps it).
     base: Served,
@@ -116,57 +115,20 @@ pub(crate) struct Pins {
     explicit: Mutex<HashMap<Arc<str>, Served>>,
 }
 
-/// The invocation scope the current task runs in: its context and the answers it pinned.
-///
-/// A scope is carried by the task that runs it (a task-local), not by the threads it runs
-/// on: a task spawned inside a scope is outside it unless you carry the scope into it.
-///
-/// ```no_run
-/// # async fn handler() {
-/// // Inside a scope: carry it into a spawned task, so that its checks read the same answers.
-/// let scope = flag_runtime::Scope::current();
-/// tokio::spawn(async move {
-///     let work = async { flag_runtime::default_source().is_enabled("newCheckout").await };
-///     match scope {
-///         Some(scope) => scope.run(work).await,
-///         None => work.await,
-///     }
-/// });
-/// # }
-/// ```
-#[derive(Debug, Clone)]
-pub struct Scope {
-    pins: Arc<Pins>,
+/// The pins of the scope the current task runs in, if any.
+pub(crate) fn current() -> Option<Arc<Pins>> {
+    CURRENT.try_with(Arc::clone).ok()
 }
 
-impl Scope {
-    /// The scope the current task runs in, if any.
-    pub fn current() -> Option<Scope> {
-        CURRENT
-            .try_with(|pins| Scope {
-                pins: Arc::clone(pins),
-            })
-            .ok()
-    }
+/// Runs `future` in the scope of `pins` (no refresh).
+pub(crate) fn run_in<F: Future>(pins: Arc<Pins>, future: F) -> impl Future<Output = F::Output> {
+    in_scope(pins, future)
+}
 
-    /// The scope's evaluation context: what its checks without an explicit context are
-    /// evaluated for.
-    pub fn context(&self) -> &Context {
-        &self.pins.context
-    }
-
-    /// Runs `future` in this scope (with its answers, no refresh): for a task spawned from
-    /// inside a scope.
-    pub fn run<F: Future>(self, future: F) -> impl Future<Output = F::Output> {
-        in_scope(self.pins, future)
-    }
-
-    /// Runs `f` in this scope: for sync work moved to another thread
-    /// (`tokio::task::spawn_blocking`, `std::thread::spawn`).
-    pub fn run_sync<R>(self, f: impl FnOnce() -> R) -> R {
-        let _restore = polled_as(Polled::of(&self.pins));
-        CURRENT.sync_scope(self.pins, f)
-    }
+/// Runs `f` in the scope of `pins` (no refresh).
+pub(crate) fn run_sync_in<R>(pins: Arc<Pins>, f: impl FnOnce() -> R) -> R {
+    let _restore = polled_as(Polled::of(&pins));
+    CURRENT.sync_scope(pins, f)
 }
 
 /// Runs `future` in a new scope of `shared` for `context`.
@@ -198,10 +160,8 @@ async fn enter(shared: Arc<Shared>, context: Context) -> Arc<Pins> {
         None => shared.served_base(),
     };
     let served = shared.served_own(&target).unwrap_or_else(|| base.clone());
-    let snapshot = served.snapshot().cloned();
     Arc::new(Pins {
-        generation: snapshot.as_ref().map_or(0, |s| s.generation),
-        snapshot,
+        generation: served.snapshot().map_or(0, |s| s.generation),
         served,
         base,
         context,
@@ -218,6 +178,13 @@ pub(crate) fn polled(shared: &Arc<Shared>) -> Option<u64> {
     (polled.source == source_id(shared)).then_some(polled.generation)
 }
 
+/// The generation checks without an explicit context read in the scope being polled on this
+/// thread, whatever its source (0: none, or it pinned nothing).
+#[inline]
+pub(crate) fn polled_generation() -> u64 {
+    POLLED.get().generation
+}
+
 /// Runs `f` on the pins of the scope around the caller, if it is a scope of `shared`.
 #[inline]
 pub(crate) fn pinned<R>(shared: &Arc<Shared>, f: impl FnOnce(&Pins) -> R) -> Option<R> {
@@ -229,10 +196,15 @@ pub(crate) fn pinned<R>(shared: &Arc<Shared>, f: impl FnOnce(&Pins) -> R) -> Opt
 }
 
 impl Pins {
+    /// The scope's context: what its checks without an explicit context are evaluated for.
+    pub(crate) fn context(&self) -> &Context {
+        &self.context
+    }
+
     /// Whether `flag` is on (through `site`'s memo, when a call site checks it).
     #[inline]
     pub(crate) fn enabled(&self, flag: &str, default: bool, site: Option<&Site>) -> bool {
-        let read = || self.shared.enabled(self.snapshot.as_deref(), flag, default);
+        let read = || self.shared.enabled(self.snapshot(), flag, default);
         match site {
             Some(site) => site.answer(self.generation, read),
             None => read(),
@@ -240,15 +212,15 @@ impl Pins {
     }
 
     pub(crate) fn flag(&self, flag: &str) -> Option<Flag> {
-        self.shared.flag(self.snapshot.as_deref(), flag)
+        self.shared.flag(self.snapshot(), flag)
     }
 
     pub(crate) fn snapshot(&self) -> Option<&Snapshot> {
-        self.snapshot.as_deref()
+        self.served.snapshot().map(|s| &**s)
     }
 
     pub(crate) fn snapshot_arc(&self) -> Option<Arc<Snapshot>> {
-        self.snapshot.clone()
+        self.served.snapshot().cloned()
     }
 
     /// What the checks of `context` (whose target is `target`) read in this scope, if pinned:

@@ -64,6 +64,10 @@ pub(crate) struct Target {
     /// [`clock::now_ms`] from which a check starts a refresh; the flight's expiry while one
     /// runs; `u64::MAX`: never (unconfigured, or a parse running).
     due_ms: AtomicU64,
+    /// [`clock::now_ms`] until which the published answer is fresh: a TTL after the latest
+    /// refresh settled (a running refresh does not move it, unlike `due_ms`). A scope entry
+    /// before then has nothing to wait for and takes no lock.
+    fresh_until_ms: AtomicU64,
     state: Mutex<State>,
     /// Whether the latest settled refresh failed: what is published is last-known-good.
     stale: AtomicBool,
@@ -165,6 +169,7 @@ impl Refresher {
             published: Published::new(),
             context,
             due_ms: AtomicU64::new(due),
+            fresh_until_ms: AtomicU64::new(0),
             state: Mutex::default(),
             stale: AtomicBool::new(false),
         }
@@ -179,7 +184,12 @@ impl Target {
     /// Whether a check should start a refresh: a check's only clock read.
     #[inline]
     pub(crate) fn is_due(&self) -> bool {
-        clock::now_ms() >= self.due_ms.load(Ordering::Acquire)
+        self.is_due_at(clock::now_ms())
+    }
+
+    #[inline]
+    fn is_due_at(&self, now_ms: u64) -> bool {
+        now_ms >= self.due_ms.load(Ordering::Acquire)
     }
 
     /// Whether the latest settled refresh failed (what is published is last-known-good).
@@ -228,8 +238,17 @@ pub(crate) fn begin(
     target: &Arc<Target>,
     waiter: Waiter,
 ) -> Option<Wait> {
-    // A running refresh holds the due time off; only a scope entry looks for one anyway.
-    if waiter == Waiter::Check && !must_wait(refresher, target) {
+    let settled = match waiter {
+        Waiter::Check => !must_wait(refresher, target),
+        // A running refresh holds the due time off: a scope entry looks at the flight unless
+        // the answer is fresh.
+        Waiter::Scope => {
+            refresher.unusable().is_some()
+                || (target.published.has_snapshot()
+                    && clock::now_ms() < target.fresh_until_ms.load(Ordering::Acquire))
+        }
+    };
+    if settled {
         return None;
     }
     match start(refresher, target, When::IfDue) {
@@ -254,18 +273,23 @@ pub(crate) async fn fresh(refresher: &Arc<Refresher>, target: &Arc<Target>) {
 
 impl Wait {
     /// Until the refresh settles or its timeout has passed.
-    pub(crate) async fn released(mut self) {
-        let _ = self.0.wait_for(|p| !matches!(p, Progress::Running)).await;
+    pub(crate) async fn released(self) {
+        self.until(|p| !matches!(p, Progress::Running)).await;
+    }
+
+    /// Until `done` says so (or the refresh's task is gone); the progress then.
+    async fn until(mut self, done: impl FnMut(&Progress) -> bool) -> Progress {
+        match self.0.wait_for(done).await {
+            Ok(progress) => progress.clone(),
+            Err(_) => Progress::Settled(Err(FetchError::Cancelled)),
+        }
     }
 
     /// Until the refresh settles; its outcome.
-    async fn settled(mut self) -> Outcome {
-        match self.0.wait_for(|p| matches!(p, Progress::Settled(_))).await {
-            Ok(progress) => match &*progress {
-                Progress::Settled(outcome) => outcome.clone(),
-                _ => Err(FetchError::Cancelled),
-            },
-            Err(_) => Err(FetchError::Cancelled),
+    async fn settled(self) -> Outcome {
+        match self.until(|p| matches!(p, Progress::Settled(_))).await {
+            Progress::Settled(outcome) => outcome,
+            _ => Err(FetchError::Cancelled),
         }
     }
 }
@@ -296,7 +320,7 @@ fn start(refresher: &Arc<Refresher>, target: &Arc<Target>, when: When) -> Start 
     if let Some(running) = state.flight.as_ref().filter(|f| f.expires_ms > now) {
         return Start::Running(running.progress.clone());
     }
-    if when == When::IfDue && !target.is_due() {
+    if when == When::IfDue && !target.is_due_at(now) {
         return Start::NotDue;
     }
     let id = NEXT_FLIGHT.fetch_add(1, Ordering::Relaxed);
@@ -420,9 +444,9 @@ impl Drop for Lease {
             let ours = state.flight.as_ref().is_some_and(|f| f.id == self.id);
             if ours {
                 state.flight = None;
-                target
-                    .due_ms
-                    .store(now.saturating_add(self.refresher.ttl_ms), Ordering::Release);
+                let next = now.saturating_add(self.refresher.ttl_ms);
+                target.due_ms.store(next, Ordering::Release);
+                target.fresh_until_ms.store(next, Ordering::Release);
                 // Under the lock: a refresh starting right after must not see ours overwrite it.
                 target.stale.store(outcome.is_err(), Ordering::Release);
             }

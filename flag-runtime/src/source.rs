@@ -1,5 +1,6 @@
 //! The public face of a source: [`FlagSource`] and its checks, [`Targeted`] (the checks for an
-//! explicit context), the process-wide default source, and the entry to an invocation scope.
+//! explicit context), the process-wide default source, and invocation scopes ([`scope`],
+//! [`Scope`]).
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -23,10 +24,16 @@ static DEFAULT: OnceLock<FlagSource> = OnceLock::new();
 ///
 /// Configured from the environment on first use (see the [crate docs](crate#configuration)),
 /// unless [`install_default`] set one before.
+#[inline]
 pub fn default_source() -> &'static FlagSource {
-    if let Some(source) = DEFAULT.get() {
-        return source;
+    match DEFAULT.get() {
+        Some(source) => source,
+        None => init_default(),
     }
+}
+
+#[cold]
+fn init_default() -> &'static FlagSource {
     let mut built = false;
     let source = DEFAULT.get_or_init(|| {
         built = true;
@@ -341,6 +348,54 @@ impl FlagSource {
             current.is_some(),
             clock::now_ms(),
         )
+    }
+}
+
+/// The invocation scope the current task runs in: its context and the answers it pinned.
+///
+/// A scope is carried by the task that runs it (a task-local), not by the threads it runs
+/// on: a task spawned inside a scope is outside it unless you carry the scope into it.
+///
+/// ```no_run
+/// # async fn handler() {
+/// // Inside a scope: carry it into a spawned task, so that its checks read the same answers.
+/// let scope = flag_runtime::Scope::current();
+/// tokio::spawn(async move {
+///     let work = async { flag_runtime::default_source().is_enabled("newCheckout").await };
+///     match scope {
+///         Some(scope) => scope.run(work).await,
+///         None => work.await,
+///     }
+/// });
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pins: Arc<pins::Pins>,
+}
+
+impl Scope {
+    /// The scope the current task runs in, if any.
+    pub fn current() -> Option<Scope> {
+        pins::current().map(|pins| Scope { pins })
+    }
+
+    /// The scope's evaluation context: what its checks without an explicit context are
+    /// evaluated for.
+    pub fn context(&self) -> &Context {
+        self.pins.context()
+    }
+
+    /// Runs `future` in this scope (with its answers, no refresh): for a task spawned from
+    /// inside a scope.
+    pub fn run<F: Future>(self, future: F) -> impl Future<Output = F::Output> {
+        pins::run_in(self.pins, future)
+    }
+
+    /// Runs `f` in this scope: for sync work moved to another thread
+    /// (`tokio::task::spawn_blocking`, `std::thread::spawn`).
+    pub fn run_sync<R>(self, f: impl FnOnce() -> R) -> R {
+        pins::run_sync_in(self.pins, f)
     }
 }
 
