@@ -29,39 +29,18 @@ tokio::task_local! {
 }
 
 thread_local! {
-    /// Which source's scope this thread is running now, and the generation its checks without
-    /// an explicit context read: set with [`CURRENT`], whenever a scope is polled, so that a
-    /// warm check compares it with its source and its call site's memo and reads no task-local.
-    static POLLED: Cell<Polled> = const { Cell::new(Polled::NONE) };
+    /// The generation that checks without an explicit context read in the scope this thread
+    /// is polling now ([`NOTHING`] if it pinned none; 0 outside any scope): set with
+    /// [`CURRENT`] around every poll of a scope, so that a warm check compares it with its call
+    /// site's memo and reads no task-local.
+    static POLLED: Cell<u64> = const { Cell::new(0) };
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Polled {
-    /// The address of the scope's [`Shared`] (0: no scope).
-    source: usize,
-    generation: u64,
-}
-
-impl Polled {
-    const NONE: Polled = Polled {
-        source: 0,
-        generation: 0,
-    };
-
-    fn of(pins: &Pins) -> Polled {
-        Polled {
-            source: source_id(&pins.shared),
-            generation: pins.generation,
-        }
-    }
-}
-
-fn source_id(shared: &Arc<Shared>) -> usize {
-    Arc::as_ptr(shared) as usize
-}
+/// [`POLLED`] in a scope that pinned no snapshot: a generation no snapshot has.
+const NOTHING: u64 = u64::MAX;
 
 /// Restores the previous [`POLLED`] when dropped (a panic included).
-struct Restore(Polled);
+struct Restore(u64);
 
 impl Drop for Restore {
     fn drop(&mut self) {
@@ -69,14 +48,14 @@ impl Drop for Restore {
     }
 }
 
-fn polled_as(polled: Polled) -> Restore {
-    Restore(POLLED.replace(polled))
+fn polled_as(pins: &Pins) -> Restore {
+    Restore(POLLED.replace(pins.generation))
 }
 
 pin_project! {
     /// A future running in a scope: the task-local set by tokio, and [`POLLED`] with it.
     struct InScope<F> {
-        polled: Polled,
+        pins: Arc<Pins>,
         #[pin]
         future: TaskLocalFuture<Arc<Pins>, F>,
     }
@@ -87,15 +66,15 @@ impl<F: Future> Future for InScope<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let _restore = polled_as(*this.polled);
+        let _restore = polled_as(this.pins);
         this.future.poll(cx)
     }
 }
 
 fn in_scope<F: Future>(pins: Arc<Pins>, future: F) -> InScope<F> {
     InScope {
-        polled: Polled::of(&pins),
-        future: CURRENT.scope(pins, future),
+        future: CURRENT.scope(Arc::clone(&pins), future),
+        pins,
     }
 }
 
@@ -107,7 +86,7 @@ pub(crate) struct Pins {
     /// What checks without an explicit context read: the context's own answer, else the
     /// context-free one.
     served: Served,
-    /// The generation of its snapshot, for call-site memos (0: none).
+    /// The generation of its snapshot, for call-site memos ([`NOTHING`]: none).
     generation: u64,
     /// The context-free answer (a nested scope keeps it).
     base: Served,
@@ -127,7 +106,7 @@ pub(crate) fn run_in<F: Future>(pins: Arc<Pins>, future: F) -> impl Future<Outpu
 
 /// Runs `f` in the scope of `pins` (no refresh).
 pub(crate) fn run_sync_in<R>(pins: Arc<Pins>, f: impl FnOnce() -> R) -> R {
-    let _restore = polled_as(Polled::of(&pins));
+    let _restore = polled_as(&pins);
     CURRENT.sync_scope(pins, f)
 }
 
@@ -139,7 +118,7 @@ pub(crate) async fn run<F: Future>(shared: Arc<Shared>, context: Context, future
 
 /// Refreshes what is due (both answers at once, so the wait is one timeout at most) and pins.
 async fn enter(shared: Arc<Shared>, context: Context) -> Arc<Pins> {
-    let outer = polled(&shared).and_then(|_| CURRENT.try_with(Arc::clone).ok());
+    let outer = pinned(&shared, |_| ()).and_then(|()| current());
     let target = shared.context_target(&context);
     let base_wait = match outer {
         None => refresh::begin(&shared.refresher, &shared.base, Waiter::Scope),
@@ -161,7 +140,7 @@ async fn enter(shared: Arc<Shared>, context: Context) -> Arc<Pins> {
     };
     let served = shared.served_own(&target).unwrap_or_else(|| base.clone());
     Arc::new(Pins {
-        generation: served.snapshot().map_or(0, |s| s.generation),
+        generation: served.snapshot().map_or(NOTHING, |s| s.generation),
         served,
         base,
         context,
@@ -170,25 +149,19 @@ async fn enter(shared: Arc<Shared>, context: Context) -> Arc<Pins> {
     })
 }
 
-/// The generation that checks of `shared` without an explicit context read in the scope
-/// around the caller, if it is a scope of `shared` (0: it pinned nothing).
-#[inline]
-pub(crate) fn polled(shared: &Arc<Shared>) -> Option<u64> {
-    let polled = POLLED.get();
-    (polled.source == source_id(shared)).then_some(polled.generation)
-}
-
 /// The generation checks without an explicit context read in the scope being polled on this
-/// thread, whatever its source (0: none, or it pinned nothing).
+/// thread, whatever its source (0: none).
 #[inline]
 pub(crate) fn polled_generation() -> u64 {
-    POLLED.get().generation
+    POLLED.get()
 }
 
 /// Runs `f` on the pins of the scope around the caller, if it is a scope of `shared`.
 #[inline]
 pub(crate) fn pinned<R>(shared: &Arc<Shared>, f: impl FnOnce(&Pins) -> R) -> Option<R> {
-    polled(shared)?;
+    if POLLED.get() == 0 {
+        return None;
+    }
     CURRENT
         .try_with(|pins| Arc::ptr_eq(&pins.shared, shared).then(|| f(pins)))
         .ok()
@@ -206,8 +179,8 @@ impl Pins {
     pub(crate) fn enabled(&self, flag: &str, default: bool, site: Option<&Site>) -> bool {
         let read = || self.shared.enabled(self.snapshot(), flag, default);
         match site {
-            Some(site) => site.answer(self.generation, read),
-            None => read(),
+            Some(site) if self.generation != NOTHING => site.answer(self.generation, read),
+            _ => read(),
         }
     }
 

@@ -390,3 +390,39 @@ async fn a_scope_pins_its_own_source_only() {
     })
     .await;
 }
+
+/// With nothing ever loaded (the agent hangs), a scope's entry waits at most the timeout and
+/// pins nothing: every check inside is off, or its caller default, and none waits again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scope_with_nothing_loaded_answers_off_without_waiting_again() {
+    let file = FlagsFile::new(&variants(true));
+    let agent = start_agent(&file).await;
+    agent.set_fault(flag_agent::Fault::Hang);
+    let timeout = Duration::from_millis(200);
+    let flags = source(agent.addr().port(), Duration::from_millis(50), timeout);
+    let started = Instant::now();
+    let (on, or_default, served, took) = flags
+        .scope(tier("gold"), async {
+            let entered = started.elapsed();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let checked = Instant::now();
+            let answers = (
+                flags.is_enabled("newCheckout").await || flags.is_enabled_now("newCheckout"),
+                flags.is_enabled_or("newCheckout", true).await,
+                flags.with_context(&tier("gold")).served().await,
+            );
+            (answers.0, answers.1, answers.2, (entered, checked.elapsed()))
+        })
+        .await;
+    assert!(!on, "off with nothing loaded");
+    assert!(or_default, "the caller default");
+    assert!(matches!(served, Served::Nothing), "{served:?}");
+    assert!(
+        took.0 >= timeout && took.0 < timeout + Duration::from_millis(250),
+        "the entry waited one timeout: {took:?}"
+    );
+    assert!(
+        took.1 < Duration::from_millis(100),
+        "checks in the scope do not wait again, though the TTL ran out: {took:?}"
+    );
+}
