@@ -10,27 +10,10 @@ use std::time::Duration;
 use flag_local::{Outcome, RuntimeApi};
 use flag_runtime::lambda::FlagsLayer;
 use flag_runtime::{Context, FlagSource};
-use flag_testkit::{source, start_agent, FlagsFile};
+use flag_testkit::{source, start_agent, tiers_doc, FlagsFile};
 use lambda_runtime::tower::ServiceBuilder;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
-
-/// `discount`: variant `gold` for tier gold, `silver` for tier silver, else `plain`; and
-/// `newCheckout`.
-fn variants(new_checkout: bool) -> Value {
-    json!({
-        "version": "1",
-        "flags": {"discount": {"name": "Discount"}, "newCheckout": {"name": "New checkout"}},
-        "values": {
-            "discount": {"_variants": [
-                {"name": "gold", "enabled": true, "rule": "(eq $tier \"gold\")"},
-                {"name": "silver", "enabled": true, "rule": "(eq $tier \"silver\")"},
-                {"name": "plain", "enabled": false}
-            ]},
-            "newCheckout": {"enabled": new_checkout}
-        }
-    })
-}
 
 /// One runtime's invocations running at once, and the most seen.
 #[derive(Default)]
@@ -120,7 +103,7 @@ async fn invoke(api: &RuntimeApi, payload: Value) -> Value {
 /// sees it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_invocation_is_a_scope_under_run() {
-    let file = FlagsFile::new(&variants(true));
+    let file = FlagsFile::new(&tiers_doc(true));
     let agent = start_agent(&file).await;
     let ttl = Duration::from_millis(150);
     let flags = source(agent.addr().port(), ttl, Duration::from_secs(2));
@@ -129,7 +112,7 @@ async fn each_invocation_is_a_scope_under_run() {
     let slow = invoke(&api, json!({"tier": "gold", "sleepMs": 350}));
     let flip = async {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        file.write(&variants(false));
+        file.write(&tiers_doc(false));
     };
     let (answer, ()) = tokio::join!(slow, flip);
     let pinned = json!({"variant": "gold", "newCheckout": true});
@@ -144,7 +127,7 @@ async fn each_invocation_is_a_scope_under_run() {
 /// interleaved on the same runtime, each keep their own context's answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_invocations_keep_their_own_scopes() {
-    let file = FlagsFile::new(&variants(true));
+    let file = FlagsFile::new(&tiers_doc(true));
     let agent = start_agent(&file).await;
     let flags = source(
         agent.addr().port(),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use flag_runtime::{Context, FlagSource, Overrides, Scope, Served};
-use serde_json::{json, Value};
+use serde_json::json;
 
 flag_macros::flags!(mod flags, schema = "tests/flags.json");
 
@@ -29,21 +29,16 @@ async fn old_async() -> &'static str {
     "old"
 }
 
-/// A multi-variant `discount` (variant `gold` for tier gold, `silver` for tier silver, else the
-/// default `plain`), and `newCheckout`.
-fn variants(new_checkout: bool) -> Value {
-    json!({
-        "version": "1",
-        "flags": {"discount": {"name": "Discount"}, "newCheckout": {"name": "New checkout"}},
-        "values": {
-            "discount": {"_variants": [
-                {"name": "gold", "enabled": true, "rule": "(eq $tier \"gold\")"},
-                {"name": "silver", "enabled": true, "rule": "(eq $tier \"silver\")"},
-                {"name": "plain", "enabled": false}
-            ]},
-            "newCheckout": {"enabled": new_checkout}
-        }
-    })
+/// The local agent serving [`tiers_doc`] (`discount` by `tier`, and `newCheckout` on), and a
+/// source on it.
+async fn serve_tiers(
+    ttl: Duration,
+    timeout: Duration,
+) -> (FlagsFile, flag_agent::RunningAgent, FlagSource) {
+    let file = FlagsFile::new(&tiers_doc(true));
+    let agent = start_agent(&file).await;
+    let flags = source(agent.addr().port(), ttl, timeout);
+    (file, agent, flags)
 }
 
 fn tier(tier: &str) -> Context {
@@ -120,33 +115,29 @@ async fn a_scope_sees_one_version_of_the_default_source_in_every_form() {
 }
 
 /// After the sandbox idled past the TTL (nothing ran, so nothing noticed), the first check of the
-/// next scope, a sync one, sees the change: the scope's entry refreshed what was due.
+/// next scope, a sync one, sees the change: the scope's entry refreshed what was due, one agent
+/// request per answer (the context-free one and the scope's context's).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_an_idle_past_the_ttl_the_first_sync_check_of_the_next_scope_is_fresh() {
-    let file = FlagsFile::new(&variants(true));
-    let agent = start_agent(&file).await;
     let ttl = Duration::from_millis(150);
-    let flags = source(agent.addr().port(), ttl, Duration::from_secs(2));
-    assert!(
+    let (file, agent, flags) = serve_tiers(ttl, Duration::from_secs(2)).await;
+    let first_sync = || async {
         flags
-            .scope(Context::new(), async {
-                flags.is_enabled_now("newCheckout")
-            })
+            .scope(tier("gold"), async { flags.is_enabled_now("newCheckout") })
             .await
-    );
-    file.write(&variants(false));
+    };
+    assert!(first_sync().await);
+    let loaded = agent.requests();
+    assert_eq!(loaded, 2, "one request per answer");
+    file.write(&tiers_doc(false));
     // Held at the agent, so that only a wait for the refresh can see the change.
     agent.set_fault(flag_agent::Fault::Delay(Duration::from_millis(200)));
     std::thread::sleep(ttl + Duration::from_millis(30));
-    let first_sync = flags
-        .scope(Context::new(), async {
-            flags.is_enabled_now("newCheckout")
-        })
-        .await;
     assert!(
-        !first_sync,
+        !first_sync().await,
         "the first sync check of the next scope is fresh"
     );
+    assert_eq!(agent.requests(), loaded + 2, "one request per due answer");
 }
 
 /// A scope entered after the TTL joins a refresh already running (here started by a sync check
@@ -179,13 +170,7 @@ async fn a_scope_entered_after_the_ttl_joins_the_running_refresh() {
 /// whole life, though they interleave on the same threads.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_scopes_keep_their_own_contexts() {
-    let file = FlagsFile::new(&variants(true));
-    let agent = start_agent(&file).await;
-    let flags = source(
-        agent.addr().port(),
-        Duration::from_secs(60),
-        Duration::from_secs(1),
-    );
+    let (_file, _agent, flags) = serve_tiers(Duration::from_secs(60), Duration::from_secs(1)).await;
     let run = |context: Context| {
         let flags = flags.clone();
         tokio::spawn(async move {
@@ -227,11 +212,8 @@ async fn concurrent_scopes_keep_their_own_contexts() {
 /// With the agent down, a scope's entry waits at most the timeout, then pins last-known-good.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scope_entered_with_the_agent_down_serves_last_known_good_within_the_timeout() {
-    let file = FlagsFile::new(&variants(true));
-    let agent = start_agent(&file).await;
-    let ttl = Duration::from_millis(100);
-    let timeout = Duration::from_millis(300);
-    let flags = source(agent.addr().port(), ttl, timeout);
+    let (ttl, timeout) = (Duration::from_millis(100), Duration::from_millis(300));
+    let (_file, agent, flags) = serve_tiers(ttl, timeout).await;
     let gold = tier("gold");
     let first = flags.scope(gold.clone(), variant(&flags)).await;
     assert_eq!(first.as_deref(), Some("gold"));
@@ -263,10 +245,8 @@ async fn a_scope_entered_with_the_agent_down_serves_last_known_good_within_the_t
 /// a nested scope has its own context and keeps the outer scope's context-free pin.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explicit_contexts_pin_at_first_use_and_nested_scopes_keep_the_outer_pin() {
-    let file = FlagsFile::new(&variants(true));
-    let agent = start_agent(&file).await;
     let ttl = Duration::from_millis(100);
-    let flags = source(agent.addr().port(), ttl, Duration::from_secs(1));
+    let (file, _agent, flags) = serve_tiers(ttl, Duration::from_secs(1)).await;
     let gold = tier("gold");
     flags
         .scope(Context::new(), async {
@@ -326,13 +306,7 @@ async fn explicit_contexts_pin_at_first_use_and_nested_scopes_keep_the_outer_pin
 /// A task spawned inside a scope is outside it, unless the scope is carried into it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spawned_task_is_outside_the_scope_unless_carried() {
-    let file = FlagsFile::new(&variants(true));
-    let agent = start_agent(&file).await;
-    let flags = source(
-        agent.addr().port(),
-        Duration::from_secs(60),
-        Duration::from_secs(1),
-    );
+    let (_file, _agent, flags) = serve_tiers(Duration::from_secs(60), Duration::from_secs(1)).await;
     let (plain, carried, blocking) = flags
         .scope(tier("gold"), async {
             let spawned = flags.clone();
@@ -368,7 +342,7 @@ async fn a_spawned_task_is_outside_the_scope_unless_carried() {
 /// A scope of one source does not touch the checks of another.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scope_pins_its_own_source_only() {
-    let file = FlagsFile::new(&variants(true));
+    let file = FlagsFile::new(&tiers_doc(true));
     let agent = start_agent(&file).await;
     let ttl = Duration::from_millis(100);
     let one = source(agent.addr().port(), ttl, Duration::from_secs(1));
@@ -380,7 +354,7 @@ async fn a_scope_pins_its_own_source_only() {
             Some("plain"),
             "the other source: no context"
         );
-        file.write(&variants(false));
+        file.write(&tiers_doc(false));
         tokio::time::sleep(ttl * 2).await;
         assert!(one.is_enabled("newCheckout").await, "pinned");
         assert!(
@@ -395,11 +369,9 @@ async fn a_scope_pins_its_own_source_only() {
 /// pins nothing: every check inside is off, or its caller default, and none waits again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scope_with_nothing_loaded_answers_off_without_waiting_again() {
-    let file = FlagsFile::new(&variants(true));
-    let agent = start_agent(&file).await;
-    agent.set_fault(flag_agent::Fault::Hang);
     let timeout = Duration::from_millis(200);
-    let flags = source(agent.addr().port(), Duration::from_millis(50), timeout);
+    let (_file, agent, flags) = serve_tiers(Duration::from_millis(50), timeout).await;
+    agent.set_fault(flag_agent::Fault::Hang);
     let started = Instant::now();
     let (on, or_default, served, took) = flags
         .scope(tier("gold"), async {
@@ -411,7 +383,12 @@ async fn a_scope_with_nothing_loaded_answers_off_without_waiting_again() {
                 flags.is_enabled_or("newCheckout", true).await,
                 flags.with_context(&tier("gold")).served().await,
             );
-            (answers.0, answers.1, answers.2, (entered, checked.elapsed()))
+            (
+                answers.0,
+                answers.1,
+                answers.2,
+                (entered, checked.elapsed()),
+            )
         })
         .await;
     assert!(!on, "off with nothing loaded");

@@ -1,9 +1,10 @@
 //! Test support shared by the workspace's tests (not published): the local agent on a free
-//! loopback port and a [`FlagSource`](flag_runtime::FlagSource) on it, a raw-HTTP hostile agent,
+//! loopback port and a [`FlagSource`](flag_runtime::FlagSource) on it, shared flags documents, a raw-HTTP hostile agent,
 //! `tracing` capture, polling with a deadline, and a server's CPU use and recovery under
 //! descriptor exhaustion.
 
 mod agent;
+mod documents;
 mod logs;
 mod output;
 mod raw;
@@ -11,6 +12,7 @@ mod server;
 mod wait;
 
 pub use agent::{config, dead_port, source, start_agent, APP, ENV, PROFILE};
+pub use documents::tiers_doc;
 pub use flag_agent::{Fault, FlagsFile};
 pub use logs::Logs;
 pub use output::describe;
