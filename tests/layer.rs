@@ -27,6 +27,7 @@ struct Load {
 async fn handler(
     flags: FlagSource,
     load: Arc<Load>,
+    called_in_scope: bool,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Error> {
     let running = load.running.fetch_add(1, Ordering::SeqCst) + 1;
@@ -42,7 +43,7 @@ async fn handler(
     tokio::time::sleep(Duration::from_millis(sleep)).await;
     let after = read().await;
     load.running.fetch_sub(1, Ordering::SeqCst);
-    Ok(json!({"before": before, "after": after}))
+    Ok(json!({"before": before, "after": after, "calledInScope": called_in_scope}))
 }
 
 /// The Lambda environment `lambda_runtime` reads when it starts, set for one runtime at a
@@ -77,7 +78,9 @@ async fn start(flags: &FlagSource, concurrency: Option<usize>, load: &Arc<Load>)
     let service = ServiceBuilder::new()
         .layer(layer)
         .service(service_fn(move |event| {
-            handler(scoped.clone(), Arc::clone(&load), event)
+            // What the service does before its future runs is inside the scope too.
+            let called_in_scope = flag_runtime::Scope::current().is_some();
+            handler(scoped.clone(), Arc::clone(&load), called_in_scope, event)
         }));
     match concurrency {
         Some(_) => drop(tokio::spawn(lambda_runtime::run_concurrent(service))),
@@ -116,11 +119,17 @@ async fn each_invocation_is_a_scope_under_run() {
     };
     let (answer, ()) = tokio::join!(slow, flip);
     let pinned = json!({"variant": "gold", "newCheckout": true});
-    assert_eq!(answer, json!({"before": pinned, "after": pinned}));
+    assert_eq!(
+        answer,
+        json!({"before": pinned, "after": pinned, "calledInScope": true})
+    );
 
     let next = invoke(&api, json!({"tier": "silver"})).await;
     let flipped = json!({"variant": "silver", "newCheckout": false});
-    assert_eq!(next, json!({"before": flipped, "after": flipped}));
+    assert_eq!(
+        next,
+        json!({"before": flipped, "after": flipped, "calledInScope": true})
+    );
 }
 
 /// Under `lambda_runtime::run_concurrent` (Lambda Managed Instances): concurrent invocations,
@@ -146,7 +155,10 @@ async fn concurrent_invocations_keep_their_own_scopes() {
     }
     for (answer, tier) in answers.iter().zip(["gold", "silver", "gold", "silver"]) {
         let own = json!({"variant": tier, "newCheckout": true});
-        assert_eq!(*answer, json!({"before": own, "after": own}));
+        assert_eq!(
+            *answer,
+            json!({"before": own, "after": own, "calledInScope": true})
+        );
     }
     assert!(
         load.most.load(Ordering::SeqCst) >= 2,

@@ -55,14 +55,21 @@ fn enabled_now_cold(shared: &Arc<Shared>, flag: &str, default: bool, site: Optio
     read(shared, flag, default, site)
 }
 
-/// The published context-free answer for `flag`.
+/// The published context-free answer for `flag`: a site's memo for the published generation,
+/// else the snapshot, remembered under that snapshot's own generation (a snapshot published
+/// between the two reads must not have its answer filed under its predecessor's).
 #[inline]
 fn read(shared: &Shared, flag: &str, default: bool, site: Option<&Site>) -> bool {
-    let read = || shared.read_base(|snapshot| shared.enabled(snapshot, flag, default));
-    match site {
-        Some(site) => site.answer(shared.base.published.generation(), read),
-        None => read(),
+    if let Some(enabled) = site.and_then(|site| site.cached(shared.base.published.generation())) {
+        return enabled;
     }
+    shared.read_base(|snapshot| {
+        let read = || shared.enabled(snapshot, flag, default);
+        match site {
+            Some(site) => site.answer(snapshot.map_or(0, |s| s.generation), read),
+            None => read(),
+        }
+    })
 }
 
 /// The async check: resolves to whether `flag` is on. Lazy like any future (nothing is read

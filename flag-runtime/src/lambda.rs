@@ -48,7 +48,10 @@ use crate::source::{default_source, FlagSource};
 ///
 /// Its service is `Clone` when the inner one is, and its future `Send + 'static`, so it works
 /// under `lambda_runtime::run` and `lambda_runtime::run_concurrent` (Lambda Managed
-/// Instances: each concurrent invocation keeps its own scope).
+/// Instances: each concurrent invocation keeps its own scope). The inner service must be
+/// `Clone + Send + 'static` (`service_fn` of a function or of a closure that clones its
+/// captures is): it is called inside the scope, so that what it does before its future runs
+/// reads the invocation's answers too.
 #[derive(Debug, Clone)]
 pub struct FlagsLayer<C = NoContext> {
     source: Option<FlagSource>,
@@ -137,9 +140,10 @@ pub struct FlagsService<S, C = NoContext> {
 
 impl<S, C, T> Service<LambdaEvent<T>> for FlagsService<S, C>
 where
-    S: Service<LambdaEvent<T>>,
+    S: Service<LambdaEvent<T>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     C: MakeContext<T>,
+    T: Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -151,8 +155,11 @@ where
 
     fn call(&mut self, event: LambdaEvent<T>) -> Self::Future {
         let context = self.context.make_context(&event);
-        let invocation = self.inner.call(event);
+        // The inner service is called inside the scope (what it does before its future runs
+        // reads the pins too): the one made ready takes the call, a clone stays for the next.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
         let source = self.source.as_ref().unwrap_or_else(|| default_source());
-        Box::pin(source.scope(context, invocation))
+        Box::pin(source.scope(context, async move { inner.call(event).await }))
     }
 }

@@ -1,11 +1,12 @@
 //! The invocation scope: the answers pinned when a scope starts, which every check inside it
-//! reads, and the task-local that carries them.
+//! reads, and the thread-local that carries them while the scope's future is polled.
 //!
 //! A scope's entry refreshes what is due (the context-free answer, and its context's),
 //! waiting at most the timeout, then pins both: one configuration version and one context
 //! from start to end, and no clock read or request on any check inside. An explicit context
-//! used inside the scope is pinned at its first check. A nested scope of the same source
-//! keeps the outer context-free pin and pins its own context's answer.
+//! used inside the scope is pinned at its first check. A scope nested in a scope of the same
+//! source keeps the outer pins (the context-free one, and any of its context) and pins what
+//! else its context needs; a scope of another source in between hides nothing.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -15,49 +16,94 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
 
 use pin_project_lite::pin_project;
-use tokio::task::futures::TaskLocalFuture;
 
 use crate::context::Context;
 use crate::memo::Site;
-use crate::refresh::{self, Waiter};
+use crate::refresh::{self, Target, Waiter};
 use crate::served::Served;
 use crate::shared::Shared;
 use crate::snapshot::{Flag, Snapshot};
 
-tokio::task_local! {
-    static CURRENT: Arc<Pins>;
-}
-
 thread_local! {
-    /// The generation that checks without an explicit context read in the scope this thread
-    /// is polling now ([`NOTHING`] if it pinned none; 0 outside any scope): set with
-    /// [`CURRENT`] around every poll of a scope, so that a warm check compares it with its call
-    /// site's memo and reads no task-local.
+    /// The innermost scope this thread is running now: set around every poll of a scope's
+    /// future (and its drop), and taken out while a check reads it, so that code a check calls
+    /// back (a `tracing` subscriber checking a flag) sees no scope instead of failing.
+    static CURRENT: Cell<Option<Arc<Pins>>> = const { Cell::new(None) };
+    /// The generation that checks without an explicit context read in [`CURRENT`] ([`NOTHING`]
+    /// if it pinned none; 0 outside any scope): what a warm check compares with its call
+    /// site's memo, reading nothing else.
     static POLLED: Cell<u64> = const { Cell::new(0) };
 }
 
 /// [`POLLED`] in a scope that pinned no snapshot: a generation no snapshot has.
 const NOTHING: u64 = u64::MAX;
 
-/// Restores the previous [`POLLED`] when dropped (a panic included).
-struct Restore(u64);
+/// The answers of one scope.
+#[derive(Debug)]
+pub(crate) struct Pins {
+    shared: Arc<Shared>,
+    /// The scope this one is nested in, of any source.
+    parent: Option<Arc<Pins>>,
+    context: Context,
+    /// What checks without an explicit context read: the context's own answer, else the
+    /// context-free one.
+    served: Served,
+    /// The generation of its snapshot, for call-site memos ([`NOTHING`]: none).
+    generation: u64,
+    /// The context-free answer (a nested scope of the same source keeps it).
+    base: Served,
+    /// The answers of explicit contexts, by context key, pinned at their first check.
+    explicit: Mutex<HashMap<Arc<str>, Served>>,
+}
 
-impl Drop for Restore {
-    fn drop(&mut self) {
-        POLLED.set(self.0);
+/// [`CURRENT`] and [`POLLED`] set to a scope until dropped (a panic included).
+struct Entered {
+    previous: Option<Arc<Pins>>,
+    previous_generation: u64,
+}
+
+impl Entered {
+    fn new(pins: Arc<Pins>) -> Self {
+        Entered {
+            previous_generation: POLLED.replace(pins.generation),
+            previous: CURRENT.replace(Some(pins)),
+        }
+    }
+
+    /// Restores the previous scope; the pins that were set.
+    fn leave(mut self) -> Option<Arc<Pins>> {
+        let previous = self.previous.take();
+        POLLED.set(self.previous_generation);
+        let ours = CURRENT.replace(previous);
+        // Everything is restored; `previous` is moved out, so nothing is leaked.
+        std::mem::forget(self);
+        ours
     }
 }
 
-fn polled_as(pins: &Pins) -> Restore {
-    Restore(POLLED.replace(pins.generation))
+impl Drop for Entered {
+    fn drop(&mut self) {
+        POLLED.set(self.previous_generation);
+        CURRENT.set(self.previous.take());
+    }
 }
 
 pin_project! {
-    /// A future running in a scope: the task-local set by tokio, and [`POLLED`] with it.
+    /// A future running in a scope: polled, and dropped, with the scope set.
     struct InScope<F> {
-        pins: Arc<Pins>,
+        pins: Option<Arc<Pins>>,
         #[pin]
-        future: TaskLocalFuture<Arc<Pins>, F>,
+        future: Option<F>,
+    }
+
+    impl<F> PinnedDrop for InScope<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            if let Some(pins) = this.pins.take() {
+                let _entered = Entered::new(pins);
+                this.future.set(None);
+            }
+        }
     }
 }
 
@@ -66,67 +112,64 @@ impl<F: Future> Future for InScope<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let _restore = polled_as(this.pins);
-        this.future.poll(cx)
+        // `None` only once dropped.
+        let Some(future) = this.future.as_pin_mut() else {
+            return Poll::Pending;
+        };
+        match this.pins.take() {
+            Some(pins) => {
+                let entered = Entered::new(pins);
+                let polled = future.poll(cx);
+                *this.pins = entered.leave();
+                polled
+            }
+            // An earlier poll panicked (and the scope went with it): the future's own behaviour.
+            None => future.poll(cx),
+        }
     }
 }
 
-fn in_scope<F: Future>(pins: Arc<Pins>, future: F) -> InScope<F> {
-    InScope {
-        future: CURRENT.scope(Arc::clone(&pins), future),
-        pins,
-    }
-}
-
-/// The answers of one scope.
-#[derive(Debug)]
-pub(crate) struct Pins {
-    shared: Arc<Shared>,
-    context: Context,
-    /// What checks without an explicit context read: the context's own answer, else the
-    /// context-free one.
-    served: Served,
-    /// The generation of its snapshot, for call-site memos ([`NOTHING`]: none).
-    generation: u64,
-    /// The context-free answer (a nested scope keeps it).
-    base: Served,
-    /// The answers of explicit contexts, by context key, pinned at their first check.
-    explicit: Mutex<HashMap<Arc<str>, Served>>,
-}
-
-/// The pins of the scope the current task runs in, if any.
+/// The pins of the innermost scope the caller runs in, if any.
 pub(crate) fn current() -> Option<Arc<Pins>> {
-    CURRENT.try_with(Arc::clone).ok()
+    let pins = CURRENT.take();
+    CURRENT.set(pins.clone());
+    pins
 }
 
 /// Runs `future` in the scope of `pins` (no refresh).
 pub(crate) fn run_in<F: Future>(pins: Arc<Pins>, future: F) -> impl Future<Output = F::Output> {
-    in_scope(pins, future)
+    InScope {
+        pins: Some(pins),
+        future: Some(future),
+    }
 }
 
 /// Runs `f` in the scope of `pins` (no refresh).
 pub(crate) fn run_sync_in<R>(pins: Arc<Pins>, f: impl FnOnce() -> R) -> R {
-    let _restore = polled_as(&pins);
-    CURRENT.sync_scope(pins, f)
+    let _entered = Entered::new(pins);
+    f()
 }
 
 /// Runs `future` in a new scope of `shared` for `context`.
 pub(crate) async fn run<F: Future>(shared: Arc<Shared>, context: Context, future: F) -> F::Output {
     let pins = enter(shared, context).await;
-    in_scope(pins, future).await
+    run_in(pins, future).await
 }
 
-/// Refreshes what is due (both answers at once, so the wait is one timeout at most) and pins.
+/// Refreshes what is due (both answers at once, so the wait is one timeout at most) and pins,
+/// keeping what a scope of the same source around it pinned.
 async fn enter(shared: Arc<Shared>, context: Context) -> Arc<Pins> {
-    let outer = pinned(&shared, |_| ()).and_then(|()| current());
+    let parent = current();
+    let outer = parent.as_deref().and_then(|p| p.of(&shared));
     let target = shared.context_target(&context);
+    let kept = outer.and_then(|outer| outer.lookup(&context, &target));
     let base_wait = match outer {
         None => refresh::begin(&shared.refresher, &shared.base, Waiter::Scope),
         Some(_) => None,
     };
-    let own_wait = match Arc::ptr_eq(&target, &shared.base) {
-        false => refresh::begin(&shared.refresher, &target, Waiter::Scope),
-        true => None,
+    let own_wait = match kept.is_none() && !Arc::ptr_eq(&target, &shared.base) {
+        true => refresh::begin(&shared.refresher, &target, Waiter::Scope),
+        false => None,
     };
     if let Some(wait) = base_wait {
         wait.released().await;
@@ -134,11 +177,13 @@ async fn enter(shared: Arc<Shared>, context: Context) -> Arc<Pins> {
     if let Some(wait) = own_wait {
         wait.released().await;
     }
-    let base = match &outer {
+    let base = match outer {
         Some(outer) => outer.base.clone(),
         None => shared.served_base(),
     };
-    let served = shared.served_own(&target).unwrap_or_else(|| base.clone());
+    let served = kept
+        .or_else(|| shared.served_own(&target))
+        .unwrap_or_else(|| base.clone());
     Arc::new(Pins {
         generation: served.snapshot().map_or(NOTHING, |s| s.generation),
         served,
@@ -146,29 +191,44 @@ async fn enter(shared: Arc<Shared>, context: Context) -> Arc<Pins> {
         context,
         explicit: Mutex::default(),
         shared,
+        parent,
     })
 }
 
-/// The generation checks without an explicit context read in the scope being polled on this
-/// thread, whatever its source (0: none).
+/// The generation checks without an explicit context read in the innermost scope the caller
+/// runs in, whatever its source (0: none).
 #[inline]
 pub(crate) fn polled_generation() -> u64 {
     POLLED.get()
 }
 
-/// Runs `f` on the pins of the scope around the caller, if it is a scope of `shared`.
+/// Runs `f` on the pins of the innermost scope of `shared` around the caller, if any. The
+/// pins are taken out of the thread-local meanwhile: whatever `f` calls back sees no scope.
 #[inline]
 pub(crate) fn pinned<R>(shared: &Arc<Shared>, f: impl FnOnce(&Pins) -> R) -> Option<R> {
     if POLLED.get() == 0 {
         return None;
     }
-    CURRENT
-        .try_with(|pins| Arc::ptr_eq(&pins.shared, shared).then(|| f(pins)))
-        .ok()
-        .flatten()
+    let pins = CURRENT.take()?;
+    struct PutBack(Option<Arc<Pins>>);
+    impl Drop for PutBack {
+        fn drop(&mut self) {
+            CURRENT.set(self.0.take());
+        }
+    }
+    let pins = PutBack(Some(pins));
+    pins.0.as_deref().and_then(|p| p.of(shared)).map(f)
 }
 
 impl Pins {
+    /// The innermost scope of `shared` from this one outwards.
+    fn of(&self, shared: &Arc<Shared>) -> Option<&Pins> {
+        match Arc::ptr_eq(&self.shared, shared) {
+            true => Some(self),
+            false => self.parent.as_deref()?.of(shared),
+        }
+    }
+
     /// The scope's context: what its checks without an explicit context are evaluated for.
     pub(crate) fn context(&self) -> &Context {
         &self.context
@@ -188,6 +248,7 @@ impl Pins {
         self.shared.flag(self.snapshot(), flag)
     }
 
+    /// The snapshot checks without an explicit context read.
     pub(crate) fn snapshot(&self) -> Option<&Snapshot> {
         self.served.snapshot().map(|s| &**s)
     }
@@ -196,13 +257,20 @@ impl Pins {
         self.served.snapshot().cloned()
     }
 
-    /// What the checks of `context` (whose target is `target`) read in this scope, if pinned:
-    /// the context-free pin for a context-free target, the scope's own for its context.
-    pub(crate) fn lookup(
-        &self,
-        context: &Context,
-        target: &Arc<refresh::Target>,
-    ) -> Option<Served> {
+    /// Whether checks without an explicit context read the context-free answer.
+    pub(crate) fn is_context_free(&self) -> bool {
+        !matches!(self.served, Served::Context { .. })
+    }
+
+    /// The pinned context-free snapshot.
+    pub(crate) fn base_snapshot(&self) -> Option<&Snapshot> {
+        self.base.snapshot().map(|s| &**s)
+    }
+
+    /// What the checks of `context` (whose target is `target`) read in this scope or a scope
+    /// of the same source around it, if pinned: the context-free pin for a context-free
+    /// target, a scope's own for its context, or an explicit context's.
+    pub(crate) fn lookup(&self, context: &Context, target: &Arc<Target>) -> Option<Served> {
         if Arc::ptr_eq(target, &self.shared.base) {
             return Some(self.base.clone());
         }
@@ -210,7 +278,12 @@ impl Pins {
             return Some(self.served.clone());
         }
         let explicit = self.explicit.lock().unwrap_or_else(|e| e.into_inner());
-        explicit.get(context.key()).cloned()
+        if let Some(served) = explicit.get(context.key()) {
+            return Some(served.clone());
+        }
+        drop(explicit);
+        let outer = self.parent.as_deref()?.of(&self.shared)?;
+        outer.lookup(context, target)
     }
 
     /// [`lookup`](Self::lookup), else pins `own` (the context's own answer, if loaded; else
@@ -218,7 +291,7 @@ impl Pins {
     pub(crate) fn pin(
         &self,
         context: &Context,
-        target: &Arc<refresh::Target>,
+        target: &Arc<Target>,
         own: impl FnOnce() -> Option<Served>,
     ) -> Served {
         if let Some(served) = self.lookup(context, target) {

@@ -353,8 +353,8 @@ impl FlagSource {
 
 /// The invocation scope the current task runs in: its context and the answers it pinned.
 ///
-/// A scope is carried by the task that runs it (a task-local), not by the threads it runs
-/// on: a task spawned inside a scope is outside it unless you carry the scope into it.
+/// A scope is carried by the task that runs it, not by the threads it runs on: a task spawned
+/// inside a scope is outside it unless you carry the scope into it.
 ///
 /// ```no_run
 /// # async fn handler() {

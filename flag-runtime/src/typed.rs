@@ -88,6 +88,9 @@ impl std::error::Error for Misfit {}
 pub struct TypedFlag<T: 'static = ()> {
     site: Site,
     decoded: ArcSwapOption<Decoded<T>>,
+    /// The last value decoded from a context-free answer that fitted: what a misfit serves
+    /// (never another context's value).
+    fitted: ArcSwapOption<Decoded<T>>,
     misfit_logged: AtomicBool,
 }
 
@@ -104,6 +107,7 @@ impl<T> TypedFlag<T> {
         TypedFlag {
             site: Site::new(key),
             decoded: ArcSwapOption::const_empty(),
+            fitted: ArcSwapOption::const_empty(),
             misfit_logged: AtomicBool::new(false),
         }
     }
@@ -150,11 +154,13 @@ impl<T: FlagValue> TypedFlag<T> {
             return self.forced(&forced);
         }
         let shared = shared();
-        if let Some(value) = pins::pinned(shared, |pins| self.value_in(shared, pins.snapshot())) {
+        if let Some(value) = pins::pinned(shared, |pins| {
+            self.value_in(shared, pins.snapshot(), pins.is_context_free())
+        }) {
             return value;
         }
         shared.refresh_if_due(&shared.base);
-        shared.read_base(|snapshot| self.value_in(shared, snapshot))
+        shared.read_base(|snapshot| self.value_in(shared, snapshot, true))
     }
 
     /// The flag's typed value, refreshed first when stale (bounded by the timeout): `None` when
@@ -164,11 +170,13 @@ impl<T: FlagValue> TypedFlag<T> {
             return self.forced(&forced);
         }
         let shared = shared();
-        if let Some(value) = pins::pinned(shared, |pins| self.value_in(shared, pins.snapshot())) {
+        if let Some(value) = pins::pinned(shared, |pins| {
+            self.value_in(shared, pins.snapshot(), pins.is_context_free())
+        }) {
             return value;
         }
         shared.fresh(&shared.base).await;
-        shared.read_base(|snapshot| self.value_in(shared, snapshot))
+        shared.read_base(|snapshot| self.value_in(shared, snapshot, true))
     }
 
     /// The same reads for one evaluation context (a multi-variant flag picks its variant by
@@ -181,8 +189,26 @@ impl<T: FlagValue> TypedFlag<T> {
         }
     }
 
-    /// The value in `snapshot`, decoded once per published snapshot.
-    fn value_in(&self, shared: &Shared, snapshot: Option<&Snapshot>) -> Option<T> {
+    /// The context-free value, without waiting: in a scope its context-free pin's, else the
+    /// published one (what a context's misfit serves).
+    fn context_free_now(&self) -> Option<T> {
+        let shared = shared();
+        if let Some(value) = pins::pinned(shared, |pins| {
+            self.value_in(shared, pins.base_snapshot(), true)
+        }) {
+            return value;
+        }
+        shared.read_base(|snapshot| self.value_in(shared, snapshot, true))
+    }
+
+    /// The value in `snapshot` (a context-free answer's, or a context's), decoded once per
+    /// published snapshot.
+    fn value_in(
+        &self,
+        shared: &Shared,
+        snapshot: Option<&Snapshot>,
+        context_free: bool,
+    ) -> Option<T> {
         let generation = snapshot.map_or(0, |s| s.generation);
         {
             let cached = self.decoded.load();
@@ -192,12 +218,19 @@ impl<T: FlagValue> TypedFlag<T> {
                 }
             }
         }
-        let previous = self.decoded.load_full();
         let value = match shared.flag(snapshot, self.key()) {
             Some(flag) => match self.decode(&flag) {
-                Ok(value) => value,
-                // Last-known-good: the value that last fitted.
-                Err(()) => previous.as_deref().and_then(|d| d.value.clone()),
+                Ok(value) => {
+                    if context_free && generation != 0 {
+                        self.fitted.store(Some(Arc::new(Decoded {
+                            generation,
+                            value: value.clone(),
+                        })));
+                    }
+                    value
+                }
+                // Last-known-good: the context-free value that last fitted.
+                Err(()) => self.fitted.load().as_deref().and_then(|d| d.value.clone()),
             },
             None => None,
         };
@@ -272,7 +305,7 @@ impl<T: FlagValue> TypedTargeted<'_, T> {
         match flag.map(|f| self.flag.decode(&f)) {
             None => None,
             Some(Ok(value)) => value,
-            Some(Err(())) => self.flag.get_now(),
+            Some(Err(())) => self.flag.context_free_now(),
         }
     }
 
@@ -286,7 +319,7 @@ impl<T: FlagValue> TypedTargeted<'_, T> {
         match flag.map(|f| self.flag.decode(&f)) {
             None => None,
             Some(Ok(value)) => value,
-            Some(Err(())) => self.flag.get().await,
+            Some(Err(())) => self.flag.context_free_now(),
         }
     }
 }

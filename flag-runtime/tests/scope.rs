@@ -403,3 +403,138 @@ async fn a_scope_with_nothing_loaded_answers_off_without_waiting_again() {
         "checks in the scope do not wait again, though the TTL ran out: {took:?}"
     );
 }
+
+/// A scope of another source nested in a scope hides nothing: the outer source's checks still
+/// read its pins (no request, the flip unseen), and a scope of the outer source nested inside
+/// both keeps the outer pins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scope_of_another_source_in_between_hides_nothing() {
+    let ttl = Duration::from_millis(100);
+    let (file, agent, a) = serve_tiers(ttl, Duration::from_secs(1)).await;
+    let (_other_file, _other_agent, b) = serve_tiers(ttl, Duration::from_secs(1)).await;
+    a.scope(tier("gold"), async {
+        assert!(a.is_enabled_now("newCheckout"));
+        let requests = agent.requests();
+        file.write(&tiers_doc(false));
+        tokio::time::sleep(ttl * 2).await;
+        let (in_b, in_b_then_a) = b
+            .scope(Context::new(), async {
+                let in_b = (
+                    a.is_enabled("newCheckout").await,
+                    variant(&a).await,
+                    a.flag_now("newCheckout").is_some_and(|f| f.is_enabled()),
+                );
+                let in_b_then_a = a
+                    .scope(tier("gold"), async { a.is_enabled_now("newCheckout") })
+                    .await;
+                (in_b, in_b_then_a)
+            })
+            .await;
+        assert_eq!(in_b, (true, Some("gold".to_owned()), true), "a's pins");
+        assert!(in_b_then_a, "a nested scope of a keeps a's pins");
+        assert_eq!(agent.requests(), requests, "no request for a");
+    })
+    .await;
+}
+
+/// A nested scope with the context its outer scope already pinned keeps that pin (no second
+/// version of the same context in one scope).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nested_scope_keeps_the_outer_pin_of_its_context() {
+    let ttl = Duration::from_millis(100);
+    let (file, agent, flags) = serve_tiers(ttl, Duration::from_secs(1)).await;
+    flags
+        .scope(tier("gold"), async {
+            assert_eq!(variant(&flags).await.as_deref(), Some("gold"));
+            let requests = agent.requests();
+            let mut retargeted = tiers_doc(true);
+            retargeted["values"]["discount"]["_variants"][0]["rule"] = json!("(eq $tier \"none\")");
+            file.write(&retargeted);
+            tokio::time::sleep(ttl * 2).await;
+            let nested = flags.scope(tier("gold"), variant(&flags)).await;
+            assert_eq!(nested.as_deref(), Some("gold"), "the outer pin");
+            assert_eq!(agent.requests(), requests, "not asked again");
+        })
+        .await;
+    let after = flags.scope(tier("gold"), variant(&flags)).await;
+    assert_eq!(
+        after.as_deref(),
+        Some("plain"),
+        "the next scope sees the retargeting"
+    );
+}
+
+/// What a scope's future drops when the scope is cancelled (a timeout, a `select!`) is dropped
+/// inside the scope: a check in a `Drop` reads the pins and asks the agent nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_scope_drops_its_future_inside_the_scope() {
+    struct CheckOnDrop(FlagSource, std::sync::mpsc::Sender<bool>);
+    impl Drop for CheckOnDrop {
+        fn drop(&mut self) {
+            let _ = self.1.send(self.0.is_enabled_now("newCheckout"));
+        }
+    }
+    let ttl = Duration::from_millis(100);
+    let (file, agent, flags) = serve_tiers(ttl, Duration::from_secs(1)).await;
+    let (sender, dropped) = std::sync::mpsc::channel();
+    let guard = CheckOnDrop(flags.clone(), sender);
+    let scoped = flags.scope(tier("gold"), async {
+        let _guard = guard;
+        file.write(&tiers_doc(false));
+        std::future::pending::<()>().await;
+    });
+    let requests_before = std::cell::Cell::new(0);
+    let cancelled = tokio::time::timeout(ttl * 3, async {
+        requests_before.set(agent.requests());
+        scoped.await
+    })
+    .await;
+    assert!(cancelled.is_err(), "the scope was cancelled");
+    assert!(dropped.recv().unwrap(), "the pinned answer, not the flip");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        agent.requests(),
+        requests_before.get() + 2,
+        "the entry's two requests, none from the drop"
+    );
+}
+
+/// A `tracing` subscriber that enters a scope and checks flags while a check inside a scope
+/// logs (a missing flag, here) does not make that check panic: the check reads its pins with
+/// the scope taken out of the thread, and whatever it calls back sees none.
+#[test]
+fn a_subscriber_entering_a_scope_while_a_check_logs_does_not_panic() {
+    struct Reentrant(Scope, FlagSource);
+    impl std::io::Write for Reentrant {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let (scope, flags) = (self.0.clone(), self.1.clone());
+            let _ = scope.run_sync(|| flags.is_enabled_now("newCheckout"));
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_file, _agent, flags) =
+        rt.block_on(serve_tiers(Duration::from_secs(60), Duration::from_secs(1)));
+    let scope = rt.block_on(flags.scope(tier("gold"), async { Scope::current().unwrap() }));
+    let (writer_scope, writer_flags) = (scope.clone(), flags.clone());
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(move || Reentrant(writer_scope.clone(), writer_flags.clone()))
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
+    let answers = scope.run_sync(|| {
+        (
+            flags.is_enabled_now("noSuchFlag"),
+            flags.is_enabled_now("newCheckout"),
+        )
+    });
+    assert_eq!(answers, (false, true));
+}
