@@ -56,35 +56,39 @@ pub(crate) struct Pins {
     explicit: Mutex<HashMap<Arc<str>, Served>>,
 }
 
-/// [`CURRENT`] and [`POLLED`] set to a scope until dropped (a panic included).
-struct Entered {
-    previous: Option<Arc<Pins>>,
-    previous_generation: u64,
+/// Swaps the thread's scope (both cells) with `pins`, returning the previous one. Never fails:
+/// while the thread's locals are torn down, nothing is swapped (there is no scope to see).
+fn swap(pins: Option<Arc<Pins>>) -> Option<Arc<Pins>> {
+    let generation = pins.as_ref().map_or(0, |p| p.generation);
+    POLLED.set(generation);
+    CURRENT
+        .try_with(|current| current.replace(pins))
+        .ok()
+        .flatten()
 }
 
-impl Entered {
-    fn new(pins: Arc<Pins>) -> Self {
+/// The scope set to `pins` until dropped (a panic included); then the previous scope is
+/// restored, and `pins` put back in `slot` (if any) for the next poll.
+struct Entered<'a> {
+    slot: Option<&'a mut Option<Arc<Pins>>>,
+    previous: Option<Arc<Pins>>,
+}
+
+impl<'a> Entered<'a> {
+    fn new(pins: Arc<Pins>, slot: Option<&'a mut Option<Arc<Pins>>>) -> Self {
         Entered {
-            previous_generation: POLLED.replace(pins.generation),
-            previous: CURRENT.replace(Some(pins)),
+            slot,
+            previous: swap(Some(pins)),
         }
     }
-
-    /// Restores the previous scope; the pins that were set.
-    fn leave(mut self) -> Option<Arc<Pins>> {
-        let previous = self.previous.take();
-        POLLED.set(self.previous_generation);
-        let ours = CURRENT.replace(previous);
-        // Everything is restored; `previous` is moved out, so nothing is leaked.
-        std::mem::forget(self);
-        ours
-    }
 }
 
-impl Drop for Entered {
+impl Drop for Entered<'_> {
     fn drop(&mut self) {
-        POLLED.set(self.previous_generation);
-        CURRENT.set(self.previous.take());
+        let ours = swap(self.previous.take());
+        if let Some(slot) = self.slot.as_mut() {
+            **slot = ours;
+        }
     }
 }
 
@@ -100,7 +104,7 @@ pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
             if let Some(pins) = this.pins.take() {
-                let _entered = Entered::new(pins);
+                let _entered = Entered::new(pins, None);
                 this.future.set(None);
             }
         }
@@ -118,12 +122,11 @@ impl<F: Future> Future for InScope<F> {
         };
         match this.pins.take() {
             Some(pins) => {
-                let entered = Entered::new(pins);
-                let polled = future.poll(cx);
-                *this.pins = entered.leave();
-                polled
+                // Put back in `pins` when the poll ends, a panic included.
+                let _entered = Entered::new(pins, Some(this.pins));
+                future.poll(cx)
             }
-            // An earlier poll panicked (and the scope went with it): the future's own behaviour.
+            // The thread's locals were gone when it was last polled.
             None => future.poll(cx),
         }
     }
@@ -131,9 +134,14 @@ impl<F: Future> Future for InScope<F> {
 
 /// The pins of the innermost scope the caller runs in, if any.
 pub(crate) fn current() -> Option<Arc<Pins>> {
-    let pins = CURRENT.take();
-    CURRENT.set(pins.clone());
-    pins
+    CURRENT
+        .try_with(|current| {
+            let pins = current.take();
+            current.set(pins.clone());
+            pins
+        })
+        .ok()
+        .flatten()
 }
 
 /// Runs `future` in the scope of `pins` (no refresh).
@@ -146,7 +154,7 @@ pub(crate) fn run_in<F: Future>(pins: Arc<Pins>, future: F) -> impl Future<Outpu
 
 /// Runs `f` in the scope of `pins` (no refresh).
 pub(crate) fn run_sync_in<R>(pins: Arc<Pins>, f: impl FnOnce() -> R) -> R {
-    let _entered = Entered::new(pins);
+    let _entered = Entered::new(pins, None);
     f()
 }
 
@@ -203,30 +211,31 @@ pub(crate) fn polled_generation() -> u64 {
 }
 
 /// Runs `f` on the pins of the innermost scope of `shared` around the caller, if any. The
-/// pins are taken out of the thread-local meanwhile: whatever `f` calls back sees no scope.
+/// scope is taken out of the thread meanwhile (both cells): whatever `f` calls back (a
+/// `tracing` subscriber checking a flag) sees no scope, consistently, and cannot fail.
 #[inline]
 pub(crate) fn pinned<R>(shared: &Arc<Shared>, f: impl FnOnce(&Pins) -> R) -> Option<R> {
     if POLLED.get() == 0 {
         return None;
     }
-    let pins = CURRENT.take()?;
     struct PutBack(Option<Arc<Pins>>);
     impl Drop for PutBack {
         fn drop(&mut self) {
-            CURRENT.set(self.0.take());
+            swap(self.0.take());
         }
     }
-    let pins = PutBack(Some(pins));
+    let pins = PutBack(swap(None));
     pins.0.as_deref().and_then(|p| p.of(shared)).map(f)
 }
 
 impl Pins {
     /// The innermost scope of `shared` from this one outwards.
     fn of(&self, shared: &Arc<Shared>) -> Option<&Pins> {
-        match Arc::ptr_eq(&self.shared, shared) {
-            true => Some(self),
-            false => self.parent.as_deref()?.of(shared),
+        let mut pins = self;
+        while !Arc::ptr_eq(&pins.shared, shared) {
+            pins = pins.parent.as_deref()?;
         }
+        Some(pins)
     }
 
     /// The scope's context: what its checks without an explicit context are evaluated for.
@@ -274,16 +283,18 @@ impl Pins {
         if Arc::ptr_eq(target, &self.shared.base) {
             return Some(self.base.clone());
         }
-        if context.key() == self.context.key() {
-            return Some(self.served.clone());
+        let mut pins = self;
+        loop {
+            if context.key() == pins.context.key() {
+                return Some(pins.served.clone());
+            }
+            let explicit = pins.explicit.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(served) = explicit.get(context.key()) {
+                return Some(served.clone());
+            }
+            drop(explicit);
+            pins = pins.parent.as_deref()?.of(&self.shared)?;
         }
-        let explicit = self.explicit.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(served) = explicit.get(context.key()) {
-            return Some(served.clone());
-        }
-        drop(explicit);
-        let outer = self.parent.as_deref()?.of(&self.shared)?;
-        outer.lookup(context, target)
     }
 
     /// [`lookup`](Self::lookup), else pins `own` (the context's own answer, if loaded; else

@@ -94,6 +94,28 @@ pub struct TypedFlag<T: 'static = ()> {
     misfit_logged: AtomicBool,
 }
 
+/// Which answer a typed read decodes: it decides what a fit records.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// The context-free answer, read as the answer: a fit is kept for misfits and ends a
+    /// streak of them (another context's fit does not: contexts alternate in a sandbox).
+    ContextFree,
+    /// A context's own answer.
+    Context,
+    /// The context-free answer, read for a context's misfit: a fit is kept, the streak goes on.
+    Fallback,
+}
+
+impl Read {
+    fn answer(context_free: bool) -> Read {
+        if context_free {
+            Read::ContextFree
+        } else {
+            Read::Context
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Decoded<T> {
     generation: u64,
@@ -155,12 +177,16 @@ impl<T: FlagValue> TypedFlag<T> {
         }
         let shared = shared();
         if let Some(value) = pins::pinned(shared, |pins| {
-            self.value_in(shared, pins.snapshot(), pins.is_context_free())
+            self.value_in(
+                shared,
+                pins.snapshot(),
+                Read::answer(pins.is_context_free()),
+            )
         }) {
             return value;
         }
         shared.refresh_if_due(&shared.base);
-        shared.read_base(|snapshot| self.value_in(shared, snapshot, true))
+        shared.read_base(|snapshot| self.value_in(shared, snapshot, Read::ContextFree))
     }
 
     /// The flag's typed value, refreshed first when stale (bounded by the timeout): `None` when
@@ -171,12 +197,16 @@ impl<T: FlagValue> TypedFlag<T> {
         }
         let shared = shared();
         if let Some(value) = pins::pinned(shared, |pins| {
-            self.value_in(shared, pins.snapshot(), pins.is_context_free())
+            self.value_in(
+                shared,
+                pins.snapshot(),
+                Read::answer(pins.is_context_free()),
+            )
         }) {
             return value;
         }
         shared.fresh(&shared.base).await;
-        shared.read_base(|snapshot| self.value_in(shared, snapshot, true))
+        shared.read_base(|snapshot| self.value_in(shared, snapshot, Read::ContextFree))
     }
 
     /// The same reads for one evaluation context (a multi-variant flag picks its variant by
@@ -194,21 +224,16 @@ impl<T: FlagValue> TypedFlag<T> {
     fn context_free_now(&self) -> Option<T> {
         let shared = shared();
         if let Some(value) = pins::pinned(shared, |pins| {
-            self.value_in(shared, pins.base_snapshot(), true)
+            self.value_in(shared, pins.base_snapshot(), Read::Fallback)
         }) {
             return value;
         }
-        shared.read_base(|snapshot| self.value_in(shared, snapshot, true))
+        shared.read_base(|snapshot| self.value_in(shared, snapshot, Read::Fallback))
     }
 
     /// The value in `snapshot` (a context-free answer's, or a context's), decoded once per
     /// published snapshot.
-    fn value_in(
-        &self,
-        shared: &Shared,
-        snapshot: Option<&Snapshot>,
-        context_free: bool,
-    ) -> Option<T> {
+    fn value_in(&self, shared: &Shared, snapshot: Option<&Snapshot>, read: Read) -> Option<T> {
         let generation = snapshot.map_or(0, |s| s.generation);
         {
             let cached = self.decoded.load();
@@ -221,7 +246,10 @@ impl<T: FlagValue> TypedFlag<T> {
         let value = match shared.flag(snapshot, self.key()) {
             Some(flag) => match self.decode(&flag) {
                 Ok(value) => {
-                    if context_free && generation != 0 {
+                    if read == Read::ContextFree {
+                        self.misfit_logged.store(false, Ordering::Relaxed);
+                    }
+                    if read != Read::Context && generation != 0 {
                         self.fitted.store(Some(Arc::new(Decoded {
                             generation,
                             value: value.clone(),
@@ -249,10 +277,7 @@ impl<T: FlagValue> TypedFlag<T> {
             return Ok(None);
         }
         match T::decode(flag) {
-            Ok(value) => {
-                self.misfit_logged.store(false, Ordering::Relaxed);
-                Ok(Some(value))
-            }
+            Ok(value) => Ok(Some(value)),
             Err(misfit) => {
                 if !self.misfit_logged.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
@@ -299,6 +324,9 @@ impl<T: FlagValue> TypedTargeted<'_, T> {
     /// The typed value for this context, without waiting: `None` when off or unknown. A value
     /// that does not fit is logged once and the context-free value served instead.
     pub fn get_now(&self) -> Option<T> {
+        if let Some(forced) = overrides::flag(self.flag.key()) {
+            return self.flag.forced(&forced);
+        }
         let flag = default_source()
             .with_context(self.context)
             .flag_now(self.flag.key());
@@ -312,6 +340,9 @@ impl<T: FlagValue> TypedTargeted<'_, T> {
     /// The typed value for this context, refreshed first when stale (bounded): `None` when off
     /// or unknown. A value that does not fit is logged once and the context-free value served.
     pub async fn get(&self) -> Option<T> {
+        if let Some(forced) = overrides::flag(self.flag.key()) {
+            return self.flag.forced(&forced);
+        }
         let flag = default_source()
             .with_context(self.context)
             .flag(self.flag.key())

@@ -126,7 +126,22 @@ async fn a_misfit_serves_the_context_free_value() {
     })
     .await;
     assert_eq!(explicit, Some(3.0), "not the scope's (silver) value");
+    // Invocations alternating between a context that fits and one that does not: one streak.
+    for _ in 0..3 {
+        assert_eq!(
+            flag_runtime::scope(tier("silver"), limit()).await,
+            Some(7.0)
+        );
+        assert_eq!(
+            flag_runtime::scope(tier("broken"), limit()).await,
+            Some(3.0)
+        );
+    }
     let text = logs.text();
-    assert!(text.contains("does not fit its type"), "{text}");
+    assert_eq!(
+        logs.count("WARN", "does not fit its type"),
+        1,
+        "logged once for the streak: {text}"
+    );
     assert!(!text.contains("SECRET-VALUE"), "{text}");
 }
