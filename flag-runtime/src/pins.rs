@@ -215,16 +215,20 @@ pub(crate) fn polled_generation() -> u64 {
 /// `tracing` subscriber checking a flag) sees no scope, consistently, and cannot fail.
 #[inline]
 pub(crate) fn pinned<R>(shared: &Arc<Shared>, f: impl FnOnce(&Pins) -> R) -> Option<R> {
-    if POLLED.get() == 0 {
+    let generation = POLLED.get();
+    if generation == 0 {
         return None;
     }
-    struct PutBack(Option<Arc<Pins>>);
+    struct PutBack(Option<Arc<Pins>>, u64);
     impl Drop for PutBack {
         fn drop(&mut self) {
-            swap(self.0.take());
+            let pins = self.0.take();
+            let _ = CURRENT.try_with(|current| current.set(pins));
+            POLLED.set(self.1);
         }
     }
-    let pins = PutBack(swap(None));
+    let pins = PutBack(CURRENT.try_with(Cell::take).ok().flatten(), generation);
+    POLLED.set(0);
     pins.0.as_deref().and_then(|p| p.of(shared)).map(f)
 }
 
