@@ -11,6 +11,7 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
@@ -27,8 +28,11 @@ use crate::snapshot::{Flag, Snapshot};
 thread_local! {
     /// The innermost scope this thread is running now: set around every poll of a scope's
     /// future (and its drop), and taken out while a check reads it, so that code a check calls
-    /// back (a `tracing` subscriber checking a flag) sees no scope instead of failing.
-    static CURRENT: Cell<Option<Arc<Pins>>> = const { Cell::new(None) };
+    /// back (a `tracing` subscriber checking a flag) sees no scope instead of failing. Never
+    /// dropped: it holds a scope only during a poll, which a thread cannot exit in, so no
+    /// destructor is registered and every access is a plain thread-local read.
+    static CURRENT: ManuallyDrop<Cell<Option<Arc<Pins>>>> =
+        const { ManuallyDrop::new(Cell::new(None)) };
     /// The generation that checks without an explicit context read in [`CURRENT`] ([`NOTHING`]
     /// if it pinned none; 0 outside any scope): what a warm check compares with its call
     /// site's memo, reading nothing else.
@@ -56,15 +60,11 @@ pub(crate) struct Pins {
     explicit: Mutex<HashMap<Arc<str>, Served>>,
 }
 
-/// Swaps the thread's scope (both cells) with `pins`, returning the previous one. Never fails:
-/// while the thread's locals are torn down, nothing is swapped (there is no scope to see).
+/// Swaps the thread's scope (both cells) with `pins`, returning the previous one.
 fn swap(pins: Option<Arc<Pins>>) -> Option<Arc<Pins>> {
     let generation = pins.as_ref().map_or(0, |p| p.generation);
     POLLED.set(generation);
-    CURRENT
-        .try_with(|current| current.replace(pins))
-        .ok()
-        .flatten()
+    CURRENT.with(|current| current.replace(pins))
 }
 
 /// The scope set to `pins` until dropped (a panic included); then the previous scope is
@@ -134,14 +134,11 @@ impl<F: Future> Future for InScope<F> {
 
 /// The pins of the innermost scope the caller runs in, if any.
 pub(crate) fn current() -> Option<Arc<Pins>> {
-    CURRENT
-        .try_with(|current| {
-            let pins = current.take();
-            current.set(pins.clone());
-            pins
-        })
-        .ok()
-        .flatten()
+    CURRENT.with(|current| {
+        let pins = current.take();
+        current.set(pins.clone());
+        pins
+    })
 }
 
 /// Runs `future` in the scope of `pins` (no refresh).
@@ -223,11 +220,11 @@ pub(crate) fn pinned<R>(shared: &Arc<Shared>, f: impl FnOnce(&Pins) -> R) -> Opt
     impl Drop for PutBack {
         fn drop(&mut self) {
             let pins = self.0.take();
-            let _ = CURRENT.try_with(|current| current.set(pins));
+            CURRENT.with(|current| current.set(pins));
             POLLED.set(self.1);
         }
     }
-    let pins = PutBack(CURRENT.try_with(Cell::take).ok().flatten(), generation);
+    let pins = PutBack(CURRENT.with(|current| current.take()), generation);
     POLLED.set(0);
     pins.0.as_deref().and_then(|p| p.of(shared)).map(f)
 }
