@@ -174,9 +174,9 @@
 //!   supplies: ``feature flag `discount`: its variant rules read `$customerId`, which this
 //!   context never supplies``, followed by `` (it has `customerID`, which no rule reads)`` when a
 //!   supplied key is that close. Without the key, every operator reading it is false for every
-//!   call of the function (the README's targeting decisions). The keys are literal in `context(...)`, and in
+//!   call of the function (`docs/targeting-decisions.md`). The keys are literal in `context(...)`, and in
 //!   `context = Context::new().with("key", value)...`: a chain of `.with` with string literal keys
-//!   (and `.entity_id`) from `Context::new()` or `Context::default()`. Other expressions are
+//!   (and `.with_entity_id`) from `Context::new()` or `Context::default()`. Other expressions are
 //!   only known at run time and not checked.
 //! * A supplied key that no rule reads is fine: one request context is commonly shared by
 //!   several flags, and rules change without a rebuild. A misspelt key still warns, as the key

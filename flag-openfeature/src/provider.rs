@@ -82,7 +82,7 @@ impl AppConfigProvider {
 
     /// The same provider without flag metadata in its resolutions: the `configurationVersion`
     /// entry costs a map and two strings per evaluation (about as much as the rest of the
-    /// provider's work, see the README's benchmarks).
+    /// provider's work, see `docs/benchmarks.md`).
     #[must_use]
     pub fn without_flag_metadata(mut self) -> Self {
         self.flag_metadata = false;

@@ -172,19 +172,10 @@ impl<T: FlagValue> TypedFlag<T> {
 
     /// The flag's typed value, without waiting: `None` when it is off or unknown.
     pub fn get_now(&self) -> Option<T> {
-        if let Some(forced) = overrides::flag(self.key()) {
-            return self.forced(&forced);
-        }
-        let shared = shared();
-        if let Some(value) = pins::pinned(shared, |pins| {
-            self.value_in(
-                shared,
-                pins.snapshot(),
-                Read::answer(pins.is_context_free()),
-            )
-        }) {
+        if let Some(value) = self.forced_or_pinned() {
             return value;
         }
+        let shared = shared();
         shared.refresh_if_due(&shared.base);
         shared.read_base(|snapshot| self.value_in(shared, snapshot, Read::ContextFree))
     }
@@ -192,21 +183,25 @@ impl<T: FlagValue> TypedFlag<T> {
     /// The flag's typed value, refreshed first when stale (bounded by the timeout): `None` when
     /// it is off or unknown.
     pub async fn get(&self) -> Option<T> {
-        if let Some(forced) = overrides::flag(self.key()) {
-            return self.forced(&forced);
-        }
-        let shared = shared();
-        if let Some(value) = pins::pinned(shared, |pins| {
-            self.value_in(
-                shared,
-                pins.snapshot(),
-                Read::answer(pins.is_context_free()),
-            )
-        }) {
+        if let Some(value) = self.forced_or_pinned() {
             return value;
         }
+        let shared = shared();
         shared.fresh(&shared.base).await;
         shared.read_base(|snapshot| self.value_in(shared, snapshot, Read::ContextFree))
+    }
+
+    /// The value an override forces, else the one a scope around the caller pinned; `None`
+    /// when neither decides (then the published answer does).
+    fn forced_or_pinned(&self) -> Option<Option<T>> {
+        if let Some(forced) = overrides::flag(self.key()) {
+            return Some(self.forced(&forced));
+        }
+        let shared = shared();
+        pins::pinned(shared, |pins| {
+            let read = Read::answer(pins.is_context_free());
+            self.value_in(shared, pins.snapshot(), read)
+        })
     }
 
     /// The same reads for one evaluation context (a multi-variant flag picks its variant by

@@ -1,5 +1,4 @@
-//! The rule language: one test per decision the README's "Targeting rules: decisions where AWS
-//! is silent" table records, parse errors with their positions, and robustness (bounded
+//! The rule language: one test per decision `docs/targeting-decisions.md` records, parse errors with their positions, and robustness (bounded
 //! nesting, no panic on any context).
 
 use flag_schema::rule::{Rule, MAX_DEPTH, MAX_RULE_CHARS};

@@ -16,8 +16,8 @@
 //! Operands: strings `"..."`, 64-bit integers, floats (`1.234e-5`), W3C timestamps
 //! (`2012-03-04T05:06:07-08:00`, `2024-01`), `true`/`false`, context values `$key`, and nested
 //! expressions. What AWS leaves undocumented (missing keys, typing of context strings, the
-//! regular-expression dialect, the `split` hash, ...) is decided in the README's "Targeting
-//! rules: decisions where AWS is silent".
+//! regular-expression dialect, the `split` hash, ...) is decided in the project's
+//! `docs/targeting-decisions.md`.
 //!
 //! ```
 //! use flag_schema::{rule::Rule, Context};
@@ -206,7 +206,7 @@ mod tests {
             [eval::bucket(domain, "user-1"), eval::bucket(domain, "")],
             [985_790, 35_625]
         );
-        // The README's formula, spelled out.
+        // The formula of docs/targeting-decisions.md, spelled out.
         let h = xxhash_rust::xxh3::xxh3_64_with_seed(
             b"user-1",
             xxhash_rust::xxh3::xxh3_64(b"seed:abc"),
