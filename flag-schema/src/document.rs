@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::error::SchemaError;
+use crate::error::{Problem, SchemaError};
 use crate::rule::Rule;
 
 /// A validated AppConfig feature-flag document: flag definitions and their values.
@@ -12,6 +12,11 @@ pub struct Document {
     pub flags: BTreeMap<String, FlagDefinition>,
     /// Flag values by key (every key is defined in `flags`).
     pub values: BTreeMap<String, FlagValue>,
+    /// What AppConfig may accept but this crate cannot fully check or run, each naming the flag,
+    /// the variant and the position: a variant rule this evaluator cannot run (that variant
+    /// never matches; every other flag and variant is served), or one using an operator AWS
+    /// lists for audience rules only (`ne`).
+    pub warnings: Vec<Problem>,
 }
 
 /// A flag's definition (`flags.<key>`).

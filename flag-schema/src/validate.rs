@@ -29,11 +29,22 @@ const MAX_ENUM_ITEMS: usize = 100;
 const MAX_VARIANTS: usize = 32;
 
 #[derive(Default)]
-struct Problems(Vec<Problem>);
+struct Problems {
+    errors: Vec<Problem>,
+    /// What AppConfig may accept but this crate cannot fully check or run.
+    warnings: Vec<Problem>,
+}
 
 impl Problems {
     fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.0.push(Problem {
+        self.errors.push(Problem {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(Problem {
             path: path.into(),
             message: message.into(),
         });
@@ -51,7 +62,7 @@ pub(crate) fn document(root: &Value, text: &str) -> Result<Document, SchemaError
     }
     let Some(top) = root.as_object() else {
         p.add("", format!("expected a JSON object, found {}", kind(root)));
-        return Err(SchemaError::Invalid(p.0));
+        return Err(SchemaError::Invalid(p.errors));
     };
     for key in top.keys() {
         if !matches!(key.as_str(), "version" | "flags" | "values") {
@@ -114,10 +125,14 @@ pub(crate) fn document(root: &Value, text: &str) -> Result<Document, SchemaError
             })
             .unwrap_or_default(),
     };
-    if p.0.is_empty() {
-        Ok(Document { flags, values })
+    if p.errors.is_empty() {
+        Ok(Document {
+            flags,
+            values,
+            warnings: p.warnings,
+        })
     } else {
-        Err(SchemaError::Invalid(p.0))
+        Err(SchemaError::Invalid(p.errors))
     }
 }
 
@@ -465,7 +480,23 @@ fn variants(
         .enumerate()
         .filter_map(|(i, v)| variant(p, at, def, i, v, i + 1 == items.len()))
         .collect();
-    (out.len() == items.len() && !out.is_empty()).then_some(out)
+    if out.len() != items.len() || out.is_empty() {
+        return None;
+    }
+    // `_variant` names the variant served: two of one name could not be told apart.
+    for (i, v) in out.iter().enumerate() {
+        if let Some(first) = out[..i].iter().position(|w| w.name == v.name) {
+            p.add(
+                format!("{path}[{i}].name"),
+                format!(
+                    "variant name `{}` is also the name of variant {first} (`{path}[{first}]`); \
+                     names must be unique within a flag, as `_variant` names the variant served",
+                    v.name
+                ),
+            );
+        }
+    }
+    Some(out)
 }
 
 fn variant(
@@ -511,6 +542,9 @@ fn variant(
         }
     };
     let rule = match obj.get("rule") {
+        // AWS's schema sets no minimum length, and published samples write `"rule": ""` on the
+        // default variant: an empty rule there is no rule.
+        Some(Value::String(text)) if last && text.trim().is_empty() => None,
         Some(Value::String(_)) if last => {
             p.add(
                 format!("{path}.rule"),
@@ -582,27 +616,55 @@ fn rule(p: &mut Problems, at: &Here<'_>, index: usize, variant: &str, text: &str
         );
         return None;
     }
-    match Rule::parse(text) {
-        Ok(rule) => Some(rule),
+    let in_document = || {
+        let steps = [
+            Step::Key("values"),
+            Step::Key(flag),
+            Step::Key("_variants"),
+            Step::Index(index),
+            Step::Key("rule"),
+        ];
+        position(at.text, &steps)
+            .map(|(l, c)| {
+                format!(" (the rule string starts at line {l}, column {c} of the document)")
+            })
+            .unwrap_or_default()
+    };
+    match Rule::parse_lenient(text) {
+        Ok(rule) => {
+            if let Some(e) = rule.unsupported() {
+                p.warn(
+                    path.as_str(),
+                    format!(
+                        "flag `{flag}`, {variant}: the rule never matches here (AppConfig may \
+                         run it): line {}, column {} of the rule{}: {}",
+                        e.line(),
+                        e.column(),
+                        in_document(),
+                        e.message()
+                    ),
+                );
+            } else if rule.uses_ne() {
+                p.warn(
+                    path.as_str(),
+                    format!(
+                        "flag `{flag}`, {variant}: `ne` is listed on AppConfig's audience-rule \
+                         page, not on its variant-rule page, so AppConfig may refuse this rule; \
+                         `(not (eq ..))` is the documented form{}",
+                        in_document()
+                    ),
+                );
+            }
+            Some(rule)
+        }
         Err(e) => {
-            let steps = [
-                Step::Key("values"),
-                Step::Key(flag),
-                Step::Key("_variants"),
-                Step::Index(index),
-                Step::Key("rule"),
-            ];
-            let in_document = position(at.text, &steps)
-                .map(|(l, c)| {
-                    format!(" (the rule string starts at line {l}, column {c} of the document)")
-                })
-                .unwrap_or_default();
             p.add(
                 path,
                 format!(
-                    "flag `{flag}`, {variant}: invalid rule at line {}, column {} of the rule{in_document}: {}",
+                    "flag `{flag}`, {variant}: invalid rule at line {}, column {} of the rule{}: {}",
                     e.line(),
                     e.column(),
+                    in_document(),
                     e.message()
                 ),
             );

@@ -434,7 +434,7 @@ fn a_rule_that_does_not_parse_names_flag_variant_and_positions() {
         err,
         "2 problems:\n  \
          - `values.banner._variants[0].rule`: flag `banner`, variant `QA`: invalid rule at line 1, column 2 of the rule (the rule string starts at line 7, column 49 of the document): `ends_with` takes 2 operands, found 1\n  \
-         - `values.banner._variants[1].rule`: flag `banner`, variant `Beta`: invalid rule at line 3, column 4 of the rule (the rule string starts at line 9, column 18 of the document): unknown operator (expected one of eq, gt, gte, lt, lte, and, or, not, begins_with, ends_with, contains, in, matches, exists, split); did you mean `eq`?"
+         - `values.banner._variants[1].rule`: flag `banner`, variant `Beta`: invalid rule at line 3, column 4 of the rule (the rule string starts at line 9, column 18 of the document): unknown operator (expected one of eq, ne, gt, gte, lt, lte, and, or, not, begins_with, ends_with, contains, in, matches, exists, split); did you mean `eq`?"
     );
 }
 
@@ -560,4 +560,107 @@ fn multi_variant_evaluation_serves_the_first_match() {
         ["tier"]
     );
     assert!(doc.variant_keys("plain").is_empty());
+}
+
+#[test]
+fn duplicate_variant_names_are_refused_naming_both_positions() {
+    let rule = |name: &str| json!({"name": name, "enabled": false, "rule": "(exists key::\"a\")"});
+    assert_problem(
+        variants_doc(json!([rule("beta"), rule("gamma"), {"name": "beta", "enabled": false}])),
+        "`values.f._variants[2].name`: variant name `beta` is also the name of variant 0 \
+         (`values.f._variants[0]`); names must be unique within a flag",
+    );
+    assert!(
+        problems(variants_doc(
+            json!([rule("beta"), {"name": "Beta", "enabled": false}])
+        ))
+        .is_empty(),
+        "names are case-sensitive"
+    );
+}
+
+/// A rule AppConfig may accept but this evaluator cannot run is a warning naming flag, variant
+/// and position: the document is served, that variant never matches, every other one does.
+#[test]
+fn a_rule_this_evaluator_cannot_run_is_a_warning_and_never_matches() {
+    let text = json!({
+        "version": "1",
+        "flags": {"f": {}, "g": {}},
+        "values": {
+            "f": {"_variants": [
+                {"name": "lookaround", "enabled": true, "rule": "(matches in::$user pattern::\"^(?!admin)\")"},
+                {"name": "beta", "enabled": true, "rule": "(eq $tier \"beta\")"},
+                {"name": "d", "enabled": false}
+            ]},
+            "g": {"enabled": true}
+        }
+    })
+    .to_string();
+    let doc = Document::parse(&text).expect("served despite the rule");
+    let [warning] = doc.warnings.as_slice() else {
+        panic!("{:#?}", doc.warnings)
+    };
+    assert_eq!(warning.path, "values.f._variants[0].rule");
+    assert!(
+        warning.message.starts_with("flag `f`, variant `lookaround`: the rule never matches here (AppConfig may run it): line 1, column"),
+        "{warning}"
+    );
+    assert!(warning.message.contains("look-around"), "{warning}");
+    assert!(
+        !warning.message.contains("admin"),
+        "never the rule's constants: {warning}"
+    );
+    let context = Context::from_headers(["user=jane,tier=beta"]).unwrap();
+    let served = doc.evaluate_with(&context);
+    assert_eq!(
+        served["f"]["_variant"], "beta",
+        "the next variant still matches"
+    );
+    assert_eq!(served["g"]["enabled"], true);
+    let anyone = Context::from_headers(["user=jane"]).unwrap();
+    assert_eq!(doc.evaluate_with(&anyone)["f"]["_variant"], "d");
+}
+
+#[test]
+fn ne_in_a_variant_rule_is_served_with_a_warning() {
+    let doc = Document::parse(
+        &variants_doc(json!([
+            {"name": "west", "enabled": true, "rule": "(ne $region \"us-west-2\")", "attributeValues": {"color": "red"}},
+            {"name": "d", "enabled": false}
+        ]))
+        .to_string(),
+    )
+    .unwrap();
+    let [warning] = doc.warnings.as_slice() else {
+        panic!("{:#?}", doc.warnings)
+    };
+    assert!(
+        warning.message.contains(
+            "`ne` is listed on AppConfig's audience-rule page, not on its variant-rule page"
+        ),
+        "{warning}"
+    );
+    let eu = Context::from_headers(["region=eu-west-1"]).unwrap();
+    assert_eq!(doc.evaluate_with(&eu)["f"]["_variant"], "west");
+    assert_eq!(
+        doc.evaluate()["f"]["_variant"],
+        "d",
+        "no region: unknown, the default"
+    );
+}
+
+#[test]
+fn an_empty_rule_on_the_default_variant_is_no_rule() {
+    // As a published CDK sample writes it; AWS's schema sets no minimum length.
+    let doc = variants_doc(json!([
+        {"name": "a", "enabled": true, "rule": "(exists key::\"a\")", "attributeValues": {"color": "red"}},
+        {"name": "d", "enabled": false, "rule": ""}
+    ]));
+    assert!(problems(doc).is_empty());
+    let doc = variants_doc(json!([{"name": "d", "enabled": false, "rule": "  "}]));
+    assert!(problems(doc).is_empty(), "blank is empty");
+    assert_problem(
+        variants_doc(json!([{"name": "a", "enabled": false, "rule": ""}, {"name": "d", "enabled": false}])),
+        "`values.f._variants[0].rule`: flag `f`, variant `a`: invalid rule at line 1, column 1 of the rule",
+    );
 }

@@ -1,7 +1,7 @@
 //! The rule language: one test per decision `docs/targeting-decisions.md` records, parse errors with their positions, and robustness (bounded
 //! nesting, no panic on any context).
 
-use flag_schema::rule::{Rule, MAX_DEPTH, MAX_RULE_CHARS};
+use flag_schema::rule::{Rule, RuleErrorKind, MAX_DEPTH, MAX_RULE_CHARS};
 use flag_schema::{Context, ContextErrorKind};
 
 fn ctx(pairs: &[(&str, &str)]) -> Context {
@@ -42,28 +42,88 @@ fn context_headers() {
 }
 
 #[test]
-fn a_missing_key_makes_the_operator_reading_it_false() {
+fn a_missing_or_unreadable_operand_is_unknown_and_never_selects_a_variant() {
+    // Every operator reading a key, with the key missing: unknown. Unknown does not match,
+    // `not` keeps it unknown, `and` is false only through a false operand, `or` true only
+    // through a true one.
     for rule in [
         r#"(eq $k "x")"#,
+        r#"(ne $k "x")"#,
         "(gt $k 1)",
+        "(gte $k 1)",
+        "(lt $k 1)",
         "(lte $k 1)",
         r#"(begins_with $k "")"#,
+        r#"(ends_with $k "")"#,
         r#"(contains "abc" $k)"#,
         r#"(in $k ["x"])"#,
         r#"(matches in::$k pattern::"")"#,
         "(split pct::100 by::$k)",
         "(eq $k $k)",
+        "(eq (gt $k 1) false)",
     ] {
-        assert!(!holds(rule, &[("other", "x")]), "{rule}");
+        let missing = &[("other", "x")];
+        assert!(!holds(rule, missing), "{rule}");
+        assert!(!holds(&format!("(not {rule})"), missing), "not {rule}");
+        assert!(
+            !holds(&format!("(not (not {rule}))"), missing),
+            "not not {rule}"
+        );
+        assert!(
+            !holds(&format!("(or {rule} (eq 1 2))"), missing),
+            "or-false {rule}"
+        );
+        assert!(
+            holds(&format!("(or {rule} (eq 1 1))"), missing),
+            "or-true {rule}"
+        );
+        assert!(
+            !holds(&format!("(and {rule} (eq 1 1))"), missing),
+            "and-true {rule}"
+        );
+        assert!(
+            holds(&format!("(not (and {rule} (eq 1 2)))"), missing),
+            "false wins in and: {rule}"
+        );
+        assert!(
+            !holds(&format!("(not (or {rule} (eq 1 2)))"), missing),
+            "unknown or false is unknown: {rule}"
+        );
     }
-    assert!(
-        holds(r#"(not (eq $k "x"))"#, &[]),
-        "`not` inverts the false"
-    );
+    // The issue's cases: nothing known about the country or an unreadable age selects nothing.
+    let outside = r#"(not (in $country ["CN" "RU"]))"#;
+    assert!(!holds(outside, &[]));
+    assert!(holds(outside, &[("country", "US")]));
+    assert!(!holds(outside, &[("country", "CN")]));
+    let young = "(not (gt $age 65))";
+    assert!(!holds(young, &[("age", "abc")]), "an unreadable number");
+    assert!(!holds(young, &[("age", "70")]));
+    assert!(holds(young, &[("age", "30")]));
+    assert!(!holds("(not (in $n [1 2]))", &[("n", "abc")]));
+    assert!(holds("(not (in $n [1 2]))", &[("n", "3")]));
+    assert!(!holds("(not (lt $t 2024-01-01))", &[("t", "soon")]));
+    // `exists` is never unknown.
+    assert!(holds(r#"(not (exists key::"k"))"#, &[]));
     assert!(
         holds(r#"(exists key::"k")"#, &[("k", "")]),
         "an empty value exists"
     );
+}
+
+#[test]
+fn ne_is_not_equal() {
+    let rule = r#"(ne $region "us-west-2")"#;
+    assert!(holds(rule, &[("region", "eu-west-1")]));
+    assert!(!holds(rule, &[("region", "us-west-2")]));
+    assert!(
+        !holds(rule, &[]),
+        "a missing region is unknown, not unequal"
+    );
+    assert!(holds("(ne $n 1)", &[("n", "1.5")]));
+    assert!(!holds("(ne $n 1)", &[("n", "1.0")]), "numerically equal");
+    assert!(!holds("(ne $n 1)", &[("n", "one")]), "unreadable: unknown");
+    assert!(holds("(ne (eq 1 1) false)", &[]), "booleans have equality");
+    assert_eq!(error("(ne $a)").2, "`ne` takes 2 operands, found 1");
 }
 
 #[test]
@@ -195,10 +255,30 @@ fn matches_finds_a_match_anywhere_in_regex_lite_syntax() {
         message.starts_with("invalid regular expression"),
         "{message}"
     );
-    assert!(
-        Rule::parse(r#"(matches in::$s pattern::"\p{Greek}")"#).is_err(),
-        "no Unicode classes"
+    let (_, _, message) = error(r#"(matches in::$s pattern::"(")"#);
+    assert_eq!(
+        Rule::parse(r#"(matches in::$s pattern::"(")"#)
+            .unwrap_err()
+            .kind(),
+        RuleErrorKind::Invalid,
+        "{message}"
     );
+    // What regex-lite lacks but another dialect may run (AWS names none): unsupported, so a
+    // document with it is served, that variant never matching.
+    for (pattern, feature) in [
+        (r"\p{L}+", "Unicode"),
+        (r"^(?!admin)", "look-around"),
+        (r"(?<=a)b", "look-around"),
+        (r"(a)\1", "backreferences"),
+    ] {
+        let e = Rule::parse(&format!(r#"(matches in::$s pattern::"{pattern}")"#)).unwrap_err();
+        assert_eq!(e.kind(), RuleErrorKind::Unsupported, "{pattern}: {e}");
+        assert!(e.message().contains("regex-lite"), "{pattern}: {e}");
+        assert!(
+            e.message().to_lowercase().contains(&feature.to_lowercase()),
+            "{pattern}: {e}"
+        );
+    }
     assert!(
         Rule::parse(r#"(matches in::$s pattern::$p)"#).is_err(),
         "a constant pattern"
@@ -451,7 +531,17 @@ fn nesting_and_length_are_bounded() {
     assert!(Rule::parse(&nested(MAX_DEPTH)).is_ok());
     let (line, column, message) = error(&nested(MAX_DEPTH + 1));
     assert_eq!((line, column), (1, MAX_DEPTH * 5 + 1));
-    assert_eq!(message, format!("nested more than {MAX_DEPTH} levels deep"));
+    assert_eq!(
+        message,
+        format!("nested more than {MAX_DEPTH} levels deep, which this evaluator does not run")
+    );
+    // AWS documents no depth limit: deeper is unsupported here, not invalid, and a lenient
+    // parse makes it a rule that never matches.
+    let deep = Rule::parse(&nested(MAX_DEPTH + 1)).unwrap_err();
+    assert_eq!(deep.kind(), RuleErrorKind::Unsupported);
+    let lenient = Rule::parse_lenient(&nested(MAX_DEPTH + 1)).unwrap();
+    assert!(lenient.unsupported().is_some());
+    assert!(!lenient.matches("flag", &Context::new()));
     // Far deeper input fails the same way, without exhausting the stack.
     assert!(Rule::parse(&"(not ".repeat(100_000)).is_err());
     assert!(Rule::parse(&"(in $a ".repeat(10_000)).is_err());

@@ -1,4 +1,5 @@
-//! Evaluating a parsed rule against a context. Total: every input gives `true` or `false`.
+//! Evaluating a parsed rule against a context, in three-valued logic. Total: every input gives
+//! `true`, `false` or unknown.
 
 use std::cmp::Ordering;
 
@@ -11,36 +12,63 @@ use crate::context::Context;
 /// `split` buckets per hash domain: `pct` has a resolution of 0.0001 %.
 pub(crate) const BUCKETS: u64 = 1_000_000;
 
-pub(crate) fn eval(node: &Node, flag: &str, ctx: &Context) -> bool {
+/// Three-valued: `None` is *unknown*, what a comparison is when an operand reads a missing
+/// context key or a context value that cannot be read as the type the operator needs. `not` of
+/// unknown is unknown; in `and` false wins, in `or` true wins; a rule that ends unknown does not
+/// match. So a request that says nothing about a key never lands in a variant that excludes
+/// some values of it.
+pub(crate) fn eval(node: &Node, flag: &str, ctx: &Context) -> Option<bool> {
     match node {
-        Node::Const(b) => *b,
-        Node::Compare(cmp, a, b) => match (value(a, flag, ctx), value(b, flag, ctx)) {
-            (Some(a), Some(b)) => compare(&a, &b).is_some_and(|o| holds(*cmp, o)),
-            _ => false,
-        },
-        Node::And(nodes) => nodes.iter().all(|n| eval(n, flag, ctx)),
-        Node::Or(nodes) => nodes.iter().any(|n| eval(n, flag, ctx)),
-        Node::Not(n) => !eval(n, flag, ctx),
-        Node::Text(op, a, b) => match (text(a, ctx), text(b, ctx)) {
-            (Some(a), Some(b)) => match op {
+        Node::Const(b) => Some(*b),
+        Node::Compare(cmp, a, b) => {
+            let o = compare(&value(a, flag, ctx)?, &value(b, flag, ctx)?)?;
+            Some(holds(*cmp, o))
+        }
+        Node::And(nodes) => fold(nodes, flag, ctx, false),
+        Node::Or(nodes) => fold(nodes, flag, ctx, true),
+        Node::Not(n) => eval(n, flag, ctx).map(|b| !b),
+        Node::Text(op, a, b) => {
+            let (a, b) = (text(a, ctx)?, text(b, ctx)?);
+            Some(match op {
                 TextOp::BeginsWith => a.starts_with(b),
                 TextOp::EndsWith => a.ends_with(b),
                 TextOp::Contains => a.contains(b),
-            },
-            _ => false,
-        },
-        Node::In(subject, items) => value(subject, flag, ctx).is_some_and(|s| {
-            items
-                .iter()
-                .any(|i| compare(&s, &V::Lit(i)) == Some(Ordering::Equal))
-        }),
-        Node::Matches(subject, re) => text(subject, ctx).is_some_and(|s| re.is_match(s)),
-        Node::Exists(key) => ctx.get(key).is_some(),
-        Node::Split(split) => ctx.get(&split.by).is_some_and(|v| {
+            })
+        }
+        Node::In(subject, items) => {
+            let subject = value(subject, flag, ctx)?;
+            let mut comparable = false;
+            for item in items {
+                match compare(&subject, &V::Lit(item)) {
+                    Some(Ordering::Equal) => return Some(true),
+                    Some(_) => comparable = true,
+                    None => {}
+                }
+            }
+            // Unknown when the value reads as none of the list's types (`abc` against numbers).
+            (comparable || items.is_empty()).then_some(false)
+        }
+        Node::Matches(subject, re) => text(subject, ctx).map(|s| re.is_match(s)),
+        Node::Exists(key) => Some(ctx.get(key).is_some()),
+        Node::Split(split) => ctx.get(&split.by).map(|v| {
             let domain = split.seed.unwrap_or_else(|| flag_seed(flag));
             bucket(domain, v) < split.threshold
         }),
     }
+}
+
+/// `and` (`wins` false) or `or` (`wins` true): `wins` if any operand is, else unknown if any
+/// operand is, else the other value.
+fn fold(nodes: &[Node], flag: &str, ctx: &Context, wins: bool) -> Option<bool> {
+    let mut unknown = false;
+    for node in nodes {
+        match eval(node, flag, ctx) {
+            Some(b) if b == wins => return Some(wins),
+            Some(_) => {}
+            None => unknown = true,
+        }
+    }
+    (!unknown).then_some(!wins)
 }
 
 /// The hash domain of a `split` with `seed::` (shared by every flag using that seed).
@@ -62,6 +90,7 @@ pub(crate) fn bucket(domain: u64, value: &str) -> u32 {
 fn holds(cmp: Cmp, o: Ordering) -> bool {
     match cmp {
         Cmp::Eq => o == Ordering::Equal,
+        Cmp::Ne => o != Ordering::Equal,
         Cmp::Gt => o == Ordering::Greater,
         Cmp::Gte => o != Ordering::Less,
         Cmp::Lt => o == Ordering::Less,
@@ -69,7 +98,8 @@ fn holds(cmp: Cmp, o: Ordering) -> bool {
     }
 }
 
-/// An operand's value; `None` when it reads a context key that is missing.
+/// An operand's value; `None` (unknown) when it reads a context key that is missing, or is an
+/// expression whose value is unknown.
 enum V<'a> {
     Context(&'a str),
     Lit(&'a Lit),
@@ -80,7 +110,7 @@ fn value<'a>(o: &'a Operand, flag: &str, ctx: &'a Context) -> Option<V<'a>> {
     match o {
         Operand::Lit(l) => Some(V::Lit(l)),
         Operand::Key(k) => ctx.get(k).map(V::Context),
-        Operand::Expr(e) => Some(V::Bool(eval(e, flag, ctx))),
+        Operand::Expr(e) => eval(e, flag, ctx).map(V::Bool),
     }
 }
 
@@ -133,7 +163,7 @@ fn same_type(a: &T<'_>, b: &T<'_>) -> Option<Ordering> {
 }
 
 /// `None` when the two cannot be compared (different types, or a context string that does not
-/// read as the other operand's type): every comparison is then false.
+/// read as the other operand's type): the comparison is then unknown.
 fn compare(a: &V<'_>, b: &V<'_>) -> Option<Ordering> {
     match (a, b) {
         (V::Context(x), V::Context(y)) => Some(contexts(x, y)),

@@ -4,7 +4,7 @@ use std::iter::Peekable;
 use std::str::Chars;
 
 use super::scalar::{is_float_syntax, is_int_syntax, parse_timestamp, Timestamp};
-use super::RuleError;
+use super::{RuleError, RuleErrorKind};
 
 /// A 1-based line and column (in characters) of the rule text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,11 +14,21 @@ pub(crate) struct Pos {
 }
 
 impl Pos {
+    /// A rule AppConfig refuses.
     pub(crate) fn error(self, message: impl Into<String>) -> RuleError {
         RuleError {
             line: self.line,
             column: self.column,
             message: message.into(),
+            kind: RuleErrorKind::Invalid,
+        }
+    }
+
+    /// A rule AppConfig may accept that this evaluator cannot run.
+    pub(crate) fn unsupported(self, message: impl Into<String>) -> RuleError {
+        RuleError {
+            kind: RuleErrorKind::Unsupported,
+            ..self.error(message)
         }
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! | operator | form |
 //! |---|---|
-//! | `eq gt gte lt lte` | `(gt $age 65)`, `(eq $tier "beta")`, `(lt $signup 2024-01)` |
+//! | `eq ne gt gte lt lte` | `(gt $age 65)`, `(ne $tier "beta")`, `(lt $signup 2024-01)` |
 //! | `and or` (two or more) `not` (one) | `(and (eq $state "Virginia") (gt $age 65))` |
 //! | `begins_with ends_with contains` | `(ends_with $email "amazon.com")` |
 //! | `in` | `(in $userId ["123", "456"])` |
@@ -15,9 +15,13 @@
 //!
 //! Operands: strings `"..."`, 64-bit integers, floats (`1.234e-5`), W3C timestamps
 //! (`2012-03-04T05:06:07-08:00`, `2024-01`), `true`/`false`, context values `$key`, and nested
-//! expressions. What AWS leaves undocumented (missing keys, typing of context strings, the
-//! regular-expression dialect, the `split` hash, ...) is decided in the project's
-//! `docs/targeting-decisions.md`.
+//! expressions.
+//!
+//! Evaluation is three-valued: a comparison reading a missing key, or a value that does not
+//! read as the type the operator needs, is *unknown*; `not` keeps it unknown, `and`/`or` follow
+//! three-valued logic, and a rule that ends unknown does not match. What AWS leaves
+//! undocumented (missing keys, typing of context strings, the regular-expression dialect, the
+//! `split` hash, ...) is decided in the project's `docs/targeting-decisions.md`.
 //!
 //! ```
 //! use flag_schema::{rule::Rule, Context};
@@ -28,6 +32,12 @@
 //! context.insert("age", "42");
 //! assert!(rule.matches("newCheckout", &context));
 //! assert_eq!(rule.keys().collect::<Vec<_>>(), ["age", "email"]);
+//!
+//! // Nothing known about `country`: the negation does not match either.
+//! let outside = Rule::parse(r#"(not (in $country ["CN", "RU"]))"#).unwrap();
+//! assert!(!outside.matches("newCheckout", &Context::new()));
+//! context.insert("country", "US");
+//! assert!(outside.matches("newCheckout", &context));
 //!
 //! let err = Rule::parse("(eq $tier)").unwrap_err();
 //! assert_eq!((err.line(), err.column()), (1, 2));
@@ -56,6 +66,7 @@ pub struct Rule {
     text: String,
     root: parse::Node,
     keys: Vec<String>,
+    unsupported: Option<RuleError>,
 }
 
 impl Rule {
@@ -78,6 +89,7 @@ impl Rule {
                 message: format!(
                     "the rule has {chars} characters; AppConfig allows at most {MAX_RULE_CHARS}"
                 ),
+                kind: RuleErrorKind::Invalid,
             });
         }
         let root = parse::rule(text)?;
@@ -89,7 +101,39 @@ impl Rule {
             text: text.to_owned(),
             root,
             keys,
+            unsupported: None,
         })
+    }
+
+    /// [`parse`](Self::parse), except that a rule AppConfig may accept but this evaluator
+    /// cannot run ([`RuleErrorKind::Unsupported`]) becomes a rule that never matches, which
+    /// says why through [`unsupported`](Self::unsupported): one such rule must not take down
+    /// a whole document. A rule AppConfig refuses is still an error.
+    ///
+    /// ```
+    /// use flag_schema::{rule::Rule, Context};
+    ///
+    /// let rule = Rule::parse_lenient(r#"(matches in::$name pattern::"^(?!admin)")"#).unwrap();
+    /// assert!(rule.unsupported().unwrap().message().contains("look-around"));
+    /// assert!(!rule.matches("newCheckout", &Context::from_headers(["name=jane"]).unwrap()));
+    /// assert!(Rule::parse_lenient("(eq $tier)").is_err());
+    /// ```
+    pub fn parse_lenient(text: &str) -> Result<Rule, RuleError> {
+        match Rule::parse(text) {
+            Err(e) if e.kind() == RuleErrorKind::Unsupported => Ok(Rule {
+                text: text.to_owned(),
+                root: parse::Node::Const(false),
+                keys: Vec::new(),
+                unsupported: Some(e),
+            }),
+            parsed => parsed,
+        }
+    }
+
+    /// Why this rule never matches, if it is one this evaluator cannot run
+    /// ([`parse_lenient`](Self::parse_lenient)).
+    pub fn unsupported(&self) -> Option<&RuleError> {
+        self.unsupported.as_ref()
     }
 
     /// Whether the rule holds for `context`. `flag_key` is the hash domain of a `split` written
@@ -104,7 +148,7 @@ impl Rule {
     /// assert!(!rule.matches("newCheckout", &flag_schema::Context::new()));
     /// ```
     pub fn matches(&self, flag_key: &str, context: &Context) -> bool {
-        eval::eval(&self.root, flag_key, context)
+        eval::eval(&self.root, flag_key, context) == Some(true)
     }
 
     /// The context keys the rule reads (`$key` operands and `exists key::`), sorted, each once.
@@ -117,6 +161,23 @@ impl Rule {
     /// ```
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.keys.iter().map(String::as_str)
+    }
+
+    /// Whether the rule uses `ne`, which AWS lists for audience rules but not for variant rules.
+    pub(crate) fn uses_ne(&self) -> bool {
+        fn walk(node: &parse::Node) -> bool {
+            use parse::{Node, Operand};
+            let operand = |o: &Operand| matches!(o, Operand::Expr(e) if walk(e));
+            match node {
+                Node::Compare(cmp, a, b) => *cmp == parse::Cmp::Ne || operand(a) || operand(b),
+                Node::Text(_, a, b) => operand(a) || operand(b),
+                Node::And(nodes) | Node::Or(nodes) => nodes.iter().any(walk),
+                Node::Not(n) => walk(n),
+                Node::In(a, _) | Node::Matches(a, _) => operand(a),
+                Node::Const(_) | Node::Exists(_) | Node::Split(_) => false,
+            }
+        }
+        walk(&self.root)
     }
 
     /// The rule's text, as written.
@@ -163,9 +224,27 @@ pub struct RuleError {
     line: usize,
     column: usize,
     message: String,
+    kind: RuleErrorKind,
+}
+
+/// Whether AppConfig refuses a rule, or may accept what this evaluator cannot run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RuleErrorKind {
+    /// Not a rule in AppConfig's language (syntax, unknown operator, wrong operands).
+    Invalid,
+    /// Possibly valid for AppConfig, beyond this evaluator: a regular expression with
+    /// look-around, backreferences or Unicode classes (regex-lite's dialect), or nesting deeper
+    /// than [`MAX_DEPTH`]. [`Rule::parse_lenient`] makes such a rule never match.
+    Unsupported,
 }
 
 impl RuleError {
+    /// Whether AppConfig refuses the rule or this evaluator cannot run it.
+    pub fn kind(&self) -> RuleErrorKind {
+        self.kind
+    }
+
     /// 1-based line within the rule.
     pub fn line(&self) -> usize {
         self.line

@@ -27,6 +27,7 @@ pub(crate) enum Node {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Cmp {
     Eq,
+    Ne,
     Gt,
     Gte,
     Lt,
@@ -67,8 +68,9 @@ pub(crate) struct Split {
     pub(crate) seed: Option<u64>,
 }
 
-pub(crate) const OPERATORS: [&str; 15] = [
+pub(crate) const OPERATORS: [&str; 16] = [
     "eq",
+    "ne",
     "gt",
     "gte",
     "lt",
@@ -178,9 +180,9 @@ fn expression(lexer: &mut Lexer<'_>, open: Pos, depth: usize) -> Result<Node, Ru
 fn item(lexer: &mut Lexer<'_>, t: Token, depth: usize) -> Result<Item, RuleError> {
     Ok(match t.tok {
         Tok::Open | Tok::OpenList if depth >= MAX_DEPTH => {
-            return Err(t
-                .pos
-                .error(format!("nested more than {MAX_DEPTH} levels deep")))
+            return Err(t.pos.unsupported(format!(
+                "nested more than {MAX_DEPTH} levels deep, which this evaluator does not run"
+            )))
         }
         Tok::Open => Item::Expr(expression(lexer, t.pos, depth + 1)?),
         Tok::OpenList => Item::List(list(lexer, t.pos)?),
@@ -244,17 +246,18 @@ fn list(lexer: &mut Lexer<'_>, open: Pos) -> Result<Vec<Lit>, RuleError> {
 
 fn build(op: &'static str, at: Pos, args: Vec<Arg>) -> Result<Node, RuleError> {
     match op {
-        "eq" | "gt" | "gte" | "lt" | "lte" => {
+        "eq" | "ne" | "gt" | "gte" | "lt" | "lte" => {
             let [a, b] = positional::<2>(op, at, args)?;
             let cmp = match op {
                 "eq" => Cmp::Eq,
+                "ne" => Cmp::Ne,
                 "gt" => Cmp::Gt,
                 "gte" => Cmp::Gte,
                 "lt" => Cmp::Lt,
                 _ => Cmp::Lte,
             };
             let (a, b) = (operand(op, a)?, operand(op, b)?);
-            if cmp != Cmp::Eq {
+            if !matches!(cmp, Cmp::Eq | Cmp::Ne) {
                 for (o, pos) in [&a, &b] {
                     if matches!(o, Operand::Lit(Lit::Bool(_)) | Operand::Expr(_)) {
                         return Err(pos.error(format!(
@@ -330,11 +333,7 @@ fn build(op: &'static str, at: Pos, args: Vec<Arg>) -> Result<Node, RuleError> {
                 .size_limit(MAX_REGEX_BYTES)
                 .nest_limit(MAX_DEPTH as u32)
                 .build()
-                .map_err(|e| {
-                    pattern
-                        .pos
-                        .error(format!("invalid regular expression: {e}"))
-                })?;
+                .map_err(|e| regex_error(pattern.pos, &e))?;
             Ok(Node::Matches(subject, regex))
         }
         "exists" => {
@@ -465,5 +464,19 @@ fn string_like(op: &str, arg: Arg) -> Result<Operand, RuleError> {
         _ => Err(arg
             .pos
             .error(format!("`{op}` takes strings and context values"))),
+    }
+}
+
+/// A pattern regex-lite refuses: unsupported when the pattern may be valid elsewhere (a feature
+/// regex-lite lacks: look-around, backreferences, Unicode classes; or one of its limits),
+/// invalid otherwise. regex-lite's messages name the feature, never the pattern's text.
+fn regex_error(at: Pos, e: &regex_lite::Error) -> RuleError {
+    let message = e.to_string();
+    if message.contains("not supported") || message.contains("limit") {
+        at.unsupported(format!(
+            "a regular expression this evaluator (regex-lite) does not run: {message}"
+        ))
+    } else {
+        at.error(format!("invalid regular expression: {message}"))
     }
 }
