@@ -147,8 +147,8 @@ pub(crate) fn warnings(
         .collect()
 }
 
-/// A `deprecated` warning with `note`, at `at`.
-fn warning(name: &str, note: &str, at: Span) -> TokenStream {
+/// A `deprecated` warning with `note`, at `at`: a block to put where an expression goes.
+pub(crate) fn warning(name: &str, note: &str, at: Span) -> TokenStream {
     let marker = format_ident!("{}", name, span = Span::mixed_site());
     let usage = Ident::new(name, at.resolved_at(Span::mixed_site()));
     quote! {

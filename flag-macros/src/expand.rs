@@ -297,6 +297,7 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
             (gate, on.to_token_stream())
         }
     };
+    let schema_warnings = crate::schema::warnings(&document, Some(&name), &schema_path, flag.span());
     let context_warnings = args
         .context
         .as_ref()
@@ -398,6 +399,7 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
                 #site_static
                 #deprecation
                 #context_warnings
+                #schema_warnings
                 #static_check
                 #gate
                 if #check #on_path else #off_path

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
 use flag_schema::Document;
+use proc_macro2::{Span, TokenStream};
 
 /// Environment variable naming the schema file (relative to the crate's manifest dir, or absolute).
 pub(crate) const ENV_SCHEMA: &str = "FEATURE_FLAGS_SCHEMA";
@@ -130,4 +131,25 @@ mod tests {
         assert!(err.starts_with("cannot read the flags schema `"), "{err}");
         assert!(err.contains("flag-macros-no-such-dir/flags.json"), "{err}");
     }
+}
+
+/// The schema's warnings (what AppConfig may accept but this project cannot fully check or
+/// run: [`Document::warnings`]) about `flag` (every flag when `None`), as items that warn at
+/// `at` through `#[deprecated]`, the only warning a proc macro has on stable Rust.
+pub(crate) fn warnings(document: &Document, flag: Option<&str>, path: &Path, at: Span) -> TokenStream {
+    let shown = display(path);
+    document
+        .warnings
+        .iter()
+        .filter(|w| {
+            flag.is_none_or(|flag| {
+                w.path
+                    .strip_prefix("values.")
+                    .and_then(|rest| rest.strip_prefix(flag))
+                    .is_some_and(|rest| rest.starts_with('.'))
+            })
+        })
+        .map(|w| crate::context::warning("feature_flags_schema_warning", &format!("{shown}: {w}"), at))
+        .map(|warning| quote::quote!(const _: () = #warning;))
+        .collect()
 }

@@ -24,6 +24,7 @@ fn ui() {
         "undefined_value",
         "broken_constraint",
         "bad_rule",
+        "rule_warnings",
         "missing_file",
     ] {
         with_schema(

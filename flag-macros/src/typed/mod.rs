@@ -21,7 +21,8 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
             .map_or(input.name.span(), syn::LitStr::span);
         let document =
             crate::schema::load(&path).map_err(|message| syn::Error::new(at, message))?;
-        generate::module(&input, &document, &path)
+        let warnings = crate::schema::warnings(&document, None, &path, at);
+        generate::module(&input, &document, &path).map(|module| quote::quote!(#warnings #module))
     });
     result.unwrap_or_else(syn::Error::into_compile_error)
 }
