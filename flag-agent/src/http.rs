@@ -134,13 +134,6 @@ pub(crate) async fn handle(state: &State, req: Request<Incoming>) -> Response<Re
         Ok(context) => context,
         Err(message) => return error(StatusCode::BAD_REQUEST, "BadRequest", &message),
     };
-    // With a context, the flags are evaluated for it (multi-variant flags pick their variant);
-    // without one, the context-free evaluation computed when the file was read is served.
-    let evaluated: std::borrow::Cow<'_, Map<String, Value>> = if context.is_empty() {
-        std::borrow::Cow::Borrowed(&served.evaluated)
-    } else {
-        std::borrow::Cow::Owned(served.doc.evaluate_with(&context))
-    };
     let wanted: Option<Vec<String>> = query
         .split('&')
         .filter_map(|pair| pair.strip_prefix("flag="))
@@ -153,21 +146,43 @@ pub(crate) async fn handle(state: &State, req: Request<Incoming>) -> Response<Re
             "a `flag` parameter is not valid UTF-8",
         );
     };
-    let body = match wanted.as_slice() {
-        [] => Value::Object(evaluated.into_owned()),
-        [one] => match evaluated.get(one) {
-            Some(flag) => flag.clone(),
-            None => return unknown_flag(one),
-        },
-        many => {
-            let mut narrowed = Map::new();
-            for key in many {
-                match evaluated.get(key) {
-                    Some(flag) => narrowed.insert(key.clone(), flag.clone()),
-                    None => return unknown_flag(key),
-                };
+    if let Some(unknown) = wanted
+        .iter()
+        .find(|key| !served.doc.flags.contains_key(*key))
+    {
+        return unknown_flag(unknown);
+    }
+    // Without a context, the context-free evaluation computed when the file was read is
+    // served. With one, only the flags asked for are evaluated, on the blocking pool: a costly
+    // rule delays its own request, never `/ping` or another request.
+    let body = if context.is_empty() {
+        narrowed(&served.evaluated, &wanted)
+    } else {
+        let served = std::sync::Arc::clone(&served);
+        let evaluated = tokio::task::spawn_blocking(move || {
+            if wanted.is_empty() {
+                return Value::Object(served.doc.evaluate_with(&context));
             }
-            Value::Object(narrowed)
+            let one = |key: &String| served.doc.evaluate_flag_with(key, &context);
+            match wanted.as_slice() {
+                [key] => one(key).unwrap_or_default(),
+                many => Value::Object(
+                    many.iter()
+                        .filter_map(|key| Some((key.clone(), one(key)?)))
+                        .collect(),
+                ),
+            }
+        })
+        .await;
+        match evaluated {
+            Ok(body) => body,
+            Err(_) => {
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    "the evaluation of this request's flags did not complete",
+                )
+            }
         }
     };
     let body = body.to_string().into_bytes();
@@ -187,6 +202,20 @@ pub(crate) async fn handle(state: &State, req: Request<Incoming>) -> Response<Re
     let mut response = Response::new(reply);
     set_json(&mut response, Some(&version));
     response
+}
+
+/// The flags asked for (all when none is named) of a context-free evaluation: one flag's bare
+/// object for exactly one `flag`, as the AppConfig agent answers.
+fn narrowed(evaluated: &Map<String, Value>, wanted: &[String]) -> Value {
+    match wanted {
+        [] => Value::Object(evaluated.clone()),
+        [one] => evaluated.get(one).cloned().unwrap_or_default(),
+        many => Value::Object(
+            many.iter()
+                .filter_map(|key| Some((key.clone(), evaluated.get(key)?.clone())))
+                .collect(),
+        ),
+    }
 }
 
 /// `body` padded with whitespace to `size` bytes: still valid JSON, just big. Filled in one
@@ -210,13 +239,33 @@ fn targeting(headers: &hyper::HeaderMap) -> Result<flag_schema::Context, String>
         }
     }
     let mut values = Vec::new();
+    let mut bytes = 0;
     for (i, value) in headers.get_all("context").iter().enumerate() {
+        bytes += value.len();
+        if bytes > MAX_CONTEXT_BYTES {
+            return Err(format!(
+                "the `Context` headers hold more than {MAX_CONTEXT_BYTES} bytes"
+            ));
+        }
         let text = std::str::from_utf8(value.as_bytes())
             .map_err(|_| format!("`Context` header {} is not UTF-8", i + 1))?;
         values.push(text);
     }
-    flag_schema::Context::from_headers(values).map_err(|e| e.to_string())
+    let context = flag_schema::Context::from_headers(values).map_err(|e| e.to_string())?;
+    if context.len() > MAX_CONTEXT_PAIRS {
+        return Err(format!(
+            "the context has more than {MAX_CONTEXT_PAIRS} keys"
+        ));
+    }
+    Ok(context)
 }
+
+/// The most context this stand-in evaluates, in bytes of `Context` headers: four times what
+/// flag-runtime sends at most (16 KiB), so that every context it sends is served, and the work
+/// of one request stays bounded (with one rule's at most 16,384 characters).
+pub(crate) const MAX_CONTEXT_BYTES: usize = 64 * 1024;
+/// The most context keys evaluated (flag-runtime sends at most 256).
+pub(crate) const MAX_CONTEXT_PAIRS: usize = 1024;
 
 /// The longest `Entity-Id` the AppConfig agent accepts.
 const MAX_ENTITY_ID_BYTES: usize = 2048;

@@ -71,8 +71,10 @@ where
         mut backoff,
     } = config;
     let mut http = hyper::server::conn::http1::Builder::new();
+    // Room for a context sent one `Context` header per pair (hyper's default is 100 headers).
     http.timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
+        .header_read_timeout(header_read_timeout)
+        .max_headers(crate::http::MAX_CONTEXT_PAIRS + 64);
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {

@@ -76,6 +76,10 @@ impl Store {
             Ok(doc) => {
                 let version = state.served.as_ref().map_or(1, |s| s.version + 1);
                 tracing::info!(file = %shown, version, flags = doc.flags.len(), "serving flags");
+                // Once per content: flag, variant and position, never a rule's constants.
+                for warning in &doc.warnings {
+                    tracing::warn!(file = %shown, %warning, "a rule AppConfig and this stand-in may treat differently");
+                }
                 state.served = Some(Arc::new(Served {
                     version,
                     evaluated: doc.evaluate(),

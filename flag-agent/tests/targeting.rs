@@ -205,3 +205,150 @@ async fn a_malformed_context_is_a_400_naming_positions_not_text() {
     assert!(message.contains("header 2"), "{message}");
     assert!(!message.contains("s3cr3t"), "{message}");
 }
+
+/// A rule this stand-in cannot run (look-around) and one AWS lists for audience rules only
+/// (`ne`): the profile is served, the unsupported variant never matches, `ne` evaluates.
+#[tokio::test]
+async fn a_rule_this_agent_cannot_run_never_takes_down_the_profile() {
+    let doc = json!({
+        "version": "1",
+        "flags": {"f": {}, "region": {}, "banner": {}},
+        "values": {
+            "f": {"_variants": [
+                {"name": "lookaround", "enabled": true, "rule": "(matches in::$user pattern::\"^(?!admin)\")"},
+                {"name": "d", "enabled": false}
+            ]},
+            "region": {"_variants": [
+                {"name": "not west", "enabled": true, "rule": "(ne $region \"us-west-2\")"},
+                {"name": "d", "enabled": false}
+            ]},
+            "banner": {"enabled": true}
+        }
+    });
+    let s = Setup::new(&doc).await;
+    let (status, body) = s
+        .get(PATH, &[("Context", "user=jane,region=eu-west-1")])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["f"]["_variant"], "d");
+    assert_eq!(body["region"]["_variant"], "not west");
+    assert_eq!(body["banner"]["enabled"], true);
+    let (_, body) = s.get(PATH, &[("Context", "region=us-west-2")]).await;
+    assert_eq!(body["region"]["_variant"], "d");
+    let (_, body) = s.get(PATH, &[]).await;
+    assert_eq!(body["region"]["_variant"], "d", "no region: unknown");
+}
+
+/// Every context flag-runtime can send (256 pairs, 16 KiB) is served, in one header or one
+/// header per pair; past the stand-in's own limits, a 400 naming the limit.
+#[tokio::test]
+async fn large_contexts_are_served_in_one_header_or_one_per_pair() {
+    let s = Setup::new(&tiers()).await;
+    let pairs: Vec<String> = (0..256)
+        .map(|i| format!("k{i}={}", "v".repeat(60)))
+        .chain(["tier=gold".to_owned()])
+        .collect();
+    let one = pairs.join(",");
+    assert!(one.len() > 16 * 1024);
+    let (status, body) = s
+        .get(
+            "?flag=discount".replace('?', &format!("{PATH}?")).as_str(),
+            &[("Context", one.as_str())],
+        )
+        .await;
+    assert_eq!((status, &body["_variant"]), (200, &json!("gold")), "{body}");
+    let each: Vec<(&str, &str)> = pairs.iter().map(|p| ("Context", p.as_str())).collect();
+    let (status, body) = s.get(&format!("{PATH}?flag=discount"), &each).await;
+    assert_eq!((status, &body["_variant"]), (200, &json!("gold")), "{body}");
+
+    let too_many: Vec<String> = (0..1025).map(|i| format!("k{i}=1")).collect();
+    let (status, body) = s
+        .get(PATH, &[("Context", too_many.join(",").as_str())])
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["Message"]
+            .as_str()
+            .unwrap()
+            .contains("more than 1024 keys"),
+        "{body}"
+    );
+    let huge = format!("k={}", "v".repeat(70 * 1024));
+    let (status, body) = s.get(PATH, &[("Context", huge.as_str())]).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["Message"]
+            .as_str()
+            .unwrap()
+            .contains("more than 65536 bytes"),
+        "{body}"
+    );
+}
+
+/// A costly rule (31 variants of `matches` over 16 KiB of context) delays its own request
+/// only: while it is still being evaluated, `/ping` and another flag with the same context
+/// answer, because only the flags asked for are evaluated, off the server's reactor.
+#[tokio::test]
+async fn a_costly_rule_delays_only_its_own_request() {
+    let values: Vec<String> = (0..16)
+        .map(|i| format!("k{i}={}", "a".repeat(1000)))
+        .collect();
+    let context = values.join(",");
+    // Each pattern scans a whole value and never matches.
+    let rule = {
+        let clauses: Vec<String> = (0..16)
+            .cycle()
+            .take(48)
+            .map(|i| format!("(matches in::$k{i} pattern::\"(a|b|c|d)*[xyz]{{3}}(e|f)+q\")"))
+            .collect();
+        format!("(or {})", clauses.join(" "))
+    };
+    let mut variants: Vec<Value> = (0..31)
+        .map(|i| json!({"name": format!("v{i}"), "enabled": true, "rule": rule}))
+        .collect();
+    variants.push(json!({"name": "d", "enabled": false}));
+    let doc = json!({
+        "version": "1",
+        "flags": {"slow": {}, "fast": {}},
+        "values": {
+            "slow": {"_variants": variants},
+            "fast": {"_variants": [
+                {"name": "on", "enabled": true, "rule": "(exists key::\"k0\")"},
+                {"name": "d", "enabled": false}
+            ]}
+        }
+    });
+    let s = std::sync::Arc::new(Setup::new(&doc).await);
+    let slow = {
+        let s = s.clone();
+        let context = context.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let (status, body) = s
+                .get(&format!("{PATH}?flag=slow"), &[("Context", &context)])
+                .await;
+            (status, body, started.elapsed())
+        })
+    };
+    while s.agent.requests() == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    let ping = s
+        .http
+        .get(format!("http://{}/ping", s.agent.addr()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ping.status(), 200);
+    let (status, body) = s
+        .get(&format!("{PATH}?flag=fast"), &[("Context", &context)])
+        .await;
+    assert_eq!((status, &body["_variant"]), (200, &json!("on")));
+    assert!(
+        !slow.is_finished(),
+        "the costly request was still running meanwhile"
+    );
+    let (status, body, took) = slow.await.unwrap();
+    assert_eq!((status, &body["_variant"]), (200, &json!("d")), "{body}");
+    eprintln!("the costly request took {took:?}");
+}

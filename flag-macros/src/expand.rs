@@ -297,7 +297,8 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
             (gate, on.to_token_stream())
         }
     };
-    let schema_warnings = crate::schema::warnings(&document, Some(&name), &schema_path, flag.span());
+    let schema_warnings =
+        crate::schema::warnings(&document, Some(&name), &schema_path, flag.span());
     let context_warnings = args
         .context
         .as_ref()

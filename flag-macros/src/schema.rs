@@ -136,7 +136,12 @@ mod tests {
 /// The schema's warnings (what AppConfig may accept but this project cannot fully check or
 /// run: [`Document::warnings`]) about `flag` (every flag when `None`), as items that warn at
 /// `at` through `#[deprecated]`, the only warning a proc macro has on stable Rust.
-pub(crate) fn warnings(document: &Document, flag: Option<&str>, path: &Path, at: Span) -> TokenStream {
+pub(crate) fn warnings(
+    document: &Document,
+    flag: Option<&str>,
+    path: &Path,
+    at: Span,
+) -> TokenStream {
     let shown = display(path);
     document
         .warnings
@@ -149,7 +154,9 @@ pub(crate) fn warnings(document: &Document, flag: Option<&str>, path: &Path, at:
                     .is_some_and(|rest| rest.starts_with('.'))
             })
         })
-        .map(|w| crate::context::warning("feature_flags_schema_warning", &format!("{shown}: {w}"), at))
+        .map(|w| {
+            crate::context::warning("feature_flags_schema_warning", &format!("{shown}: {w}"), at)
+        })
         .map(|warning| quote::quote!(const _: () = #warning;))
         .collect()
 }
