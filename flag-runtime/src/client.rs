@@ -66,11 +66,13 @@ impl AgentClient {
             .get(&self.url)
             .header(reqwest::header::ACCEPT, "application/json");
         if let Some(context) = context {
-            // One `Context` header per pair (values hold no comma: `Context` checked that).
-            // Bytes, not `&str`: UTF-8 values are sent as they are (obs-text).
+            // One `Context` header, the pairs comma-separated (values hold no comma: `Context`
+            // checked that, and its size), as AWS's samples allow: a context of hundreds of
+            // pairs stays one header, far below any server's header-count limit. Bytes, not
+            // `&str`: UTF-8 values are sent as they are (obs-text).
             use reqwest::header::HeaderValue;
-            for (key, value) in context.pairs() {
-                if let Ok(header) = HeaderValue::from_bytes(format!("{key}={value}").as_bytes()) {
+            if context.pairs().next().is_some() {
+                if let Ok(header) = HeaderValue::from_bytes(context.header().as_bytes()) {
                     request = request.header("Context", header);
                 }
             }

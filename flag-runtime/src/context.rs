@@ -17,10 +17,13 @@ use std::sync::{Arc, OnceLock};
 /// * a key is 1 to 64 ASCII letters, digits, `_`, `-` or `.` (what a rule's `$key` can name);
 /// * a value has no `,` (the agent splits a header on commas), no control character and at most
 ///   1024 bytes;
-/// * an entity id has no control character and at most 2048 bytes (the agent's limit).
+/// * an entity id has no control character and at most 2048 bytes (the agent's limit);
+/// * at most [`MAX_CONTEXT_PAIRS`] (256) pairs, sent in one `Context` header of at most
+///   [`MAX_CONTEXT_BYTES`] (16 KiB): `k1=v1,k2=v2,...`.
 ///
 /// A context that breaks one of these is not sent: checks with it serve the context-free flags,
-/// [`validate`](Self::validate) says why, and the source logs it once (the key, never the value).
+/// [`validate`](Self::validate) says why, and the source logs it once per streak of such
+/// contexts (the key or the limit, never a value).
 ///
 /// ```
 /// use flag_runtime::Context;
@@ -113,6 +116,14 @@ pub enum ContextError {
     },
     /// An entity id with a control character, or longer than 2048 bytes.
     InvalidEntityId,
+    /// More than [`MAX_CONTEXT_PAIRS`] pairs, or more than [`MAX_CONTEXT_BYTES`] in the
+    /// `Context` header (`k1=v1,k2=v2,...`).
+    TooLarge {
+        /// The number of pairs.
+        pairs: usize,
+        /// The header's length in bytes.
+        bytes: usize,
+    },
 }
 
 impl fmt::Display for ContextError {
@@ -130,6 +141,11 @@ impl fmt::Display for ContextError {
             ContextError::InvalidEntityId => {
                 f.write_str("the entity id must have no control character and at most 2048 bytes")
             }
+            ContextError::TooLarge { pairs, bytes } => write!(
+                f,
+                "the context has {pairs} pairs in {bytes} bytes; at most {MAX_CONTEXT_PAIRS} \
+                 pairs in {MAX_CONTEXT_BYTES} bytes are sent (`key=value` joined by commas)"
+            ),
         }
     }
 }
@@ -140,6 +156,10 @@ impl std::error::Error for ContextError {}
 pub const MAX_CONTEXT_VALUE_BYTES: usize = 1024;
 /// Longest `Entity-Id` sent (the agent's limit).
 pub const MAX_ENTITY_ID_BYTES: usize = 2048;
+/// Most pairs in a context sent.
+pub const MAX_CONTEXT_PAIRS: usize = 256;
+/// Longest `Context` header sent: every pair as `key=value`, joined by commas.
+pub const MAX_CONTEXT_BYTES: usize = 16 * 1024;
 
 impl Context {
     /// An empty context.
@@ -206,6 +226,21 @@ impl Context {
         self.fields().pairs.iter().map(|(k, v)| (&**k, &**v))
     }
 
+    /// The `Context` header sent: `key=value` per pair, joined by commas (values hold no comma).
+    pub(crate) fn header(&self) -> String {
+        let fields = self.fields();
+        let mut header = String::with_capacity(fields.header_len());
+        for (i, (key, value)) in fields.pairs.iter().enumerate() {
+            if i > 0 {
+                header.push(',');
+            }
+            header.push_str(key);
+            header.push('=');
+            header.push_str(value);
+        }
+        header
+    }
+
     /// The `Entity-Id`, if set.
     pub fn entity_id(&self) -> Option<&str> {
         self.fields().entity_id.as_deref()
@@ -248,12 +283,21 @@ impl Fields {
                 });
             }
         }
-        match &self.entity_id {
-            Some(id) if !valid_value(id, MAX_ENTITY_ID_BYTES) => {
-                Some(ContextError::InvalidEntityId)
+        if let Some(id) = &self.entity_id {
+            if !valid_value(id, MAX_ENTITY_ID_BYTES) {
+                return Some(ContextError::InvalidEntityId);
             }
-            _ => None,
         }
+        let pairs = self.pairs.len();
+        let bytes = self.header_len();
+        (pairs > MAX_CONTEXT_PAIRS || bytes > MAX_CONTEXT_BYTES)
+            .then_some(ContextError::TooLarge { pairs, bytes })
+    }
+
+    /// The length of the `Context` header: `key=value` per pair, joined by commas.
+    fn header_len(&self) -> usize {
+        let pairs: usize = self.pairs.iter().map(|(k, v)| k.len() + 1 + v.len()).sum();
+        pairs + self.pairs.len().saturating_sub(1)
     }
 
     fn build_key(&self) -> Arc<str> {

@@ -241,16 +241,24 @@ impl Health {
         }
     }
 
-    /// Logs, once for the life of the source, that a context could not be sent (the error
-    /// names the key, never the value).
+    /// Logs, once per streak of contexts that cannot be sent, that one could not (the error
+    /// names the key or the limit, never a value).
     #[cold]
     pub(crate) fn log_invalid_context(&self, error: &ContextError) {
         if !self.invalid_context_logged.swap(true, Ordering::Relaxed) {
             tracing::warn!(
                 %error,
                 "evaluation context cannot be sent to the AppConfig agent; serving the \
-                 context-free flags; logged once"
+                 context-free flags; logged once until a context is sent again"
             );
+        }
+    }
+
+    /// A context was sent: the streak of unsendable ones, if any, is over.
+    #[inline]
+    pub(crate) fn context_sent(&self) {
+        if self.invalid_context_logged.load(Ordering::Relaxed) {
+            self.invalid_context_logged.store(false, Ordering::Relaxed);
         }
     }
 

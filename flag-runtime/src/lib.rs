@@ -157,7 +157,8 @@ pub use config::{
     ENV_TIMEOUT_MS, ENV_TTL_MS, MAX_TIMEOUT,
 };
 pub use context::{
-    Context, ContextError, ContextValue, MAX_CONTEXT_VALUE_BYTES, MAX_ENTITY_ID_BYTES,
+    Context, ContextError, ContextValue, MAX_CONTEXT_BYTES, MAX_CONTEXT_PAIRS,
+    MAX_CONTEXT_VALUE_BYTES, MAX_ENTITY_ID_BYTES,
 };
 pub use error::{AttributeError, ConfigError, FetchError, ShapeProblem};
 pub use health::{Refreshed, Status};

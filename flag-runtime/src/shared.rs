@@ -79,7 +79,10 @@ impl Shared {
             return Arc::clone(&self.base);
         }
         match context.validate() {
-            Ok(()) => self.contexts.target(context, &self.refresher),
+            Ok(()) => {
+                self.refresher.health.context_sent();
+                self.contexts.target(context, &self.refresher)
+            }
             Err(error) => {
                 self.refresher.health.log_invalid_context(&error);
                 Arc::clone(&self.base)

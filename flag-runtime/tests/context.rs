@@ -24,7 +24,11 @@ fn targeting_headers(head: &str) -> Vec<String> {
 fn tier_agent(seen: Arc<Mutex<Vec<Vec<String>>>>) -> RawAgent {
     RawAgent::start_with_head(move |_, head| {
         let headers = targeting_headers(head);
-        let gold = headers.iter().any(|h| h.ends_with("tier=gold"));
+        let gold = headers.iter().any(|h| {
+            h.to_ascii_lowercase()
+                .strip_prefix("context:")
+                .is_some_and(|pairs| pairs.trim().split(',').any(|p| p == "tier=gold"))
+        });
         seen.lock().unwrap().push(headers);
         let body = format!(
             r#"{{"discount": {{"enabled": {gold}, "_variant": "{}", "percentage": 10}}}}"#,
@@ -47,7 +51,7 @@ fn source_with(port: u16, ttl: Duration, max_contexts: usize) -> FlagSource {
 }
 
 #[tokio::test]
-async fn the_context_is_sent_one_header_per_pair_with_the_entity_id() {
+async fn the_context_is_sent_in_one_header_with_the_entity_id() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let agent = tier_agent(Arc::clone(&seen));
     let flags = source_with(agent.port(), Duration::from_secs(60), 16);
@@ -71,9 +75,7 @@ async fn the_context_is_sent_one_header_per_pair_with_the_entity_id() {
     assert_eq!(
         headers,
         [
-            "context: tier=gold",
-            "context: customerid=4217",
-            "context: name=zoë",
+            "context: tier=gold,customerid=4217,name=zoë",
             "entity-id: customer-4217"
         ]
     );

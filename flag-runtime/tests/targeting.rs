@@ -20,6 +20,8 @@ fn operators_doc() -> Value {
         ("opAnd", r#"(and (eq $tier "gold") (gte $age 18))"#),
         ("opOr", r#"(or (eq $tier "gold") (eq $tier "silver"))"#),
         ("opNot", r#"(not (eq $tier "gold"))"#),
+        ("opNe", r#"(ne $region "us-west-2")"#),
+        ("opNotIn", r#"(not (in $country ["CN" "RU"]))"#),
         ("opBeginsWith", r#"(begins_with $state "CA")"#),
         ("opEndsWith", r#"(ends_with $email "@example.org")"#),
         ("opContains", r#"(contains $promo "WIN")"#),
@@ -83,6 +85,13 @@ async fn every_operator_through_the_agent() {
         ("opOr", &[("tier", "bronze")], "miss"),
         ("opNot", &[("tier", "bronze")], "hit"),
         ("opNot", &[("tier", "gold")], "miss"),
+        ("opNot", &[("other", "x")], "miss"),
+        ("opNe", &[("region", "eu-west-1")], "hit"),
+        ("opNe", &[("region", "us-west-2")], "miss"),
+        ("opNe", &[("other", "x")], "miss"),
+        ("opNotIn", &[("country", "US")], "hit"),
+        ("opNotIn", &[("country", "CN")], "miss"),
+        ("opNotIn", &[("other", "x")], "miss"),
         ("opBeginsWith", &[("state", "CALIFORNIA")], "hit"),
         ("opBeginsWith", &[("state", "NV")], "miss"),
         ("opEndsWith", &[("email", "jo@example.org")], "hit"),
@@ -185,5 +194,107 @@ async fn the_user_guides_example_through_the_runtime() {
         agent.requests(),
         3,
         "one request per context, and one without"
+    );
+}
+
+/// Every context the runtime accepts reaches the agent intact, up to its limits (256 pairs,
+/// 16 KiB in one `Context` header); one past them is refused by `validate()`, served the
+/// context-free answer, and logged once per streak of such contexts.
+#[tokio::test]
+async fn the_whole_accepted_context_range_round_trips() {
+    let doc = json!({
+        "version": "1",
+        "flags": {"last": {"name": "last"}},
+        "values": {"last": {"_variants": [
+            {"name": "hit", "enabled": true, "rule": "(and (eq $tier \"gold\") (exists key::\"k0\"))"},
+            {"name": "miss", "enabled": false}
+        ]}}
+    });
+    let file = FlagsFile::new(&doc);
+    let agent = start_agent(&file).await;
+    let flags = source(
+        agent.addr().port(),
+        Duration::from_secs(60),
+        Duration::from_secs(2),
+    );
+    // 256 pairs, the header exactly 16 KiB long.
+    let mut full = Context::new();
+    for i in 0..255 {
+        full.insert(&format!("k{i}"), "v".repeat(56));
+    }
+    full.insert("tier", "gold");
+    let header: usize = full
+        .pairs()
+        .map(|(k, v)| k.len() + v.len() + 2)
+        .sum::<usize>()
+        - 1;
+    full.insert(
+        "k0",
+        "v".repeat(56 + flag_runtime::MAX_CONTEXT_BYTES - header),
+    );
+    assert_eq!(full.pairs().count(), flag_runtime::MAX_CONTEXT_PAIRS);
+    assert_eq!(full.validate(), Ok(()));
+    let (logs, _guard) = Logs::capture();
+    let hit = |c: &Context| {
+        let flags = flags.clone();
+        let c = c.clone();
+        async move {
+            flags
+                .with_context(&c)
+                .flag("last")
+                .await
+                .unwrap()
+                .variant()
+                .map(str::to_owned)
+        }
+    };
+    assert_eq!(
+        hit(&full).await.as_deref(),
+        Some("hit"),
+        "the whole context arrived"
+    );
+
+    let too_long = full.clone().with("k1", "v".repeat(57));
+    let too_many = Context::new().with("tier", "gold").with("k0", 1);
+    let too_many = (0..256).fold(too_many, |c, i| c.with(&format!("n{i}"), 1));
+    for (context, pairs) in [(&too_long, 256), (&too_many, 258)] {
+        match context.validate() {
+            Err(flag_runtime::ContextError::TooLarge { pairs: p, bytes }) => {
+                assert_eq!(p, pairs);
+                assert!(pairs > 256 || bytes > flag_runtime::MAX_CONTEXT_BYTES);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(hit(context).await.as_deref(), Some("miss"), "context-free");
+    }
+    assert_eq!(
+        logs.count("WARN", "evaluation context cannot be sent"),
+        1,
+        "{}",
+        logs.text()
+    );
+    let message = too_long.validate().unwrap_err().to_string();
+    assert!(
+        message.contains("at most 256 pairs in 16384 bytes"),
+        "{message}"
+    );
+    // A context sent ends the streak: the next unsendable one is logged again.
+    assert_eq!(
+        hit(&Context::new().with("tier", "gold").with("k0", 1))
+            .await
+            .as_deref(),
+        Some("hit")
+    );
+    assert_eq!(hit(&too_many).await.as_deref(), Some("miss"));
+    assert_eq!(
+        logs.count("WARN", "evaluation context cannot be sent"),
+        2,
+        "{}",
+        logs.text()
+    );
+    assert!(
+        !logs.text().contains("vvvv"),
+        "never a value: {}",
+        logs.text()
     );
 }
