@@ -385,3 +385,90 @@ fn the_corpus_itself_parses_without_panic() {
         "the example seed is a valid document"
     );
 }
+
+/// One variant rule of one flag, whatever its text (well-formed, unsupported here, or mangled),
+/// never changes another flag's answer: the document is refused whole (a rule AWS refuses) or
+/// served with every other flag exactly as without it. And a rule and its negation never both
+/// match (three-valued logic: unknown matches neither).
+#[test]
+fn one_bad_rule_never_changes_another_flags_answer() {
+    const RULES: &[&str] = &[
+        r#"(eq $tier "gold")"#,
+        r#"(ne $region "us-west-2")"#,
+        r#"(not (in $country ["CN" "RU"]))"#,
+        "(gt $age 65)",
+        r#"(matches in::$user pattern::"^(?!admin)")"#,
+        r#"(matches in::$user pattern::"(a)\\1")"#,
+        r#"(matches in::$user pattern::"\\p{L}+")"#,
+        "(split pct::50 by::$user)",
+        r#"(exists key::"beta")"#,
+        r#"(and (eq $tier "gold") (or (lt $age 18) (not (exists key::"beta"))))"#,
+    ];
+    let rule = prop_oneof![
+        3 => proptest::sample::select(RULES).prop_map(str::to_owned),
+        2 => (proptest::sample::select(RULES), any::<usize>(), any::<usize>()).prop_map(|(r, a, b)| {
+            // A mangled rule: a cut out of a well-formed one.
+            let (a, b) = (a % (r.len() + 1), b % (r.len() + 1));
+            let (a, b) = (a.min(b), a.max(b));
+            format!("{}{}", &r[..a], &r[b..])
+        }),
+        1 => (1usize..80).prop_map(|depth| format!("{}(eq 1 1){}", "(not ".repeat(depth), ")".repeat(depth))),
+    ];
+    let values =
+        proptest::sample::select(&["gold", "30", "70", "abc", "US", "CN", "", "admin"][..]);
+    const KEYS: &[&str] = &["tier", "region", "country", "age", "user", "beta"];
+    let context = proptest::collection::vec((proptest::sample::select(KEYS), values), 0..6);
+    let cases = fuzz("one bad rule", (rule, context), |(rule, pairs)| {
+        let mut context = flag_schema::Context::new();
+        for (k, v) in pairs {
+            context.insert(*k, *v);
+        }
+        let doc = |rule: &str| {
+            serde_json::json!({
+                "version": "1",
+                "flags": {"bad": {}, "good": {}, "plain": {}},
+                "values": {
+                    "bad": {"_variants": [
+                        {"name": "r", "enabled": true, "rule": rule},
+                        {"name": "d", "enabled": false}
+                    ]},
+                    "good": {"_variants": [
+                        {"name": "gold", "enabled": true, "rule": "(eq $tier \"gold\")"},
+                        {"name": "young", "enabled": true, "rule": "(lt $age 65)"},
+                        {"name": "d", "enabled": false}
+                    ]},
+                    "plain": {"enabled": true}
+                }
+            })
+            .to_string()
+        };
+        let reference = flag_schema::Document::parse(&doc("(exists key::\"x\")"))
+            .unwrap()
+            .evaluate_with(&context);
+        let parsed = flag_schema::Document::parse(&doc(rule));
+        if parsed.is_err() && flag_schema::rule::Rule::parse_lenient(rule).is_ok() {
+            return Err("a rule AppConfig may accept took the document down".into());
+        }
+        if let Ok(with_bad) = parsed {
+            let served = with_bad.evaluate_with(&context);
+            for flag in ["good", "plain"] {
+                if served[flag] != reference[flag] {
+                    return Err(format!(
+                        "`{flag}` changed: {} vs {}",
+                        served[flag], reference[flag]
+                    ));
+                }
+            }
+        }
+        if let (Ok(r), Ok(not)) = (
+            flag_schema::rule::Rule::parse(rule),
+            flag_schema::rule::Rule::parse(&format!("(not {rule})")),
+        ) {
+            if r.matches("bad", &context) && not.matches("bad", &context) {
+                return Err("a rule and its negation both match".into());
+            }
+        }
+        Ok(())
+    });
+    assert!(cases > 0);
+}

@@ -96,6 +96,34 @@ fn read(path: &Path) -> Loaded {
         .map_err(|e| format!("invalid flags schema `{shown}`: {e}"))
 }
 
+/// The schema's warnings (what AppConfig may accept but this project cannot fully check or
+/// run: [`Document::warnings`]) about `flag` (every flag when `None`), as items that warn at
+/// `at` through `#[deprecated]`, the only warning a proc macro has on stable Rust.
+pub(crate) fn warnings(
+    document: &Document,
+    flag: Option<&str>,
+    path: &Path,
+    at: Span,
+) -> TokenStream {
+    let shown = display(path);
+    document
+        .warnings
+        .iter()
+        .filter(|w| {
+            flag.is_none_or(|flag| {
+                w.path
+                    .strip_prefix("values.")
+                    .and_then(|rest| rest.strip_prefix(flag))
+                    .is_some_and(|rest| rest.starts_with('.'))
+            })
+        })
+        .map(|w| {
+            crate::context::warning("feature_flags_schema_warning", &format!("{shown}: {w}"), at)
+        })
+        .map(|warning| quote::quote!(const _: () = #warning;))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,32 +159,4 @@ mod tests {
         assert!(err.starts_with("cannot read the flags schema `"), "{err}");
         assert!(err.contains("flag-macros-no-such-dir/flags.json"), "{err}");
     }
-}
-
-/// The schema's warnings (what AppConfig may accept but this project cannot fully check or
-/// run: [`Document::warnings`]) about `flag` (every flag when `None`), as items that warn at
-/// `at` through `#[deprecated]`, the only warning a proc macro has on stable Rust.
-pub(crate) fn warnings(
-    document: &Document,
-    flag: Option<&str>,
-    path: &Path,
-    at: Span,
-) -> TokenStream {
-    let shown = display(path);
-    document
-        .warnings
-        .iter()
-        .filter(|w| {
-            flag.is_none_or(|flag| {
-                w.path
-                    .strip_prefix("values.")
-                    .and_then(|rest| rest.strip_prefix(flag))
-                    .is_some_and(|rest| rest.starts_with('.'))
-            })
-        })
-        .map(|w| {
-            crate::context::warning("feature_flags_schema_warning", &format!("{shown}: {w}"), at)
-        })
-        .map(|warning| quote::quote!(const _: () = #warning;))
-        .collect()
 }

@@ -84,7 +84,7 @@
 //! With the flags document ([`AppConfigProvider::with_schema`]) the default variant is known
 //! and the reasons are exact. Without it, the default is taken to be the variant the agent
 //! serves with no context (the context-free answer of the same configuration version): exact
-//! unless one of the flag's rules matches an empty context (`(not (eq $tier "free"))` does),
+//! unless one of the flag's rules matches an empty context (`(not (exists key::"tier"))` does),
 //! which swaps that flag's `DEFAULT` and `TARGETING_MATCH`. Errors carry the reason `ERROR`
 //! (set by the SDK) and a code:
 //! `FLAG_NOT_FOUND`, `TYPE_MISMATCH`, `INVALID_CONTEXT`, `PROVIDER_NOT_READY` while nothing is

@@ -16,7 +16,7 @@
 //!   is sent: read from the context-free answer, `DEFAULT`; read from the context's own answer,
 //!   the same name as the context-free answer of the same configuration version is `DEFAULT`,
 //!   another `TARGETING_MATCH`, nothing to compare with `UNKNOWN`. This is exact unless a
-//!   rule of the flag matches an empty context (`(not (eq $tier "free"))` does): then the
+//!   rule of the flag matches an empty context (`(not (exists key::"tier"))` does): then the
 //!   reasons of that flag's default and matched variants are swapped.
 //!
 //! A variant chosen by a `split` rule is a `TARGETING_MATCH` too: telling `SPLIT` apart would

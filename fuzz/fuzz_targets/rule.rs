@@ -1,6 +1,8 @@
 //! One variant rule, as flag-schema parses it from a document (and the local agent evaluates it
-//! per request). Properties: `Rule::parse` never panics; a rule it returns evaluates without
-//! panicking against any context, deterministically, and its error positions are in the text.
+//! per request). Properties: `Rule::parse` and `Rule::parse_lenient` never panic; a rule they
+//! return evaluates without panicking against any context, deterministically; an unsupported
+//! rule never matches; a rule and its negation never both match (three-valued logic); error
+//! positions are in the text.
 #![no_main]
 
 use flag_schema::rule::Rule;
@@ -9,7 +11,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let rule = match Rule::parse(&text) {
+    let negated = Rule::parse(&format!("(not {text})")).ok();
+    let rule = match Rule::parse_lenient(&text) {
         Ok(rule) => rule,
         Err(error) => {
             // A lone `\r` counts as a line break too.
@@ -38,6 +41,15 @@ fuzz_target!(|data: &[u8]| {
     }
     for context in &contexts {
         let first = rule.matches("fuzzFlag", context);
+        if rule.unsupported().is_some() {
+            assert!(!first, "an unsupported rule matched");
+        }
+        if let Some(negated) = &negated {
+            assert!(
+                !(first && negated.matches("fuzzFlag", context)),
+                "a rule and its negation both match"
+            );
+        }
         assert_eq!(
             first,
             rule.matches("fuzzFlag", context),
