@@ -54,6 +54,10 @@
 //!   the file.
 //! * A flag marked `_deprecation` in the schema warns at the use site.
 //! * A context the flag cannot use warns at `context`, see [Targeting](#targeting).
+//! * A variant rule AppConfig may accept but this project cannot run (a regular expression
+//!   with look-around, backreferences or `\p{..}`, nesting deeper than 64) warns at the flag,
+//!   as does `ne` in a variant rule (AWS lists it for audience rules only); `flags!` warns
+//!   about every flag's rules at the module name. Such a variant never matches locally.
 //!
 //! # Patterns and receivers
 //!
