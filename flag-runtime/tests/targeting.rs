@@ -46,6 +46,18 @@ fn operators_doc() -> Value {
     json!({"version": "1", "flags": flags, "values": values})
 }
 
+/// The local agent serving `doc`, and a source on it (a TTL of a minute, a 2 s timeout).
+async fn serve(doc: &Value) -> (FlagsFile, flag_agent::RunningAgent, FlagSource) {
+    let file = FlagsFile::new(doc);
+    let agent = start_agent(&file).await;
+    let flags = source(
+        agent.addr().port(),
+        Duration::from_secs(60),
+        Duration::from_secs(2),
+    );
+    (file, agent, flags)
+}
+
 async fn variant(flags: &FlagSource, flag: &str, pairs: &[(&str, &str)]) -> String {
     let mut context = Context::new();
     for (k, v) in pairs {
@@ -59,13 +71,7 @@ async fn variant(flags: &FlagSource, flag: &str, pairs: &[(&str, &str)]) -> Stri
 
 #[tokio::test]
 async fn every_operator_through_the_agent() {
-    let file = FlagsFile::new(&operators_doc());
-    let agent = start_agent(&file).await;
-    let flags = source(
-        agent.addr().port(),
-        Duration::from_secs(60),
-        Duration::from_secs(2),
-    );
+    let (_file, _agent, flags) = serve(&operators_doc()).await;
     type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
     let cases: &[Case] = &[
         ("opEq", &[("tier", "gold")], "hit"),
@@ -123,13 +129,7 @@ async fn every_operator_through_the_agent() {
 /// A 50% split by customer id: about half of 400 customers, each always on the same side.
 #[tokio::test]
 async fn split_through_the_agent_is_stable_per_customer() {
-    let file = FlagsFile::new(&operators_doc());
-    let agent = start_agent(&file).await;
-    let flags = source(
-        agent.addr().port(),
-        Duration::from_secs(60),
-        Duration::from_secs(2),
-    );
+    let (_file, _agent, flags) = serve(&operators_doc()).await;
     let mut hits = 0;
     for id in 0..400 {
         let id = format!("customer-{id}");
@@ -158,13 +158,7 @@ async fn the_user_guides_example_through_the_runtime() {
         "/../flag-schema/tests/fixtures/aws/ui_refresh.json"
     );
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let file = FlagsFile::new(&doc);
-    let agent = start_agent(&file).await;
-    let flags = source(
-        agent.addr().port(),
-        Duration::from_secs(60),
-        Duration::from_secs(2),
-    );
+    let (_file, agent, flags) = serve(&doc).await;
     let qa = Context::new().with("email", "jane@qa-testers.mycompany.com");
     let targeted = flags.with_context(&qa);
     assert!(targeted.is_enabled("ui_refresh").await);
@@ -210,13 +204,7 @@ async fn the_whole_accepted_context_range_round_trips() {
             {"name": "miss", "enabled": false}
         ]}}
     });
-    let file = FlagsFile::new(&doc);
-    let agent = start_agent(&file).await;
-    let flags = source(
-        agent.addr().port(),
-        Duration::from_secs(60),
-        Duration::from_secs(2),
-    );
+    let (_file, _agent, flags) = serve(&doc).await;
     // 256 pairs, the header exactly 16 KiB long.
     let mut full = Context::new();
     for i in 0..255 {
