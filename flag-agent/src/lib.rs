@@ -123,6 +123,7 @@ impl std::error::Error for FlagsFileError {}
 pub struct RunningAgent {
     addr: SocketAddr,
     state: Arc<http::State>,
+    connections: Arc<AtomicU64>,
     task: Option<JoinHandle<()>>,
 }
 
@@ -190,6 +191,7 @@ impl Agent {
             header_read_timeout: self.header_read_timeout,
             ..server::Config::new("flag-agent")
         };
+        let connections = Arc::clone(&config.connections);
         let served = Arc::clone(&state);
         let task = tokio::spawn(server::serve(listener, config, move |req| {
             let state = Arc::clone(&served);
@@ -198,6 +200,7 @@ impl Agent {
         Ok(RunningAgent {
             addr,
             state,
+            connections,
             task: Some(task),
         })
     }
@@ -207,6 +210,11 @@ impl RunningAgent {
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Connections accepted so far (a client keeping connections alive opens few).
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
     }
 
     /// Configuration requests received so far (not `/ping`), faulted or not.

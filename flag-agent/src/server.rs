@@ -20,6 +20,8 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
@@ -42,6 +44,8 @@ pub struct Config {
     pub header_read_timeout: Duration,
     /// The accept loop's back-off on failures.
     pub backoff: AcceptBackoff,
+    /// Counts the connections accepted (kept-alive clients open few).
+    pub connections: Arc<AtomicU64>,
 }
 
 impl Config {
@@ -51,6 +55,7 @@ impl Config {
             name,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             backoff: AcceptBackoff::default(),
+            connections: Arc::default(),
         }
     }
 }
@@ -69,6 +74,7 @@ where
         name,
         header_read_timeout,
         mut backoff,
+        connections: opened,
     } = config;
     let mut http = hyper::server::conn::http1::Builder::new();
     // Room for a context sent one `Context` header per pair (hyper's default is 100 headers).
@@ -81,6 +87,7 @@ where
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     backoff.succeeded();
+                    opened.fetch_add(1, Ordering::Relaxed);
                     let _ = stream.set_nodelay(true);
                     let handler = handler.clone();
                     let service = hyper::service::service_fn(move |req| {

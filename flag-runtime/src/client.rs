@@ -32,9 +32,12 @@ impl AgentClient {
             .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
             .connect_timeout(config.timeout())
-            // No pooled connections: one loopback connect per TTL window costs nothing, and a
-            // pooled connection across a Lambda freeze (or a SnapStart restore) is a dead one.
-            .pool_max_idle_per_host(0)
+            // Connections are kept alive for a TTL: a first-seen context then costs a request,
+            // not a connect (about half of it on loopback). One that died meanwhile (the agent
+            // closed it, a SnapStart restore) fails before any answer, and is retried once on a
+            // new connection: see `send`.
+            .pool_idle_timeout(config.ttl())
+            .pool_max_idle_per_host(MAX_IDLE_CONNECTIONS)
             .build()
             .map_err(|e| ConfigError::HttpClient(Arc::new(e)))?;
         Ok(AgentClient {
@@ -83,7 +86,7 @@ impl AgentClient {
                 request = request.header("Entity-Id", header);
             }
         }
-        let mut response = request.send().await.map_err(|e| self.classify(e))?;
+        let mut response = send(request).await.map_err(|e| self.classify(e))?;
         let status = response.status();
         if !status.is_success() {
             // Only the reason code of the agent's JSON error body is kept, and only when it is
@@ -138,6 +141,24 @@ impl AgentClient {
         } else {
             FetchError::Transport(Arc::new(error))
         }
+    }
+}
+
+/// Idle connections kept per agent: a few concurrent refreshes each reuse one.
+const MAX_IDLE_CONNECTIONS: usize = 4;
+
+/// Sends `request`, again once on a new connection when it failed before any answer on what
+/// may have been a kept-alive connection that died while idle (closed by the agent, or dead
+/// after a SnapStart restore). A refused connect, a timeout or a fault in an answer is not
+/// retried: it is the agent's, and a dead agent is not asked twice.
+async fn send(request: reqwest::RequestBuilder) -> reqwest::Result<reqwest::Response> {
+    let again = request.try_clone();
+    match request.send().await {
+        Err(e) if e.is_request() && !e.is_connect() && !e.is_timeout() => match again {
+            Some(again) => again.send().await,
+            None => Err(e),
+        },
+        sent => sent,
     }
 }
 

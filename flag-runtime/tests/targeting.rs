@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
@@ -285,4 +286,76 @@ async fn the_whole_accepted_context_range_round_trips() {
         "never a value: {}",
         logs.text()
     );
+}
+
+/// First-seen contexts reuse one kept-alive connection: each costs a request, not a connect.
+#[tokio::test]
+async fn new_contexts_reuse_one_kept_alive_connection() {
+    let (_file, agent, flags) = serve(&operators_doc()).await;
+    for tier in ["gold", "silver", "bronze", "iron", "tin"] {
+        let context = Context::new().with("tier", tier);
+        flags.with_context(&context).is_enabled("opEq").await;
+    }
+    flags.is_enabled("opEq").await;
+    assert_eq!(agent.requests(), 6, "one request per context, one without");
+    assert_eq!(agent.connections(), 1, "all on one connection");
+}
+
+/// A kept-alive connection that died while idle (as after a SnapStart restore, or an agent
+/// dropping it without a word) fails before any answer: the request is sent again, once, on a
+/// new connection, and the check gets the context's answer.
+#[tokio::test]
+async fn a_kept_alive_connection_that_died_is_replaced_within_the_same_refresh() {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let first = counter.fetch_add(1, Ordering::SeqCst) == 0;
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut answered = 0;
+                loop {
+                    let mut head = String::new();
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).is_ok_and(|read| read > 0) {
+                        if line == "\r\n" {
+                            break;
+                        }
+                        head.push_str(&line);
+                        line.clear();
+                    }
+                    if head.is_empty() || (first && answered == 1) {
+                        // The first connection dies on its second request, unanswered.
+                        return;
+                    }
+                    let gold = head.to_ascii_lowercase().contains("tier=gold");
+                    let body = format!(r#"{{"discount": {{"enabled": {gold}}}}}"#);
+                    let keep = if first { "keep-alive" } else { "close" };
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConfiguration-Version: 1\r\nContent-Length: {}\r\nConnection: {keep}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    stream.write_all(answer.as_bytes()).unwrap();
+                    answered += 1;
+                    if !first {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let flags = source(port, Duration::from_secs(60), Duration::from_secs(2));
+    assert!(!flags.is_enabled("discount").await, "kept alive");
+    let gold = Context::new().with("tier", "gold");
+    assert!(
+        flags.with_context(&gold).is_enabled("discount").await,
+        "the context's answer, through a new connection"
+    );
+    assert!(!flags.with_context(&gold).served_now().is_stale());
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
 }
