@@ -3,7 +3,8 @@
 //! `cargo bench -p flag-bench --bench targeting`
 //!
 //! * a check for a cached context (goal: under 100 ns), sync and async;
-//! * a check for a new context: one agent request (bounded by the timeout);
+//! * a check for a new context: one agent request (bounded by the timeout), beside the
+//!   loopback floor (the same request, bare, on a kept-alive connection);
 //! * many concurrent checks of one new context: one request;
 //! * memory per cached context (a counting allocator).
 
@@ -114,6 +115,18 @@ fn main() {
                 rt.block_on(flags.with_context(&context).is_enabled("discountBanner"))
             })
         });
+        // The loopback floor: the same request, bare, on a kept-alive connection.
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let url = flag_bench::agent_url(&agent);
+        g.bench_function("the floor: a bare GET with a new context", |b| {
+            b.iter(|| {
+                let id = next.fetch_add(1, Ordering::Relaxed);
+                rt.block_on(async {
+                    let request = http.get(&url).header("Context", format!("customerId={id}"));
+                    request.send().await.unwrap().bytes().await.unwrap()
+                })
+            })
+        });
         g.finish();
     }
 
@@ -167,4 +180,9 @@ fn main() {
         concurrent.as_secs_f64() * 1e3
     );
     println!("| memory per cached context (example flags, 4 flags) | {per_context} bytes |");
+    println!(
+        "| connections opened to the agent, all of this run | {} for {} requests (kept alive) |",
+        agent.connections(),
+        agent.requests()
+    );
 }
