@@ -84,14 +84,16 @@ pub struct Customer {
 impl CheckoutRequest {
     /// The evaluation context of this request: the customer's tier and id (empty without a
     /// customer, which gets the context-free answer).
-    pub fn flag_context(&self) -> flag_runtime::Context {
-        let mut context = flag_runtime::Context::new();
+    /// Typed by the rules of flags.json (`flags::context()`): `tier` is compared as text,
+    /// `customerId` hashed by a `split`.
+    pub fn flag_context(&self) -> flags::TypedContext {
+        let mut context = flags::context();
         if let Some(customer) = &self.customer {
             context = context
-                .with("customerId", customer.id.as_str())
+                .customer_id(customer.id.as_str())
                 .with_entity_id(customer.id.as_str());
             if let Some(tier) = &customer.tier {
-                context.insert("tier", tier.as_str());
+                context = context.tier(tier);
             }
         }
         context

@@ -197,12 +197,21 @@
 //! reading one as the wrong type, is then a plain rustc error. `#[feature_flag]` takes such a
 //! static in place of the key: `#[feature_flag(flags::NEW_CHECKOUT, fallback = old_checkout)]`.
 //!
+//! It also generates `context()`, a typed evaluation context (`TypedContext`): one method per
+//! context key some variant rule reads (in snake_case), taking the type the rules compare the key
+//! with (`&str` for text and W3C timestamps, any number, `bool`; any value for a key read
+//! without a type, as by `exists` or `split`), and `with_entity_id`. A misspelt key, or one no
+//! rule reads, is a rustc error. It derefs to `flag_runtime::Context` and converts into one, so
+//! it goes wherever one does: `with_context(&flags::context().tier("gold"))`, a gate's
+//! `context = flags::context().tier(&order.tier)`, `flag_runtime::scope(..)`, a Lambda layer's
+//! `.context(..)`.
+//!
 //! ```
 //! flag_macros::flags!(pub mod flags, schema = "tests/typed.json");
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
-//! let context = flag_runtime::Context::new().with("tier", "gold");
+//! let context = flags::context().tier("gold"); // typed by the rules: `$tier` is text
 //! // No agent here: every flag is off, and `get` is `None`.
 //! assert!(!flags::NEW_CHECKOUT.is_enabled_now());
 //! assert_eq!(flags::TIERED_BANNER.with(&context).get().await, None);

@@ -361,3 +361,58 @@ fn overrides_win_over_the_context() {
     let _off = Overrides::new().disable("discount").apply();
     assert_eq!(shared(Arc::new(customer("gold", 1))), "full price");
 }
+
+// --- the typed context of `flags!` ----------------------------------------------------------------
+
+flag_macros::flags!(
+    /// The typed flags of `tests/targeting.json`.
+    mod targeted,
+    schema = "tests/targeting.json"
+);
+
+#[feature_flag(
+    "discount",
+    fallback = full_price_typed,
+    context = targeted::context().tier(&order.tier).customer_id(order.customer_id),
+    schema = "tests/targeting.json"
+)]
+fn price_typed(order: &Order) -> u64 {
+    order.cents * 9 / 10
+}
+
+fn full_price_typed(order: &Order) -> u64 {
+    order.cents
+}
+
+/// `flags::context()` has a method per key the rules read, typed as they compare it (`tier`
+/// text, `customerId` a number); it goes wherever a `Context` does: `with_context`, a gate's
+/// `context =`, a scope, and the agent evaluates what it carries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_typed_context_goes_wherever_a_context_does() {
+    agent();
+    let gold = targeted::context().tier("gold").customer_id(1u8);
+    assert_eq!(
+        gold.get("tier"),
+        Some("gold"),
+        "derefs to the runtime's Context"
+    );
+    assert_eq!(gold.get("customerId"), Some("1"));
+    let source = flag_runtime::default_source();
+    assert!(source.with_context(&gold).is_enabled("discount").await);
+    let staff = targeted::context()
+        .tier("silver")
+        .customer_id(42)
+        .with_entity_id("c-42");
+    assert_eq!(staff.entity_id(), Some("c-42"));
+    load(&staff).await;
+    assert_eq!(price_typed(&order("silver", 42)), 900, "the gate's context");
+    load(&targeted::context().tier("silver").customer_id(1)).await;
+    assert_eq!(price_typed(&order("silver", 1)), 1000);
+    let percentage = flag_runtime::scope(staff, async {
+        targeted::DISCOUNT.get().await.map(|d| d.percentage)
+    })
+    .await;
+    assert_eq!(percentage, Some(Some(50.0)), "a scope takes it too");
+    let runtime: Context = targeted::context().tier("gold").into();
+    assert_eq!(runtime.pairs().collect::<Vec<_>>(), [("tier", "gold")]);
+}

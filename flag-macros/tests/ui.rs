@@ -54,6 +54,7 @@ fn ui() {
             "tests/ui-typed/unknown_argument.rs",
             "tests/ui-typed/not_a_module.rs",
             "tests/ui-typed/gate_unknown_static.rs",
+            "tests/ui-typed/context_keys.rs",
         ],
     );
     for case in ["collision", "attribute_collision", "schema_error"] {

@@ -99,6 +99,16 @@ macro_rules! display_values {
 }
 display_values!(bool i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize f32 f64);
 
+/// A number a typed context (`flags::context()`) takes where the rules compare a key with
+/// numbers: any primitive integer or float. Not public API.
+#[doc(hidden)]
+pub trait Number: ContextValue {}
+
+macro_rules! numbers {
+    ($($t:ty)*) => {$( impl Number for $t {} )*};
+}
+numbers!(i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize f32 f64);
+
 /// Why a [`Context`] cannot be sent. Names the key, never the value.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -75,9 +75,9 @@ impl<T> MakeContext<T> for NoContext {
     }
 }
 
-impl<T, F: Fn(&LambdaEvent<T>) -> Context> MakeContext<T> for F {
+impl<T, R: Into<Context>, F: Fn(&LambdaEvent<T>) -> R> MakeContext<T> for F {
     fn make_context(&self, event: &LambdaEvent<T>) -> Context {
-        self(event)
+        self(event).into()
     }
 }
 
@@ -98,10 +98,13 @@ impl Default for FlagsLayer {
 }
 
 impl<C> FlagsLayer<C> {
-    /// Builds each invocation's evaluation context (pairs and Entity-Id) from its event.
-    pub fn context<T, F>(self, context: F) -> FlagsLayer<F>
+    /// Builds each invocation's evaluation context (pairs and Entity-Id) from its event: a
+    /// [`Context`], or anything that converts into one, such as the typed context of
+    /// `flags!` (`flags::context()`).
+    pub fn context<T, R, F>(self, context: F) -> FlagsLayer<F>
     where
-        F: Fn(&LambdaEvent<T>) -> Context,
+        R: Into<Context>,
+        F: Fn(&LambdaEvent<T>) -> R,
     {
         FlagsLayer {
             source: self.source,

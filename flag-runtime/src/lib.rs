@@ -172,6 +172,7 @@ pub use typed::{FlagValue, Misfit, TypedFlag, TypedTargeted};
 /// Not public API: what `#[feature_flag]` expands to. May change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::context::Number;
     pub use crate::default_source;
     pub use crate::memo::Site;
     pub use crate::typed::{optional, required, variant, with_attribute, with_variant};

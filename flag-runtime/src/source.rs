@@ -83,7 +83,7 @@ pub fn install_default(source: FlagSource) -> Result<(), ConfigError> {
 /// .await
 /// # }
 /// ```
-pub fn scope<F: Future>(context: Context, future: F) -> impl Future<Output = F::Output> {
+pub fn scope<F: Future>(context: impl Into<Context>, future: F) -> impl Future<Output = F::Output> {
     default_source().scope(context, future)
 }
 
@@ -172,8 +172,12 @@ impl FlagSource {
     ///
     /// For a Lambda function, [`lambda::FlagsLayer`](crate::lambda::FlagsLayer) makes every
     /// invocation a scope.
-    pub fn scope<F: Future>(&self, context: Context, future: F) -> impl Future<Output = F::Output> {
-        pins::run(Arc::clone(&self.shared), context, future)
+    pub fn scope<F: Future>(
+        &self,
+        context: impl Into<Context>,
+        future: F,
+    ) -> impl Future<Output = F::Output> {
+        pins::run(Arc::clone(&self.shared), context.into(), future)
     }
 
     /// Checks for one request's evaluation context: the same checks, answered by the agent for

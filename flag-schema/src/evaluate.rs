@@ -1,11 +1,12 @@
 //! The evaluated view the AppConfig agent serves for a feature-flag profile.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
 use crate::context::Context;
 use crate::document::{Document, FlagValue, Variant};
+use crate::rule::KeyKind;
 
 impl Document {
     /// Every defined flag as the agent answers it without a request context:
@@ -108,6 +109,52 @@ impl Document {
             .filter_map(|v| v.rule.as_ref())
             .flat_map(|r| r.keys().map(str::to_owned))
             .collect()
+    }
+
+    /// Every context key some variant rule reads, with how the rules read it (merged over
+    /// every rule: one type, else [`KeyKind::Any`]) and the flags whose rules read it.
+    ///
+    /// ```
+    /// use flag_schema::rule::KeyKind;
+    ///
+    /// let doc = flag_schema::Document::parse(r#"{
+    ///     "version": "1",
+    ///     "flags": { "banner": {}, "discount": {} },
+    ///     "values": {
+    ///         "banner": { "_variants": [
+    ///             { "name": "adults", "enabled": true, "rule": "(gte $age 18)" },
+    ///             { "name": "default", "enabled": false }
+    ///         ] },
+    ///         "discount": { "_variants": [
+    ///             { "name": "gold", "enabled": true, "rule": "(or (eq $tier \"gold\") (lt $age 12))" },
+    ///             { "name": "default", "enabled": false }
+    ///         ] }
+    ///     }
+    /// }"#).unwrap();
+    /// let keys = doc.context_keys();
+    /// assert_eq!(keys["age"].0, KeyKind::Number);
+    /// assert_eq!(keys["age"].1, ["banner", "discount"]);
+    /// assert_eq!(keys["tier"].0, KeyKind::Text);
+    /// ```
+    pub fn context_keys(&self) -> BTreeMap<String, (KeyKind, Vec<String>)> {
+        let mut keys: BTreeMap<String, (KeyKind, Vec<String>)> = BTreeMap::new();
+        for (flag, value) in &self.values {
+            for rule in value
+                .variants
+                .iter()
+                .flatten()
+                .filter_map(|v| v.rule.as_ref())
+            {
+                for (key, kind) in rule.key_kinds() {
+                    let entry = keys.entry(key.to_owned()).or_insert((kind, Vec::new()));
+                    entry.0 = entry.0.merge(kind);
+                    if entry.1.last() != Some(flag) {
+                        entry.1.push(flag.clone());
+                    }
+                }
+            }
+        }
+        keys
     }
 
     fn evaluate_value(&self, key: &str, context: &Context) -> Map<String, Value> {

@@ -1,6 +1,6 @@
 //! The generated module: one `static` per flag, a struct of each flag's value, an enum of each
-//! multi-variant flag's variants. Every item carries docs (from the schema) and no lint fires
-//! inside it.
+//! multi-variant flag's variants, and the typed context (`context()`) the rules read. Every item
+//! carries docs (from the schema) and no lint fires inside it.
 
 use std::path::Path;
 
@@ -22,7 +22,10 @@ pub(crate) fn module(input: &Input, document: &Document, path: &Path) -> syn::Re
 
     let mut statics = Taken::default();
     let mut types = Taken::default();
-    let mut items = Vec::new();
+    types
+        .take(CONTEXT_TYPE, "the typed context of `context()`".to_owned())
+        .map_err(err)?;
+    let mut items = vec![typed_context(document, &krate, span).map_err(err)?];
     for (key, definition) in &document.flags {
         let what = format!("feature flag `{key}`");
         let constant = names::constant(key);
@@ -107,6 +110,96 @@ pub(crate) fn module(input: &Input, document: &Document, path: &Path) -> syn::Re
             const _: &[u8] = ::core::include_bytes!(#tracked);
             const _: ::core::option::Option<&str> = ::core::option_env!("FEATURE_FLAGS_SCHEMA");
             #(#items)*
+        }
+    })
+}
+
+/// The typed context's struct.
+const CONTEXT_TYPE: &str = "TypedContext";
+
+/// `context()` and its [`CONTEXT_TYPE`]: one method per context key some variant rule reads,
+/// typed by how the rules compare it, and `with_entity_id`; it derefs to, and converts into,
+/// the runtime's `Context`, so it goes wherever one does.
+fn typed_context(
+    document: &Document,
+    krate: &TokenStream,
+    span: Span,
+) -> Result<TokenStream, String> {
+    use flag_schema::rule::KeyKind;
+    let ty = syn::Ident::new(CONTEXT_TYPE, span);
+    let mut methods = Taken::default();
+    methods.take(
+        "with_entity_id",
+        "the Entity-Id's method `with_entity_id`".to_owned(),
+    )?;
+    let mut defs = Vec::new();
+    for (key, (kind, flags)) in document.context_keys() {
+        let what = format!("context key `{key}`");
+        let name = names::field(&key);
+        methods.take(&name, what.clone())?;
+        let method = names::ident(&name, Span::call_site(), &what)?;
+        let (param, how) = match kind {
+            KeyKind::Text => (quote!(&str), "compared as text"),
+            KeyKind::Number => (
+                quote!(impl #krate::__private::Number),
+                "compared as a number",
+            ),
+            KeyKind::Boolean => (quote!(bool), "compared as a boolean"),
+            KeyKind::Timestamp => (
+                quote!(&str),
+                "compared as a W3C timestamp (such as `2024-01-31T10:00:00Z`)",
+            ),
+            _ => (quote!(impl #krate::ContextValue), "read as any value"),
+        };
+        let readers = flags
+            .iter()
+            .map(|f| format!("`{f}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let doc = format!(" Sets `${key}`, {how} by the rules of {readers}.");
+        defs.push(quote! {
+            #[doc = #doc]
+            pub fn #method(self, value: #param) -> Self {
+                #ty(self.0.with(#key, value))
+            }
+        });
+    }
+    Ok(quote! {
+        /// The evaluation context the schema's variant rules read, typed: one method per
+        /// context key, taking the type the rules compare it with. It derefs to (and converts
+        /// into) the runtime's `Context`: `with_context(&flags::context()...)`,
+        /// `context = flags::context()...` on a gate, a Lambda layer's `.context(..)`.
+        #[derive(Clone, Debug, Default)]
+        #[must_use]
+        pub struct #ty(#krate::Context);
+
+        /// An empty typed context: add what the rules read, key by key.
+        pub fn context() -> #ty {
+            #ty::default()
+        }
+
+        impl #ty {
+            #(#defs)*
+
+            /// Sets the `Entity-Id`: the entity kept on one configuration version during a
+            /// gradual deployment, and assigned a treatment in an experiment.
+            pub fn with_entity_id(self, id: impl ::core::convert::Into<::std::string::String>) -> Self {
+                #ty(self.0.with_entity_id(id))
+            }
+        }
+
+        impl ::core::ops::Deref for #ty {
+            type Target = #krate::Context;
+
+            fn deref(&self) -> &#krate::Context {
+                &self.0
+            }
+        }
+
+        impl ::core::convert::From<#ty> for #krate::Context {
+            fn from(context: #ty) -> Self {
+                context.0
+            }
         }
     })
 }

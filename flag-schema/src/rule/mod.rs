@@ -163,6 +163,93 @@ impl Rule {
         self.keys.iter().map(String::as_str)
     }
 
+    /// Each context key the rule reads, with the type its comparisons read it as: a key
+    /// compared with a constant takes the constant's type; a key tested as text
+    /// (`begins_with`, `ends_with`, `contains`, `matches`) is text; a key read with no type
+    /// (`exists`, `split`, compared with another key) or with two types is [`KeyKind::Any`].
+    ///
+    /// ```
+    /// use flag_schema::rule::{KeyKind, Rule};
+    ///
+    /// let rule = Rule::parse(r#"(and (gte $age 18) (in $tier ["gold" "silver"]) (exists key::"beta"))"#).unwrap();
+    /// assert_eq!(
+    ///     rule.key_kinds().into_iter().collect::<Vec<_>>(),
+    ///     [("age", KeyKind::Number), ("beta", KeyKind::Any), ("tier", KeyKind::Text)]
+    /// );
+    /// ```
+    pub fn key_kinds(&self) -> std::collections::BTreeMap<&str, KeyKind> {
+        use parse::{Lit, Node, Operand};
+        fn lit(l: &Lit) -> KeyKind {
+            match l {
+                Lit::Str(_) => KeyKind::Text,
+                Lit::Int(_) | Lit::Float(_) => KeyKind::Number,
+                Lit::Time(_) => KeyKind::Timestamp,
+                Lit::Bool(_) => KeyKind::Boolean,
+            }
+        }
+        fn walk<'a>(node: &'a Node, out: &mut std::collections::BTreeMap<&'a str, KeyKind>) {
+            let mut add = |key: &'a str, kind: KeyKind| {
+                out.entry(key)
+                    .and_modify(|k| *k = k.merge(kind))
+                    .or_insert(kind);
+            };
+            let kind_of = |o: &Operand| match o {
+                Operand::Lit(l) => lit(l),
+                Operand::Expr(_) => KeyKind::Boolean,
+                Operand::Key(_) => KeyKind::Any,
+            };
+            match node {
+                Node::Const(_) => {}
+                Node::Compare(_, a, b) => {
+                    if let Operand::Key(k) = a {
+                        add(k, kind_of(b));
+                    }
+                    if let Operand::Key(k) = b {
+                        add(k, kind_of(a));
+                    }
+                    for o in [a, b] {
+                        if let Operand::Expr(e) = o {
+                            walk(e, out);
+                        }
+                    }
+                }
+                Node::Text(_, a, b) => {
+                    for o in [a, b] {
+                        if let Operand::Key(k) = o {
+                            add(k, KeyKind::Text);
+                        }
+                    }
+                }
+                Node::In(a, items) => {
+                    if let Operand::Key(k) = a {
+                        let kind = items
+                            .iter()
+                            .map(lit)
+                            .reduce(KeyKind::merge)
+                            .unwrap_or(KeyKind::Any);
+                        add(k, kind);
+                    }
+                }
+                Node::Matches(a, _) => {
+                    if let Operand::Key(k) = a {
+                        add(k, KeyKind::Text);
+                    }
+                }
+                Node::And(nodes) | Node::Or(nodes) => {
+                    for n in nodes {
+                        walk(n, out);
+                    }
+                }
+                Node::Not(n) => walk(n, out),
+                Node::Exists(k) => add(k, KeyKind::Any),
+                Node::Split(s) => add(&s.by, KeyKind::Any),
+            }
+        }
+        let mut out = std::collections::BTreeMap::new();
+        walk(&self.root, &mut out);
+        out
+    }
+
     /// Whether the rule uses `ne`, which AWS lists for audience rules but not for variant rules.
     pub(crate) fn uses_ne(&self) -> bool {
         fn walk(node: &parse::Node) -> bool {
@@ -225,6 +312,33 @@ pub struct RuleError {
     column: usize,
     message: String,
     kind: RuleErrorKind,
+}
+
+/// How the rules read a context key: the type of the constants it is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyKind {
+    /// Compared with strings, or tested as text.
+    Text,
+    /// Compared with numbers.
+    Number,
+    /// Compared with `true`/`false` or a nested expression.
+    Boolean,
+    /// Compared with W3C timestamps.
+    Timestamp,
+    /// Read with no type (`exists`, `split`, against another key) or with several.
+    Any,
+}
+
+impl KeyKind {
+    /// The kind of a key read both ways: the same, else [`KeyKind::Any`].
+    pub fn merge(self, other: KeyKind) -> KeyKind {
+        if self == other {
+            self
+        } else {
+            KeyKind::Any
+        }
+    }
 }
 
 /// Whether AppConfig refuses a rule, or may accept what this evaluator cannot run.
