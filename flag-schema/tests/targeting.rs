@@ -665,3 +665,47 @@ fn no_panic_on_any_rule_or_context() {
         "{parsed} parsed, {matched} matched"
     );
 }
+
+/// An unsupported construct does not hide what AppConfig refuses: the parse goes on past it.
+#[test]
+fn what_appconfig_refuses_is_found_past_an_unsupported_construct() {
+    let deep = |inner: &str| {
+        format!(
+            "(and {}{inner}{} (eq $b))",
+            "(not ".repeat(MAX_DEPTH + 2),
+            ")".repeat(MAX_DEPTH + 2)
+        )
+    };
+    for rule in [
+        r#"(and (matches in::$a pattern::"(?=x)") (eq $b))"#.to_owned(),
+        r#"(or (matches in::$a pattern::"\p{L}") (unknown $b))"#.to_owned(),
+        deep("(eq 1 1)"),
+        format!("(and {} (eq $b 1))", "(not ".repeat(MAX_DEPTH + 2)),
+    ] {
+        let e = Rule::parse_lenient(&rule).unwrap_err();
+        assert_eq!(e.kind(), RuleErrorKind::Invalid, "{rule}: {e}");
+        assert_eq!(
+            Rule::parse(&rule).unwrap_err().kind(),
+            RuleErrorKind::Invalid
+        );
+    }
+    // Alone, the same constructs are unsupported: the first one is reported.
+    let alone = format!(
+        r#"(and (matches in::$a pattern::"(?=x)") {}(eq 1 1){})"#,
+        "(not ".repeat(MAX_DEPTH + 2),
+        ")".repeat(MAX_DEPTH + 2)
+    );
+    let e = Rule::parse(&alone).unwrap_err();
+    assert_eq!(
+        (e.kind(), e.column()),
+        (RuleErrorKind::Unsupported, 22),
+        "{e}"
+    );
+    let lenient = Rule::parse_lenient(&alone).unwrap();
+    assert_eq!(lenient.unsupported(), Some(&e));
+    assert!(!lenient.matches("flag", &ctx(&[("a", "x")])));
+    // Regex-lite's limits are unsupported too, not invalid.
+    let nested = format!("{}a{}", "(".repeat(300), ")".repeat(300));
+    let e = Rule::parse(&format!(r#"(matches in::$a pattern::"{nested}")"#)).unwrap_err();
+    assert_eq!(e.kind(), RuleErrorKind::Unsupported, "{e}");
+}

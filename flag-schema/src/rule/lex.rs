@@ -66,6 +66,9 @@ pub(crate) struct Lexer<'a> {
     column: usize,
     /// The value glued to a `name::` (as in `pct::20`), handed out next.
     pending: Option<Token>,
+    /// The first construct met that this evaluator cannot run ([`Pos::unsupported`]): the
+    /// parse goes on past it, so that whatever else AppConfig would refuse is still found.
+    pub(crate) unsupported: Option<RuleError>,
 }
 
 impl<'a> Lexer<'a> {
@@ -75,6 +78,7 @@ impl<'a> Lexer<'a> {
             line: 1,
             column: 1,
             pending: None,
+            unsupported: None,
         }
     }
 

@@ -56,7 +56,8 @@ use crate::context::Context;
 /// AppConfig's maximum length of a rule, in characters (the type reference's JSON Schema).
 pub const MAX_RULE_CHARS: usize = 16_384;
 
-/// How deeply expressions and lists may nest; deeper rules are refused when parsed.
+/// How deeply expressions and lists may nest; a deeper rule is unsupported here: an error of
+/// [`Rule::parse`], a rule that never matches from [`Rule::parse_lenient`].
 pub const MAX_DEPTH: usize = 64;
 
 /// A parsed targeting rule. Parsing settles every operand's type and every operator's arity, so
@@ -81,28 +82,13 @@ impl Rule {
     /// assert!(err.message().contains("did you mean `exists`?"));
     /// ```
     pub fn parse(text: &str) -> Result<Rule, RuleError> {
-        let chars = text.chars().count();
-        if chars > MAX_RULE_CHARS {
-            return Err(RuleError {
-                line: 1,
-                column: 1,
-                message: format!(
-                    "the rule has {chars} characters; AppConfig allows at most {MAX_RULE_CHARS}"
-                ),
-                kind: RuleErrorKind::Invalid,
-            });
+        match Rule::parse_lenient(text)? {
+            Rule {
+                unsupported: Some(e),
+                ..
+            } => Err(e),
+            rule => Ok(rule),
         }
-        let root = parse::rule(text)?;
-        let mut keys = Vec::new();
-        collect_keys(&root, &mut keys);
-        keys.sort_unstable();
-        keys.dedup();
-        Ok(Rule {
-            text: text.to_owned(),
-            root,
-            keys,
-            unsupported: None,
-        })
     }
 
     /// [`parse`](Self::parse), except that a rule AppConfig may accept but this evaluator
@@ -119,15 +105,32 @@ impl Rule {
     /// assert!(Rule::parse_lenient("(eq $tier)").is_err());
     /// ```
     pub fn parse_lenient(text: &str) -> Result<Rule, RuleError> {
-        match Rule::parse(text) {
-            Err(e) if e.kind() == RuleErrorKind::Unsupported => Ok(Rule {
-                text: text.to_owned(),
-                root: parse::Node::Const(false),
-                keys: Vec::new(),
-                unsupported: Some(e),
-            }),
-            parsed => parsed,
+        let chars = text.chars().count();
+        if chars > MAX_RULE_CHARS {
+            return Err(RuleError {
+                line: 1,
+                column: 1,
+                message: format!(
+                    "the rule has {chars} characters; AppConfig allows at most {MAX_RULE_CHARS}"
+                ),
+                kind: RuleErrorKind::Invalid,
+            });
         }
+        let (root, unsupported) = parse::rule(text)?;
+        let root = match unsupported {
+            Some(_) => parse::Node::Const(false),
+            None => root,
+        };
+        let mut keys = Vec::new();
+        collect_keys(&root, &mut keys);
+        keys.sort_unstable();
+        keys.dedup();
+        Ok(Rule {
+            text: text.to_owned(),
+            root,
+            keys,
+            unsupported,
+        })
     }
 
     /// Why this rule never matches, if it is one this evaluator cannot run

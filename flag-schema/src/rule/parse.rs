@@ -5,7 +5,7 @@ use regex_lite::{Regex, RegexBuilder};
 
 use super::lex::{Lexer, Pos, Tok, Token};
 use super::scalar::Timestamp;
-use super::{RuleError, MAX_DEPTH};
+use super::{RuleError, RuleErrorKind, MAX_DEPTH};
 
 /// Compiled size limit of a `matches` pattern (regex-lite's default is 10 MiB).
 const MAX_REGEX_BYTES: usize = 256 * 1024;
@@ -101,7 +101,9 @@ struct Arg {
     pos: Pos,
 }
 
-pub(crate) fn rule(text: &str) -> Result<Node, RuleError> {
+/// The rule's tree, and the first construct in it this evaluator cannot run (in its place the
+/// tree holds `false`), if any; an error for what AppConfig refuses, wherever it is.
+pub(crate) fn rule(text: &str) -> Result<(Node, Option<RuleError>), RuleError> {
     let mut lexer = Lexer::new(text);
     let first = lexer.next_token()?;
     let root = match first.tok {
@@ -119,7 +121,7 @@ pub(crate) fn rule(text: &str) -> Result<Node, RuleError> {
             "unexpected text after the rule's expression (combine expressions with `and` or `or`)",
         ));
     }
-    Ok(root)
+    Ok((root, lexer.unsupported))
 }
 
 /// After `(` at `open`, nested `depth` levels deep (the rule's own expression is level 1).
@@ -174,15 +176,29 @@ fn expression(lexer: &mut Lexer<'_>, open: Pos, depth: usize) -> Result<Node, Ru
             }
         }
     }
-    build(op, head.pos, args)
+    match build(op, head.pos, args) {
+        Err(e) if e.kind() == RuleErrorKind::Unsupported => {
+            lexer.unsupported.get_or_insert(e);
+            Ok(Node::Const(false))
+        }
+        built => built,
+    }
 }
 
 fn item(lexer: &mut Lexer<'_>, t: Token, depth: usize) -> Result<Item, RuleError> {
     Ok(match t.tok {
         Tok::Open | Tok::OpenList if depth >= MAX_DEPTH => {
-            return Err(t.pos.unsupported(format!(
+            let error = t.pos.unsupported(format!(
                 "nested more than {MAX_DEPTH} levels deep, which this evaluator does not run"
-            )))
+            ));
+            lexer.unsupported.get_or_insert(error);
+            let list = t.tok == Tok::OpenList;
+            skip_nested(lexer, t.pos)?;
+            if list {
+                Item::List(Vec::new())
+            } else {
+                Item::Expr(Node::Const(false))
+            }
         }
         Tok::Open => Item::Expr(expression(lexer, t.pos, depth + 1)?),
         Tok::OpenList => Item::List(list(lexer, t.pos)?),
@@ -210,6 +226,21 @@ fn item(lexer: &mut Lexer<'_>, t: Token, depth: usize) -> Result<Item, RuleError
         }
         Tok::Close | Tok::End | Tok::Named(_) => return Err(t.pos.error("expected a value")),
     })
+}
+
+/// Past the tokens up to the bracket closing the one at `open`, however deep, without
+/// recursion: the lexer still refuses what does not lex, and an unclosed bracket.
+fn skip_nested(lexer: &mut Lexer<'_>, open: Pos) -> Result<(), RuleError> {
+    let mut depth = 1usize;
+    while depth > 0 {
+        match lexer.next_token()?.tok {
+            Tok::Open | Tok::OpenList => depth += 1,
+            Tok::Close | Tok::CloseList => depth -= 1,
+            Tok::End => return Err(open.error("unclosed `(`")),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// After `[`: literals, separated by whitespace or single commas.
@@ -472,7 +503,15 @@ fn string_like(op: &str, arg: Arg) -> Result<Operand, RuleError> {
 /// invalid otherwise. regex-lite's messages name the feature, never the pattern's text.
 fn regex_error(at: Pos, e: &regex_lite::Error) -> RuleError {
     let message = e.to_string();
-    if message.contains("not supported") || message.contains("limit") {
+    let beyond = [
+        "not supported",
+        "unsupported",
+        "too much nesting",
+        "too many",
+        "exhausted",
+        "limit",
+    ];
+    if beyond.iter().any(|b| message.contains(b)) {
         at.unsupported(format!(
             "a regular expression this evaluator (regex-lite) does not run: {message}"
         ))
