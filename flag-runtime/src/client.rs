@@ -17,7 +17,11 @@ pub(crate) struct Answer {
 
 #[derive(Debug)]
 pub(crate) struct AgentClient {
+    /// Keeps connections alive for a TTL.
     http: reqwest::Client,
+    /// Opens a new connection for each request: the one retry of a request whose kept-alive
+    /// connection died (see [`died_unanswered`]).
+    fresh: reqwest::Client,
     url: String,
     timeout: Duration,
     max_body_bytes: usize,
@@ -25,23 +29,32 @@ pub(crate) struct AgentClient {
 
 impl AgentClient {
     pub(crate) fn new(config: &Config) -> Result<Self, ConfigError> {
-        let http = reqwest::Client::builder()
-            // The agent is on loopback: an HTTP(S)_PROXY meant for outbound traffic must not
-            // capture it, and a redirect could only lead somewhere it should not.
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .tcp_nodelay(true)
-            .connect_timeout(config.timeout())
-            // Connections are kept alive for a TTL: a first-seen context then costs a request,
-            // not a connect (about half of it on loopback). One that died meanwhile (the agent
-            // closed it, a SnapStart restore) fails before any answer, and is retried once on a
-            // new connection: see `send`.
-            .pool_idle_timeout(config.ttl())
-            .pool_max_idle_per_host(MAX_IDLE_CONNECTIONS)
-            .build()
-            .map_err(|e| ConfigError::HttpClient(Arc::new(e)))?;
+        let builder = || {
+            reqwest::Client::builder()
+                // The agent is on loopback: an HTTP(S)_PROXY meant for outbound traffic must
+                // not capture it, and a redirect could only lead somewhere it should not.
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .tcp_nodelay(true)
+                .connect_timeout(config.timeout())
+        };
+        let built = |builder: reqwest::ClientBuilder| {
+            builder
+                .build()
+                .map_err(|e| ConfigError::HttpClient(Arc::new(e)))
+        };
+        // Connections are kept alive for a TTL: a first-seen context then costs a request,
+        // not a connect. One that died meanwhile (the agent closed it, a SnapStart restore)
+        // fails before any answer, and the request is sent again once on a new connection.
+        let http = built(
+            builder()
+                .pool_idle_timeout(config.ttl())
+                .pool_max_idle_per_host(MAX_IDLE_CONNECTIONS),
+        )?;
+        let fresh = built(builder().pool_max_idle_per_host(0))?;
         Ok(AgentClient {
             http,
+            fresh,
             url: config.url().to_owned(),
             timeout: config.timeout(),
             max_body_bytes: config.max_body_bytes(),
@@ -64,29 +77,11 @@ impl AgentClient {
     }
 
     async fn fetch_unbounded(&self, context: Option<&Context>) -> Result<Answer, FetchError> {
-        let mut request = self
-            .http
-            .get(&self.url)
-            .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(context) = context {
-            // One `Context` header, the pairs comma-separated (values hold no comma: `Context`
-            // checked that, and its size), as AWS's samples allow: a context of hundreds of
-            // pairs stays one header, far below any server's header-count limit. Bytes, not
-            // `&str`: UTF-8 values are sent as they are (obs-text).
-            use reqwest::header::HeaderValue;
-            if context.pairs().next().is_some() {
-                if let Ok(header) = HeaderValue::from_bytes(context.header().as_bytes()) {
-                    request = request.header("Context", header);
-                }
-            }
-            if let Some(header) = context
-                .entity_id()
-                .and_then(|id| HeaderValue::from_bytes(id.as_bytes()).ok())
-            {
-                request = request.header("Entity-Id", header);
-            }
-        }
-        let mut response = send(request).await.map_err(|e| self.classify(e))?;
+        let sent = match self.request(&self.http, context).send().await {
+            Err(e) if died_unanswered(&e) => self.request(&self.fresh, context).send().await,
+            sent => sent,
+        };
+        let mut response = sent.map_err(|e| self.classify(e))?;
         let status = response.status();
         if !status.is_success() {
             // Only the reason code of the agent's JSON error body is kept, and only when it is
@@ -131,6 +126,36 @@ impl AgentClient {
         Ok(Answer { body, version })
     }
 
+    /// The GET of the configuration on `http`, with `context`'s headers.
+    fn request(
+        &self,
+        http: &reqwest::Client,
+        context: Option<&Context>,
+    ) -> reqwest::RequestBuilder {
+        let mut request = http
+            .get(&self.url)
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(context) = context {
+            // One `Context` header, the pairs comma-separated (values hold no comma: `Context`
+            // checked that, and its size), as AWS's samples allow: a context of hundreds of
+            // pairs stays one header, far below any server's header-count limit. Bytes, not
+            // `&str`: UTF-8 values are sent as they are (obs-text).
+            use reqwest::header::HeaderValue;
+            if context.pairs().next().is_some() {
+                if let Ok(header) = HeaderValue::from_bytes(context.header().as_bytes()) {
+                    request = request.header("Context", header);
+                }
+            }
+            if let Some(header) = context
+                .entity_id()
+                .and_then(|id| HeaderValue::from_bytes(id.as_bytes()).ok())
+            {
+                request = request.header("Entity-Id", header);
+            }
+        }
+        request
+    }
+
     fn classify(&self, error: reqwest::Error) -> FetchError {
         if error.is_timeout() {
             FetchError::Timeout {
@@ -147,19 +172,31 @@ impl AgentClient {
 /// Idle connections kept per agent: a few concurrent refreshes each reuse one.
 const MAX_IDLE_CONNECTIONS: usize = 4;
 
-/// Sends `request`, again once on a new connection when it failed before any answer on what
-/// may have been a kept-alive connection that died while idle (closed by the agent, or dead
-/// after a SnapStart restore). A refused connect, a timeout or a fault in an answer is not
-/// retried: it is the agent's, and a dead agent is not asked twice.
-async fn send(request: reqwest::RequestBuilder) -> reqwest::Result<reqwest::Response> {
-    let again = request.try_clone();
-    match request.send().await {
-        Err(e) if e.is_request() && !e.is_connect() && !e.is_timeout() => match again {
-            Some(again) => again.send().await,
-            None => Err(e),
-        },
-        sent => sent,
+/// Whether `error` is a connection that ended before any byte of an answer (hyper's
+/// incomplete message, a reset, a broken pipe): what a kept-alive connection that died while
+/// idle gives (closed by the agent, dead after a SnapStart restore). A refused connect, a
+/// timeout, or a fault in an answer's bytes is the agent's, and is not asked again.
+fn died_unanswered(error: &reqwest::Error) -> bool {
+    use std::io::ErrorKind;
+    if error.is_connect() || error.is_timeout() {
+        return false;
     }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        if let Some(hyper) = cause.downcast_ref::<hyper::Error>() {
+            if hyper.is_incomplete_message() {
+                return true;
+            }
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe
+            );
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// How much of an error answer is read to find its reason code.

@@ -359,3 +359,17 @@ async fn a_kept_alive_connection_that_died_is_replaced_within_the_same_refresh()
     assert!(!flags.with_context(&gold).served_now().is_stale());
     assert_eq!(accepted.load(Ordering::SeqCst), 2);
 }
+
+/// A fault in an answer's bytes (a malformed head) is the agent's: the request is not sent
+/// again, whatever the connection.
+#[tokio::test]
+async fn a_malformed_answer_is_not_asked_again() {
+    let agent = RawAgent::start(|_| b"HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n{}".to_vec());
+    let flags = source(
+        agent.port(),
+        Duration::from_secs(60),
+        Duration::from_secs(2),
+    );
+    assert!(flags.refresh().await.is_err());
+    assert_eq!(agent.requests(), 1, "one connection, one request");
+}
