@@ -57,7 +57,12 @@ fn ui() {
             "tests/ui-typed/context_keys.rs",
         ],
     );
-    for case in ["collision", "attribute_collision", "schema_error"] {
+    for case in [
+        "collision",
+        "attribute_collision",
+        "schema_error",
+        "context_unnamed",
+    ] {
         with_schema(
             &dir.join(format!("ui-typed/schemas/{case}.json")),
             &[&format!("tests/ui-typed/{case}.rs")],

@@ -117,6 +117,25 @@ pub(crate) fn module(input: &Input, document: &Document, path: &Path) -> syn::Re
 /// The typed context's struct.
 const CONTEXT_TYPE: &str = "TypedContext";
 
+/// Method names a context key's method does not take: the typed context's own, the runtime
+/// `Context`'s (reached through `Deref`), and those of the traits it implements.
+const RESERVED_METHODS: &[&str] = &[
+    "with_entity_id",
+    "with",
+    "insert",
+    "get",
+    "pairs",
+    "entity_id",
+    "is_empty",
+    "validate",
+    "clone",
+    "clone_from",
+    "into",
+    "fmt",
+    "deref",
+    "default",
+];
+
 /// `context()` and its [`CONTEXT_TYPE`]: one method per context key some variant rule reads,
 /// typed by how the rules compare it, and `with_entity_id`; it derefs to, and converts into,
 /// the runtime's `Context`, so it goes wherever one does.
@@ -128,16 +147,35 @@ fn typed_context(
     use flag_schema::rule::KeyKind;
     let ty = syn::Ident::new(CONTEXT_TYPE, span);
     let mut methods = Taken::default();
-    methods.take(
-        "with_entity_id",
-        "the Entity-Id's method `with_entity_id`".to_owned(),
-    )?;
     let mut defs = Vec::new();
+    let mut unnamed = Vec::new();
     for (key, (kind, flags)) in document.context_keys() {
         let what = format!("context key `{key}`");
-        let name = names::field(&key);
-        methods.take(&name, what.clone())?;
-        let method = names::ident(&name, Span::call_site(), &what)?;
+        let mut name = names::field(&key);
+        // A key named like a method the typed context has (its own, `Context`'s through
+        // `Deref`, its traits') gets a `set_` method instead.
+        if RESERVED_METHODS.contains(&name.as_str()) {
+            name = format!("set_{name}");
+        }
+        // A key without a method of its own (two keys of one snake_case name, or one that
+        // cannot be a Rust name) is set with the string form; `flags!` itself still compiles.
+        let method = match methods
+            .take(&name, what.clone())
+            .and_then(|()| names::ident(&name, Span::call_site(), &what))
+        {
+            Ok(method) => method,
+            Err(why) => {
+                let note = format!(
+                    "{why}; `context()` has no method for it: set it with `Context::new().with(\"{key}\", ..)`"
+                );
+                unnamed.push(crate::context::warning(
+                    "context_key_without_method",
+                    &note,
+                    span,
+                ));
+                continue;
+            }
+        };
         let (param, how) = match kind {
             KeyKind::Text => (quote!(&str), "compared as text"),
             KeyKind::Number => (
@@ -165,6 +203,8 @@ fn typed_context(
         });
     }
     Ok(quote! {
+        #(const _: () = #unnamed;)*
+
         /// The evaluation context the schema's variant rules read, typed: one method per
         /// context key, taking the type the rules compare it with. It derefs to (and converts
         /// into) the runtime's `Context`: `with_context(&flags::context()...)`,
@@ -175,9 +215,11 @@ fn typed_context(
 
         /// An empty typed context: add what the rules read, key by key.
         pub fn context() -> #ty {
-            #ty::default()
+            #ty(#krate::Context::new())
         }
 
+        // Method names come from the schema's keys (`isBeta`, `next`): no naming lint applies.
+        #[allow(clippy::wrong_self_convention, clippy::should_implement_trait)]
         impl #ty {
             #(#defs)*
 
