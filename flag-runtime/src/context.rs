@@ -23,7 +23,7 @@ use std::sync::{Arc, OnceLock};
 ///
 /// A context that breaks one of these is not sent: checks with it serve the context-free flags,
 /// [`validate`](Self::validate) says why, and the source logs it once per streak of such
-/// contexts (the key or the limit, never a value).
+/// contexts, at most once a minute (the key or the limit, never a value).
 ///
 /// ```
 /// use flag_runtime::Context;

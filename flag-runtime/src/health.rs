@@ -5,11 +5,14 @@
 //! the agent supplied (a version is shown only when it is a short token).
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::context::ContextError;
+
+/// The least time between two lines about unsendable contexts.
+const INVALID_CONTEXT_LOG_MS: u64 = 60_000;
 use crate::error::FetchError;
 
 /// What a refresh that completed did.
@@ -71,7 +74,11 @@ pub(crate) struct Health {
     /// context-free answer's: [`Status`] reports the context-free answer only.
     context_streak: Mutex<u64>,
     missing: Mutex<HashSet<Box<str>>>,
+    /// Whether the current streak of unsendable contexts was logged.
     invalid_context_logged: AtomicBool,
+    /// `clock::now_ms` of the latest such line (0: none yet): at most one a minute, when
+    /// sendable and unsendable contexts alternate.
+    invalid_context_logged_ms: AtomicU64,
     /// Bumped after each recorded outcome of the context-free answer: what
     /// [`StatusChanges`](crate::StatusChanges) waits on.
     pub(crate) changes: tokio::sync::watch::Sender<u64>,
@@ -100,6 +107,7 @@ impl Health {
             context_streak: Mutex::default(),
             missing: Mutex::default(),
             invalid_context_logged: AtomicBool::new(false),
+            invalid_context_logged_ms: AtomicU64::new(0),
             changes: tokio::sync::watch::Sender::default(),
         }
     }
@@ -241,15 +249,26 @@ impl Health {
         }
     }
 
-    /// Logs, once per streak of contexts that cannot be sent, that one could not (the error
-    /// names the key or the limit, never a value).
+    /// Logs, once per streak of contexts that cannot be sent and at most once a minute, that
+    /// one could not (the error names the key or the limit, never a value).
     #[cold]
     pub(crate) fn log_invalid_context(&self, error: &ContextError) {
-        if !self.invalid_context_logged.swap(true, Ordering::Relaxed) {
+        if self.invalid_context_logged.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let now = crate::clock::now_ms().max(1);
+        let last = self.invalid_context_logged_ms.load(Ordering::Relaxed);
+        let due = last == 0 || now.saturating_sub(last) >= INVALID_CONTEXT_LOG_MS;
+        if due
+            && self
+                .invalid_context_logged_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
             tracing::warn!(
                 %error,
                 "evaluation context cannot be sent to the AppConfig agent; serving the \
-                 context-free flags; logged once until a context is sent again"
+                 context-free flags; logged again after a context is sent, at most once a minute"
             );
         }
     }

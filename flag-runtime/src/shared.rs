@@ -73,7 +73,7 @@ impl Shared {
 
     /// The target a context's checks refresh and read: the context's own; the context-free one
     /// for an empty context (nothing to send, so the same answer) and for a context that cannot
-    /// be sent (logged once), whose checks are then context-free checks in every respect.
+    /// be sent (logged once per streak, at most once a minute), whose checks are then context-free checks in every respect.
     pub(crate) fn context_target(&self, context: &Context) -> Arc<Target> {
         if context.is_empty() {
             return Arc::clone(&self.base);
