@@ -362,6 +362,14 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
         // code; the body itself keeps the user's lint levels.
         let on_path = if rebind.is_empty() {
             on.to_token_stream()
+        } else if !has_tail(on) {
+            // No tail expression (the body ends in `return ...;`, or gives `()`): no tail
+            // temporaries to end first, and a `let` of a diverging block would be clippy's
+            // `diverging_sub_expression` in code the user did not write.
+            quote!({
+                #(#rebind)*
+                #on
+            })
         } else {
             let result = format_ident!("__feature_flag_result", span = Span::mixed_site());
             quote!({
@@ -573,4 +581,13 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
             token
         })
         .collect()
+}
+
+/// Whether the body `block` ends in a tail expression (a value), as far as it parses; a body
+/// that does not parse counts as having one (the form that is right for any body).
+fn has_tail(block: &Group) -> bool {
+    match syn::parse2::<syn::Block>(block.to_token_stream()) {
+        Ok(block) => matches!(block.stmts.last(), Some(syn::Stmt::Expr(_, None))),
+        Err(_) => true,
+    }
 }

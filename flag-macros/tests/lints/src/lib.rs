@@ -38,6 +38,51 @@ pub fn ends_in_if_else((a, b): (u32, u32)) -> u32 {
     }
 }
 
+/// ... a body that is only `return` (`clippy::diverging_sub_expression`).
+#[cfg_attr(feature = "gated", feature_flag("lintFlag", fallback = old_pair8))]
+pub fn only_return((a, b): (u8, u8)) -> u8 {
+    return a.wrapping_add(b);
+}
+
+pub fn old_pair8(pair: (u8, u8)) -> u8 {
+    pair.0
+}
+
+/// ... returning from inside a loop.
+#[cfg_attr(feature = "gated", feature_flag("lintFlag", fallback = old_pair))]
+pub fn returns_in_a_loop((a, b): (u32, u32)) -> u32 {
+    let mut n = a;
+    loop {
+        if n > b {
+            return n;
+        }
+        n += 1;
+    }
+}
+
+/// ... returning from match arms.
+#[cfg_attr(feature = "gated", feature_flag("lintFlag", fallback = old_pair))]
+pub fn returns_in_match_arms((a, b): (u32, u32)) -> u32 {
+    match a.cmp(&b) {
+        std::cmp::Ordering::Less => return b,
+        _ => return a,
+    }
+}
+
+/// ... with `?` and an early `return`.
+#[cfg_attr(feature = "gated", feature_flag("lintFlag", fallback = old_parse))]
+pub fn returns_with_question_mark((a, b): (&str, u32)) -> Result<u32, std::num::ParseIntError> {
+    let n: u32 = a.parse()?;
+    if n > b {
+        return Ok(n);
+    }
+    return Ok(b);
+}
+
+pub fn old_parse(pair: (&str, u32)) -> Result<u32, std::num::ParseIntError> {
+    Ok(pair.1)
+}
+
 pub fn old_pair(pair: (u32, u32)) -> u32 {
     pair.0
 }
