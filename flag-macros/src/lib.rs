@@ -214,7 +214,7 @@
 //! let context = flags::context().tier("gold"); // typed by the rules: `$tier` is text
 //! // No agent here: every flag is off, and `get` is `None`.
 //! assert!(!flags::NEW_CHECKOUT.is_enabled_now());
-//! assert_eq!(flags::TIERED_BANNER.with(&context).get().await, None);
+//! assert_eq!(flags::TIERED_BANNER.with_context(&context).get().await, None);
 //!
 //! // Overrides by key or through the statics, with typed values:
 //! let _flags = flag_runtime::Overrides::new()
@@ -225,7 +225,7 @@
 //!     )
 //!     .apply();
 //! assert!(flags::NEW_CHECKOUT.is_enabled().await);
-//! let banner = flags::TIERED_BANNER.with(&context).get().await.unwrap();
+//! let banner = flags::TIERED_BANNER.with_context(&context).get().await.unwrap();
 //! assert_eq!((banner.percentage, banner.variant.map(|v| v.name())), (20.0, Some("gold")));
 //! # }
 //! ```

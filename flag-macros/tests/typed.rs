@@ -91,29 +91,45 @@ async fn typed_flags_follow_the_agent() {
     // Multi-variant: the variant and its attributes for a context.
     let gold = Context::new().with("tier", "gold");
     let silver = Context::new().with("tier", "silver");
-    let tiered = flags::TIERED_BANNER.with(&gold).get().await.unwrap();
+    let tiered = flags::TIERED_BANNER
+        .with_context(&gold)
+        .get()
+        .await
+        .unwrap();
     assert_eq!(
         (tiered.variant, tiered.percentage),
         (Some(TieredBannerVariant::Gold), 20.0)
     );
     assert_eq!(TieredBannerVariant::Gold.name(), "gold");
-    let tiered = flags::TIERED_BANNER.with(&silver).get().await.unwrap();
+    let tiered = flags::TIERED_BANNER
+        .with_context(&silver)
+        .get()
+        .await
+        .unwrap();
     assert_eq!(tiered.variant, Some(TieredBannerVariant::SilverTier));
     assert_eq!(
         tiered.variant.map(TieredBannerVariant::name),
         Some("silver tier")
     );
-    assert!(flags::TIERED_BANNER.with(&silver).is_enabled().await);
-    assert!(flags::TIERED_BANNER.with(&silver).is_enabled_now());
+    assert!(
+        flags::TIERED_BANNER
+            .with_context(&silver)
+            .is_enabled()
+            .await
+    );
+    assert!(flags::TIERED_BANNER.with_context(&silver).is_enabled_now());
     let bronze = Context::new().with("tier", "bronze");
     assert!(
-        !flags::TIERED_BANNER.with(&bronze).is_enabled().await,
+        !flags::TIERED_BANNER
+            .with_context(&bronze)
+            .is_enabled()
+            .await,
         "default variant: off"
     );
-    assert_eq!(flags::TIERED_BANNER.with(&bronze).get().await, None);
+    assert_eq!(flags::TIERED_BANNER.with_context(&bronze).get().await, None);
     assert_eq!(
         flags::TIERED_BANNER
-            .with(&gold)
+            .with_context(&gold)
             .get_now()
             .map(|t| t.percentage),
         Some(20.0)

@@ -49,7 +49,7 @@ async fn typed_values_with_variants() {
             let context = flag_runtime::Context::new().with("tier", "gold");
             (
                 flags::TIERED_BANNER.get().await,
-                flags::TIERED_BANNER.with(&context).get().await,
+                flags::TIERED_BANNER.with_context(&context).get().await,
                 flags::TIERED_BANNER.is_enabled().await,
                 flag_runtime::default_source()
                     .flag_now("tieredBanner")

@@ -22,6 +22,9 @@ async fn the_default_source_behind_the_singleton() {
         Duration::from_secs(2),
     ))
     .unwrap();
+    // Installed once: a second source is given back, and the first stays the default.
+    let dead = source(1, Duration::from_secs(60), Duration::from_millis(50));
+    assert!(flag_runtime::install_default(dead).is_err());
 
     let client = {
         let mut api = OpenFeature::singleton_mut().await;

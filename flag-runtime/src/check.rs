@@ -15,15 +15,10 @@ use crate::shared::Shared;
 /// The sync check of `flag` (through `site`'s memo, when a call site checks it): never waits;
 /// outside a scope a due refresh starts in the background.
 #[inline]
-pub(crate) fn enabled_now(
-    shared: &Arc<Shared>,
-    flag: &str,
-    default: bool,
-    site: Option<&Site>,
-) -> bool {
+pub(crate) fn enabled_now(shared: &Arc<Shared>, flag: &str, site: Option<&Site>) -> bool {
     match warm(site) {
         Some(enabled) => enabled,
-        None => enabled_now_cold(shared, flag, default, site),
+        None => enabled_now_cold(shared, flag, site),
     }
 }
 
@@ -44,27 +39,27 @@ fn warm(site: Option<&Site>) -> Option<bool> {
 }
 
 #[inline(never)]
-fn enabled_now_cold(shared: &Arc<Shared>, flag: &str, default: bool, site: Option<&Site>) -> bool {
+fn enabled_now_cold(shared: &Arc<Shared>, flag: &str, site: Option<&Site>) -> bool {
     if let Some(forced) = overrides::enabled(flag) {
         return forced;
     }
-    if let Some(answer) = pins::pinned(shared, |pins| pins.enabled(flag, default, site)) {
+    if let Some(answer) = pins::pinned(shared, |pins| pins.enabled(flag, site)) {
         return answer;
     }
     shared.refresh_if_due(&shared.base);
-    read(shared, flag, default, site)
+    read(shared, flag, site)
 }
 
 /// The published context-free answer for `flag`: a site's memo for the published generation,
 /// else the snapshot, remembered under that snapshot's own generation (a snapshot published
 /// between the two reads must not have its answer filed under its predecessor's).
 #[inline]
-fn read(shared: &Shared, flag: &str, default: bool, site: Option<&Site>) -> bool {
+fn read(shared: &Shared, flag: &str, site: Option<&Site>) -> bool {
     if let Some(enabled) = site.and_then(|site| site.cached(shared.base.published.generation())) {
         return enabled;
     }
     shared.read_base(|snapshot| {
-        let read = || shared.enabled(snapshot, flag, default);
+        let read = || shared.enabled(snapshot, flag);
         match site {
             Some(site) => site.answer(snapshot.map_or(0, |s| s.generation), read),
             None => read(),
@@ -78,23 +73,16 @@ fn read(shared: &Shared, flag: &str, default: bool, site: Option<&Site>) -> bool
 pub(crate) struct Check<'a> {
     shared: &'a Arc<Shared>,
     flag: &'a str,
-    default: bool,
     site: Option<&'a Site>,
     waiting: Option<Pin<Box<dyn Future<Output = ()> + Send + 'a>>>,
 }
 
 impl<'a> Check<'a> {
     #[inline]
-    pub(crate) fn new(
-        shared: &'a Arc<Shared>,
-        flag: &'a str,
-        default: bool,
-        site: Option<&'a Site>,
-    ) -> Self {
+    pub(crate) fn new(shared: &'a Arc<Shared>, flag: &'a str, site: Option<&'a Site>) -> Self {
         Check {
             shared,
             flag,
-            default,
             site,
             waiting: None,
         }
@@ -104,15 +92,15 @@ impl<'a> Check<'a> {
     /// answer once no refresh is due (waiting for one, bounded, when it is).
     #[inline(never)]
     fn first_poll(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
-        let (shared, flag, default, site) = (self.shared, self.flag, self.default, self.site);
+        let (shared, flag, site) = (self.shared, self.flag, self.site);
         if let Some(forced) = overrides::enabled(flag) {
             return Poll::Ready(forced);
         }
-        if let Some(answer) = pins::pinned(shared, |pins| pins.enabled(flag, default, site)) {
+        if let Some(answer) = pins::pinned(shared, |pins| pins.enabled(flag, site)) {
             return Poll::Ready(answer);
         }
         if !refresh::must_wait(&shared.refresher, &shared.base) {
-            return Poll::Ready(read(shared, flag, default, site));
+            return Poll::Ready(read(shared, flag, site));
         }
         self.waiting = Some(Box::pin(refresh::fresh(&shared.refresher, &shared.base)));
         self.wait(cx)
@@ -121,7 +109,7 @@ impl<'a> Check<'a> {
     fn wait(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
         match self.waiting.as_mut().map(|w| w.as_mut().poll(cx)) {
             Some(Poll::Pending) => Poll::Pending,
-            _ => Poll::Ready(read(self.shared, self.flag, self.default, self.site)),
+            _ => Poll::Ready(read(self.shared, self.flag, self.site)),
         }
     }
 }

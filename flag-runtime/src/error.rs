@@ -37,9 +37,6 @@ pub enum ConfigError {
     },
     /// The HTTP client could not be built.
     HttpClient(Arc<reqwest::Error>),
-    /// [`install_default`](crate::install_default) was called after the default source was
-    /// already set up (installed, or configured from the environment by a first check).
-    DefaultAlreadySet,
 }
 
 impl fmt::Display for ConfigError {
@@ -59,10 +56,6 @@ impl fmt::Display for ConfigError {
                  call `allow_remote_endpoint(true)` to allow another host"
             ),
             ConfigError::HttpClient(_) => f.write_str("the HTTP client could not be built"),
-            ConfigError::DefaultAlreadySet => f.write_str(
-                "the default flag source is already set (installed, or configured from the \
-                 environment by an earlier check); install it once, before the first check",
-            ),
         }
     }
 }

@@ -52,7 +52,7 @@
 //! let express = flags.is_enabled_now("expressShipping");
 //!
 //! // A kill switch: on unless AppConfig says otherwise, even when nothing could be loaded.
-//! let payments = flags.is_enabled_or("paymentsEnabled", true).await;
+//! let payments = flags.flag("paymentsEnabled").await.is_none_or(|f| f.is_enabled());
 //! # }
 //! ```
 //!
@@ -208,23 +208,13 @@ pub mod __private {
     /// scope's answer.
     #[inline]
     pub fn check(site: &'static Site) -> impl std::future::Future<Output = bool> + Send {
-        crate::check::Check::new(
-            &crate::default_source().shared,
-            site.flag,
-            false,
-            Some(site),
-        )
+        crate::check::Check::new(&crate::default_source().shared, site.flag, Some(site))
     }
 
     /// The sync, never-waiting gate check of the default source, for one call site.
     #[inline]
     pub fn check_now(site: &'static Site) -> bool {
-        crate::check::enabled_now(
-            &crate::default_source().shared,
-            site.flag,
-            false,
-            Some(site),
-        )
+        crate::check::enabled_now(&crate::default_source().shared, site.flag, Some(site))
     }
 
     /// The async gate check of the default source for an explicit evaluation context.

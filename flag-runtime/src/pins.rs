@@ -246,8 +246,8 @@ impl Pins {
 
     /// Whether `flag` is on (through `site`'s memo, when a call site checks it).
     #[inline]
-    pub(crate) fn enabled(&self, flag: &str, default: bool, site: Option<&Site>) -> bool {
-        let read = || self.shared.enabled(self.snapshot(), flag, default);
+    pub(crate) fn enabled(&self, flag: &str, site: Option<&Site>) -> bool {
+        let read = || self.shared.enabled(self.snapshot(), flag);
         match site {
             Some(site) if self.generation != NOTHING => site.answer(self.generation, read),
             _ => read(),

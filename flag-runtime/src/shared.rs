@@ -26,17 +26,17 @@ impl Shared {
         }
     }
 
-    /// Whether `flag` is on in `snapshot`; `default` when nothing is known about it (a missing
-    /// flag is logged once, by name).
+    /// Whether `flag` is on in `snapshot`; off when nothing is known about it (a missing flag
+    /// is logged once, by name).
     #[inline]
-    pub(crate) fn enabled(&self, snapshot: Option<&Snapshot>, flag: &str, default: bool) -> bool {
-        match snapshot {
-            None => default,
-            Some(snapshot) => snapshot.enabled(flag).unwrap_or_else(|| {
-                self.refresher.health.log_missing(flag, snapshot.version());
-                default
-            }),
-        }
+    pub(crate) fn enabled(&self, snapshot: Option<&Snapshot>, flag: &str) -> bool {
+        let Some(snapshot) = snapshot else {
+            return false;
+        };
+        snapshot.enabled(flag).unwrap_or_else(|| {
+            self.refresher.health.log_missing(flag, snapshot.version());
+            false
+        })
     }
 
     /// `flag` in `snapshot`, if there (a missing flag is logged once, by name).

@@ -47,8 +47,10 @@ fn init_default() -> &'static FlagSource {
     source
 }
 
-/// Makes `source` the process-wide default. Call it once, at start-up, before the first check;
-/// afterwards it returns [`ConfigError::DefaultAlreadySet`] and leaves the default as it was.
+/// Makes `source` the process-wide default. Call it once, at start-up, before the first check:
+/// once the default is set (installed, or configured from the environment by a first check) it
+/// gives `source` back as the error, as [`OnceLock::set`](std::sync::OnceLock::set) does, and
+/// leaves the default as it was.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -59,13 +61,13 @@ fn init_default() -> &'static FlagSource {
 ///     .ttl(Duration::from_secs(30))
 ///     .with_env()
 ///     .build()?;
-/// flag_runtime::install_default(FlagSource::new(config)?)?;
+/// if flag_runtime::install_default(FlagSource::new(config)?).is_err() {
+///     eprintln!("the default flag source was already set; keeping it");
+/// }
 /// # Ok(()) }
 /// ```
-pub fn install_default(source: FlagSource) -> Result<(), ConfigError> {
-    DEFAULT
-        .set(source)
-        .map_err(|_| ConfigError::DefaultAlreadySet)
+pub fn install_default(source: FlagSource) -> Result<(), FlagSource> {
+    DEFAULT.set(source)
 }
 
 /// Runs `future` as an invocation scope of the [default source](default_source) for `context`
@@ -219,40 +221,14 @@ impl FlagSource {
     /// waiting at most the configured timeout; on any fault, last-known-good, else `false`.
     /// In a [scope](Self::scope), the scope's answer for its context.
     pub fn is_enabled<'a>(&'a self, flag: &'a str) -> impl Future<Output = bool> + Send + 'a {
-        self.is_enabled_or(flag, false)
-    }
-
-    /// Whether `flag` is on, or `default` when nothing is known about it: no configuration
-    /// loaded (the agent unreachable since start-up), or the flag missing from it. For kill
-    /// switches and other flags that must be on unless AppConfig says otherwise.
-    ///
-    /// ```no_run
-    /// # async fn demo(flags: &flag_runtime::FlagSource) {
-    /// // Payments stay on when the agent cannot be reached at all.
-    /// if flags.is_enabled_or("paymentsEnabled", true).await {
-    ///     // ...
-    /// }
-    /// # }
-    /// ```
-    pub fn is_enabled_or<'a>(
-        &'a self,
-        flag: &'a str,
-        default: bool,
-    ) -> impl Future<Output = bool> + Send + 'a {
-        Check::new(&self.shared, flag, default, None)
+        Check::new(&self.shared, flag, None)
     }
 
     /// Whether `flag` is on, without ever waiting: outside a scope the current snapshot is
     /// served, and a due refresh starts in the background (before the first load completes,
     /// every flag is off).
     pub fn is_enabled_now(&self, flag: &str) -> bool {
-        self.is_enabled_now_or(flag, false)
-    }
-
-    /// [`is_enabled_now`](Self::is_enabled_now) with a `default` for when nothing is known
-    /// about the flag, as [`is_enabled_or`](Self::is_enabled_or).
-    pub fn is_enabled_now_or(&self, flag: &str, default: bool) -> bool {
-        check::enabled_now(&self.shared, flag, default, None)
+        check::enabled_now(&self.shared, flag, None)
     }
 
     /// The whole state of `flag` (attributes, variant), refreshed as [`is_enabled`](Self::is_enabled)
@@ -449,9 +425,9 @@ impl Targeted<'_> {
         })
     }
 
-    fn enabled_in(&self, served: &Served, flag: &str, default: bool) -> bool {
+    fn enabled_in(&self, served: &Served, flag: &str) -> bool {
         let snapshot = served.snapshot().map(|s| &**s);
-        self.source.shared.enabled(snapshot, flag, default)
+        self.source.shared.enabled(snapshot, flag)
     }
 
     fn flag_in(&self, served: &Served, flag: &str) -> Option<Flag> {
@@ -461,30 +437,19 @@ impl Targeted<'_> {
 
     /// Whether `flag` is on for this context (see [`FlagSource::is_enabled`]).
     pub async fn is_enabled(&self, flag: &str) -> bool {
-        self.is_enabled_or(flag, false).await
-    }
-
-    /// Whether `flag` is on for this context, or `default` when nothing is known about it (see
-    /// [`FlagSource::is_enabled_or`]).
-    pub async fn is_enabled_or(&self, flag: &str, default: bool) -> bool {
         if let Some(forced) = overrides::enabled(flag) {
             return forced;
         }
-        self.enabled_in(&self.read_fresh().await, flag, default)
+        self.enabled_in(&self.read_fresh().await, flag)
     }
 
     /// Whether `flag` is on for this context, without waiting (see [`FlagSource::is_enabled_now`]):
     /// a context seen for the first time is answered context-free while its answer loads.
     pub fn is_enabled_now(&self, flag: &str) -> bool {
-        self.is_enabled_now_or(flag, false)
-    }
-
-    /// [`is_enabled_now`](Self::is_enabled_now) with a default for when nothing is known.
-    pub fn is_enabled_now_or(&self, flag: &str, default: bool) -> bool {
         if let Some(forced) = overrides::enabled(flag) {
             return forced;
         }
-        self.enabled_in(&self.read_now(), flag, default)
+        self.enabled_in(&self.read_now(), flag)
     }
 
     /// The whole state of `flag` for this context: attributes and, for a multi-variant flag,

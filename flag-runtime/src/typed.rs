@@ -157,7 +157,7 @@ impl<T: FlagValue> TypedFlag<T> {
     /// [`FlagSource::is_enabled_now`]: crate::FlagSource::is_enabled_now
     #[inline]
     pub fn is_enabled_now(&self) -> bool {
-        check::enabled_now(shared(), self.key(), false, Some(&self.site))
+        check::enabled_now(shared(), self.key(), Some(&self.site))
     }
 
     /// Whether the flag is on, refreshed first when stale, waiting at most the timeout (as
@@ -167,7 +167,7 @@ impl<T: FlagValue> TypedFlag<T> {
     /// [`FlagSource::is_enabled`]: crate::FlagSource::is_enabled
     #[inline]
     pub fn is_enabled(&self) -> impl Future<Output = bool> + Send + '_ {
-        Check::new(shared(), self.key(), false, Some(&self.site))
+        Check::new(shared(), self.key(), Some(&self.site))
     }
 
     /// The flag's typed value, without waiting: `None` when it is off or unknown.
@@ -207,7 +207,7 @@ impl<T: FlagValue> TypedFlag<T> {
     /// The same reads for one evaluation context (a multi-variant flag picks its variant by
     /// it): see [`FlagSource::with_context`](crate::FlagSource::with_context). In a scope,
     /// needed only for a context other than the scope's.
-    pub fn with<'a>(&'a self, context: &'a Context) -> TypedTargeted<'a, T> {
+    pub fn with_context<'a>(&'a self, context: &'a Context) -> TypedTargeted<'a, T> {
         TypedTargeted {
             flag: self,
             context,
@@ -293,7 +293,7 @@ impl<T: FlagValue> TypedFlag<T> {
     }
 }
 
-/// The reads of a [`TypedFlag`] for one evaluation [`Context`]; see [`TypedFlag::with`].
+/// The reads of a [`TypedFlag`] for one evaluation [`Context`]; see [`TypedFlag::with_context`].
 #[derive(Debug, Clone, Copy)]
 pub struct TypedTargeted<'a, T: 'static> {
     flag: &'a TypedFlag<T>,

@@ -459,19 +459,20 @@ async fn refresh_reports_its_own_request() {
 #[tokio::test]
 async fn a_kill_switch_defaults_on_when_nothing_is_known() {
     let flags = source(dead_port(), LONG, TIMEOUT);
-    assert!(flags.is_enabled_or("payments", true).await);
-    assert!(flags.is_enabled_now_or("payments", true));
+    let on_unless_off = |flag: Option<flag_runtime::Flag>| flag.is_none_or(|f| f.is_enabled());
+    assert!(on_unless_off(flags.flag("payments").await));
+    assert!(on_unless_off(flags.flag_now("payments")));
     assert!(!flags.is_enabled("payments").await);
 
     let file = FlagsFile::new(&doc(false, 5));
     let agent = start_agent(&file).await;
     let flags = source(agent.addr().port(), LONG, TIMEOUT);
     assert!(
-        !flags.is_enabled_or("newCheckout", true).await,
+        !on_unless_off(flags.flag("newCheckout").await),
         "known: AppConfig's value"
     );
     assert!(
-        flags.is_enabled_or("notThere", true).await,
+        on_unless_off(flags.flag("notThere").await),
         "missing from the answer: the default"
     );
 }

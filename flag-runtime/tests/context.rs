@@ -217,12 +217,11 @@ async fn faults_with_a_context() {
         !nothing.with_context(&fresh).is_enabled("newCheckout").await,
         "else off"
     );
-    assert!(
-        nothing
-            .with_context(&fresh)
-            .is_enabled_or("newCheckout", true)
-            .await
-    );
+    assert!(nothing
+        .with_context(&fresh)
+        .flag("newCheckout")
+        .await
+        .is_none_or(|f| f.is_enabled()));
 }
 
 /// A context that cannot be sent is checked context-free in every respect: its async checks

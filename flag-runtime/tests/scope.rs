@@ -380,7 +380,10 @@ async fn a_scope_with_nothing_loaded_answers_off_without_waiting_again() {
             let checked = Instant::now();
             let answers = (
                 flags.is_enabled("newCheckout").await || flags.is_enabled_now("newCheckout"),
-                flags.is_enabled_or("newCheckout", true).await,
+                flags
+                    .flag("newCheckout")
+                    .await
+                    .is_none_or(|f| f.is_enabled()),
                 flags.with_context(&tier("gold")).served().await,
             );
             (

@@ -120,7 +120,7 @@ async fn a_misfit_serves_the_context_free_value() {
     let broken = tier("broken");
     let explicit = flag_runtime::scope(tier("silver"), async {
         flags::NEW_CHECKOUT
-            .with(&broken)
+            .with_context(&broken)
             .get_now()
             .and_then(|f| f.limit)
     })
