@@ -152,21 +152,75 @@ impl fmt::Display for ShapeProblem {
     }
 }
 
-impl FetchError {
-    /// A short, stable name for the kind of fault (for metrics and log fields).
-    pub fn kind(&self) -> &'static str {
+/// The kind of a [`FetchError`], without its details: for matching, metrics and log fields
+/// ([`as_str`](Self::as_str) is a short, stable name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FetchErrorKind {
+    /// [`FetchError::Unconfigured`].
+    Unconfigured,
+    /// [`FetchError::Connect`].
+    Connect,
+    /// [`FetchError::Timeout`].
+    Timeout,
+    /// [`FetchError::Status`].
+    Status,
+    /// [`FetchError::TooLarge`].
+    TooLarge,
+    /// [`FetchError::Transport`].
+    Transport,
+    /// [`FetchError::MalformedJson`].
+    MalformedJson,
+    /// [`FetchError::InvalidShape`].
+    InvalidShape,
+    /// [`FetchError::Cancelled`].
+    Cancelled,
+    /// [`FetchError::Refresher`].
+    Refresher,
+    /// [`FetchError::InvalidContext`].
+    InvalidContext,
+}
+
+impl FetchErrorKind {
+    /// A short, stable name (`"timeout"`, `"malformed_json"`, ...).
+    pub fn as_str(self) -> &'static str {
         match self {
-            FetchError::Unconfigured(_) => "unconfigured",
-            FetchError::Connect(_) => "connect",
-            FetchError::Timeout { .. } => "timeout",
-            FetchError::Status { .. } => "status",
-            FetchError::TooLarge { .. } => "too_large",
-            FetchError::Transport(_) => "transport",
-            FetchError::MalformedJson { .. } => "malformed_json",
-            FetchError::InvalidShape { .. } => "invalid_shape",
-            FetchError::Cancelled => "cancelled",
-            FetchError::Refresher(_) => "refresher",
-            FetchError::InvalidContext(_) => "invalid_context",
+            FetchErrorKind::Unconfigured => "unconfigured",
+            FetchErrorKind::Connect => "connect",
+            FetchErrorKind::Timeout => "timeout",
+            FetchErrorKind::Status => "status",
+            FetchErrorKind::TooLarge => "too_large",
+            FetchErrorKind::Transport => "transport",
+            FetchErrorKind::MalformedJson => "malformed_json",
+            FetchErrorKind::InvalidShape => "invalid_shape",
+            FetchErrorKind::Cancelled => "cancelled",
+            FetchErrorKind::Refresher => "refresher",
+            FetchErrorKind::InvalidContext => "invalid_context",
+        }
+    }
+}
+
+impl fmt::Display for FetchErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FetchError {
+    /// The kind of fault, without its details.
+    pub fn kind(&self) -> FetchErrorKind {
+        match self {
+            FetchError::Unconfigured(_) => FetchErrorKind::Unconfigured,
+            FetchError::Connect(_) => FetchErrorKind::Connect,
+            FetchError::Timeout { .. } => FetchErrorKind::Timeout,
+            FetchError::Status { .. } => FetchErrorKind::Status,
+            FetchError::TooLarge { .. } => FetchErrorKind::TooLarge,
+            FetchError::Transport(_) => FetchErrorKind::Transport,
+            FetchError::MalformedJson { .. } => FetchErrorKind::MalformedJson,
+            FetchError::InvalidShape { .. } => FetchErrorKind::InvalidShape,
+            FetchError::Cancelled => FetchErrorKind::Cancelled,
+            FetchError::Refresher(_) => FetchErrorKind::Refresher,
+            FetchError::InvalidContext(_) => FetchErrorKind::InvalidContext,
         }
     }
 }

@@ -120,7 +120,7 @@ impl Health {
             Some(error @ FetchError::Unconfigured(_)) => error.clone(),
             _ => return,
         };
-        tracing::warn!(%error, kind = error.kind(), "feature flags are not configured; every flag is off");
+        tracing::warn!(%error, kind = error.kind().as_str(), "feature flags are not configured; every flag is off");
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -162,7 +162,7 @@ impl Health {
         match outcome {
             Err(error) if streak_before == 0 => tracing::warn!(
                 %error,
-                kind = error.kind(),
+                kind = error.kind().as_str(),
                 serving,
                 "AppConfig agent refresh failed; logged once until it recovers"
             ),
@@ -195,7 +195,7 @@ impl Health {
         match outcome {
             Err(error) if before == 0 => tracing::warn!(
                 %error,
-                kind = error.kind(),
+                kind = error.kind().as_str(),
                 "AppConfig agent refresh for an evaluation context failed; serving that context's \
                  last-known-good answer, else the context-free one; logged once until a context \
                  refresh succeeds"

@@ -260,11 +260,11 @@ impl Pins {
 
     /// The snapshot checks without an explicit context read.
     pub(crate) fn snapshot(&self) -> Option<&Snapshot> {
-        self.served.snapshot().map(|s| &**s)
+        self.served.snapshot()
     }
 
     pub(crate) fn snapshot_arc(&self) -> Option<Arc<Snapshot>> {
-        self.served.snapshot().cloned()
+        self.served.shared().cloned()
     }
 
     /// Whether checks without an explicit context read the context-free answer.
@@ -274,7 +274,7 @@ impl Pins {
 
     /// The pinned context-free snapshot.
     pub(crate) fn base_snapshot(&self) -> Option<&Snapshot> {
-        self.base.snapshot().map(|s| &**s)
+        self.base.snapshot()
     }
 
     /// What the checks of `context` (whose target is `target`) read in this scope or a scope

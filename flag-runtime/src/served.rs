@@ -32,7 +32,12 @@ pub enum Served {
 
 impl Served {
     /// The flags served, if any.
-    pub fn snapshot(&self) -> Option<&Arc<Snapshot>> {
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.shared().map(|s| &**s)
+    }
+
+    /// The flags served, shared.
+    pub(crate) fn shared(&self) -> Option<&Arc<Snapshot>> {
         match self {
             Served::Context { snapshot, .. } | Served::ContextFree { snapshot, .. } => {
                 Some(snapshot)

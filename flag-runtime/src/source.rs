@@ -426,12 +426,12 @@ impl Targeted<'_> {
     }
 
     fn enabled_in(&self, served: &Served, flag: &str) -> bool {
-        let snapshot = served.snapshot().map(|s| &**s);
+        let snapshot = served.snapshot();
         self.source.shared.enabled(snapshot, flag)
     }
 
     fn flag_in(&self, served: &Served, flag: &str) -> Option<Flag> {
-        let snapshot = served.snapshot().map(|s| &**s);
+        let snapshot = served.snapshot();
         self.source.shared.flag(snapshot, flag)
     }
 
@@ -490,12 +490,12 @@ impl Targeted<'_> {
     /// Every flag for this context, from one configuration version, with active
     /// [`Overrides`](crate::Overrides) laid over it.
     pub async fn snapshot(&self) -> Option<Arc<Snapshot>> {
-        overrides::overlay(self.read_fresh().await.snapshot().cloned())
+        overrides::overlay(self.read_fresh().await.shared().cloned())
     }
 
     /// [`snapshot`](Self::snapshot) without waiting.
     pub fn snapshot_now(&self) -> Option<Arc<Snapshot>> {
-        overrides::overlay(self.read_now().snapshot().cloned())
+        overrides::overlay(self.read_now().shared().cloned())
     }
 
     /// The answer this context's checks read, with its origin: refreshed first when due, as

@@ -170,7 +170,7 @@ async fn fault_matrix() {
             .status()
             .last_error
             .unwrap_or_else(|| panic!("{name}: no error recorded"));
-        assert_eq!(error.kind(), *kind, "{name}: {error}");
+        assert_eq!(error.kind().as_str(), *kind, "{name}: {error}");
 
         // Recovery from the cold fault.
         agent.heal().await;
