@@ -92,7 +92,7 @@
 //! Multi-variant flags pick a variant per request from an evaluation [`Context`] (sent as the
 //! agent's `Context` headers, with an optional `Entity-Id`): the scope's, or an explicit one
 //! through [`FlagSource::with_context`], which gives every check form for one context
-//! ([`Targeted`]); each distinct context's answer is cached with the TTL, at most
+//! ([`TargetedSource`]); each distinct context's answer is cached with the TTL, at most
 //! [`ConfigBuilder::max_contexts`] of them.
 //!
 //! ```no_run
@@ -113,7 +113,7 @@
 //! # Health and provenance
 //!
 //! [`FlagSource::status`] reports the refreshes; [`FlagSource::status_changes`] wakes a task
-//! after each one ([`StatusChanges`]), for health checks and events. [`Targeted::served`] says
+//! after each one ([`StatusChanges`]), for health checks and events. [`TargetedSource::served`] says
 //! which answer a context's checks read ([`Served`]: the context's own, the context-free
 //! fallback, or nothing) and whether it is last-known-good after a failed refresh; the
 //! `flag-openfeature` provider derives its reasons and status from these.
@@ -165,9 +165,9 @@ pub use health::{Refreshed, Status};
 pub use overrides::{OverrideGuard, Overrides};
 pub use served::Served;
 pub use snapshot::{Flag, Snapshot};
-pub use source::{default_source, install_default, scope, FlagSource, Scope, Targeted};
+pub use source::{default_source, install_default, scope, FlagSource, Scope, TargetedSource};
 pub use status_changes::StatusChanges;
-pub use typed::{FlagValue, Misfit, TypedFlag, TypedTargeted};
+pub use typed::{FlagValue, Misfit, TargetedFlag, TypedFlag};
 
 /// Not public API: what `#[feature_flag]` expands to. May change in any release.
 #[doc(hidden)]

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crate::snapshot::Snapshot;
 
-/// The answer the checks of a [`Targeted`](crate::Targeted) read, with where it came from; see
-/// [`Targeted::served`](crate::Targeted::served). Active [`Overrides`](crate::Overrides) are laid over it.
+/// The answer the checks of a [`TargetedSource`](crate::TargetedSource) read, with where it came from; see
+/// [`TargetedSource::served`](crate::TargetedSource::served). Active [`Overrides`](crate::Overrides) are laid over it.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Served {

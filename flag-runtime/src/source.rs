@@ -1,4 +1,4 @@
-//! The public face of a source: [`FlagSource`] and its checks, [`Targeted`] (the checks for an
+//! The public face of a source: [`FlagSource`] and its checks, [`TargetedSource`] (the checks for an
 //! explicit context), the process-wide default source, and invocation scopes ([`scope`],
 //! [`Scope`]).
 
@@ -100,9 +100,10 @@ pub fn scope<F: Future>(context: impl Into<Context>, future: F) -> impl Future<O
 ///   time (single-flight), at most one per TTL window whatever happens, while every other
 ///   reader keeps the last-known-good snapshot. Refreshes run on a background thread of the
 ///   crate's own, so checks work the same from async code, sync code and any host runtime.
-/// * A fault of the agent never reaches the caller: last-known-good, else the flag is off (or
-///   the caller's default, with [`is_enabled_or`](Self::is_enabled_or)). Each fault streak is
-///   logged once (`warn`), and so is the recovery (`info`).
+/// * A fault of the agent never reaches the caller: last-known-good, else the flag is off
+///   ([`flag`](Self::flag) is `None`, for a default of the caller's: `flag(name).await
+///   .is_none_or(|f| f.is_enabled())` keeps a kill switch on). Each fault streak is logged once
+///   (`warn`), and so is the recovery (`info`).
 /// * Futures do nothing until polled, like any Rust future.
 ///
 /// ```no_run
@@ -205,8 +206,8 @@ impl FlagSource {
     /// }
     /// # }
     /// ```
-    pub fn with_context<'a>(&'a self, context: &'a Context) -> Targeted<'a> {
-        Targeted {
+    pub fn with_context<'a>(&'a self, context: &'a Context) -> TargetedSource<'a> {
+        TargetedSource {
             source: self,
             context,
         }
@@ -383,12 +384,12 @@ impl Scope {
 /// The checks of a [`FlagSource`] for one evaluation [`Context`]; see
 /// [`FlagSource::with_context`]. Every check form is here, with the same meaning.
 #[derive(Debug, Clone, Copy)]
-pub struct Targeted<'a> {
+pub struct TargetedSource<'a> {
     pub(crate) source: &'a FlagSource,
     pub(crate) context: &'a Context,
 }
 
-impl Targeted<'_> {
+impl TargetedSource<'_> {
     fn target(&self) -> Arc<Target> {
         self.source.shared.context_target(self.context)
     }

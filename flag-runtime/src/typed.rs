@@ -79,7 +79,7 @@ impl std::error::Error for Misfit {}
 /// * [`is_enabled_now`](Self::is_enabled_now) and [`is_enabled`](Self::is_enabled): whether it
 ///   is on, sync (never waits) and async (waits for a due refresh, bounded by the timeout).
 /// * [`get_now`](Self::get_now) and [`get`](Self::get): its typed value, `None` when it is off.
-/// * [`with`](Self::with): the same for an evaluation [`Context`].
+/// * [`with_context`](Self::with_context): the same for an evaluation [`Context`].
 ///
 /// Every read is of the [`default_source`](crate::default_source), under active
 /// [`Overrides`](crate::Overrides) (by key, or through the static:
@@ -207,8 +207,8 @@ impl<T: FlagValue> TypedFlag<T> {
     /// The same reads for one evaluation context (a multi-variant flag picks its variant by
     /// it): see [`FlagSource::with_context`](crate::FlagSource::with_context). In a scope,
     /// needed only for a context other than the scope's.
-    pub fn with_context<'a>(&'a self, context: &'a Context) -> TypedTargeted<'a, T> {
-        TypedTargeted {
+    pub fn with_context<'a>(&'a self, context: &'a Context) -> TargetedFlag<'a, T> {
+        TargetedFlag {
             flag: self,
             context,
         }
@@ -295,12 +295,12 @@ impl<T: FlagValue> TypedFlag<T> {
 
 /// The reads of a [`TypedFlag`] for one evaluation [`Context`]; see [`TypedFlag::with_context`].
 #[derive(Debug, Clone, Copy)]
-pub struct TypedTargeted<'a, T: 'static> {
+pub struct TargetedFlag<'a, T: 'static> {
     flag: &'a TypedFlag<T>,
     context: &'a Context,
 }
 
-impl<T: FlagValue> TypedTargeted<'_, T> {
+impl<T: FlagValue> TargetedFlag<'_, T> {
     /// Whether the flag is on for this context, without waiting.
     pub fn is_enabled_now(&self) -> bool {
         default_source()

@@ -1,4 +1,4 @@
-//! `Targeted::served` (which answer a check reads, and whether it is last-known-good) and
+//! `TargetedSource::served` (which answer a check reads, and whether it is last-known-good) and
 //! `FlagSource::status_changes` (woken after each refresh), over real HTTP to the local agent.
 
 mod common;
