@@ -100,6 +100,22 @@ pub enum FetchError {
     },
     /// The connection broke while sending or receiving.
     Transport(Arc<reqwest::Error>),
+    /// The answer is not a flags answer: not JSON, or not a map of flag objects.
+    Parse(ParseError),
+    /// The refresh never finished: it was superseded after a freeze outlasted its lease, or its
+    /// task ended without an answer.
+    Cancelled,
+    /// The background refresher (a thread with its own tokio runtime) could not be started.
+    Refresher(Arc<std::io::Error>),
+    /// The evaluation context cannot be sent (see [`Context::validate`](crate::Context::validate)).
+    InvalidContext(crate::context::ContextError),
+}
+
+/// Why an answer of the agent is not a flags answer ([`Snapshot::parse`](crate::Snapshot::parse)).
+/// Names positions and valid flag keys, never text of the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseError {
     /// The answer is not JSON (the position of the first fault; no text of the answer is kept).
     MalformedJson {
         /// 1-based line.
@@ -115,16 +131,39 @@ pub enum FetchError {
         /// What is wrong.
         problem: ShapeProblem,
     },
-    /// The refresh never finished: it was superseded after a freeze outlasted its lease, or its
-    /// task ended without an answer.
-    Cancelled,
-    /// The background refresher (a thread with its own tokio runtime) could not be started.
-    Refresher(Arc<std::io::Error>),
-    /// The evaluation context cannot be sent (see [`Context::validate`](crate::Context::validate)).
-    InvalidContext(crate::context::ContextError),
 }
 
-/// What is wrong with the shape of an answer ([`FetchError::InvalidShape`]).
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::MalformedJson { line, column } => write!(
+                f,
+                "the AppConfig agent's answer is not valid JSON (line {line}, column {column})"
+            ),
+            ParseError::InvalidShape {
+                flag: Some(flag),
+                problem,
+            } => write!(
+                f,
+                "flag `{flag}` in the AppConfig agent's answer is malformed: {problem}"
+            ),
+            ParseError::InvalidShape {
+                flag: None,
+                problem,
+            } => write!(f, "the AppConfig agent's answer is malformed: {problem}"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+impl From<ParseError> for FetchError {
+    fn from(error: ParseError) -> Self {
+        FetchError::Parse(error)
+    }
+}
+
+/// What is wrong with the shape of an answer ([`ParseError::InvalidShape`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ShapeProblem {
@@ -169,9 +208,9 @@ pub enum FetchErrorKind {
     TooLarge,
     /// [`FetchError::Transport`].
     Transport,
-    /// [`FetchError::MalformedJson`].
+    /// [`FetchError::Parse`] of [`ParseError::MalformedJson`].
     MalformedJson,
-    /// [`FetchError::InvalidShape`].
+    /// [`FetchError::Parse`] of [`ParseError::InvalidShape`].
     InvalidShape,
     /// [`FetchError::Cancelled`].
     Cancelled,
@@ -216,8 +255,8 @@ impl FetchError {
             FetchError::Status { .. } => FetchErrorKind::Status,
             FetchError::TooLarge { .. } => FetchErrorKind::TooLarge,
             FetchError::Transport(_) => FetchErrorKind::Transport,
-            FetchError::MalformedJson { .. } => FetchErrorKind::MalformedJson,
-            FetchError::InvalidShape { .. } => FetchErrorKind::InvalidShape,
+            FetchError::Parse(ParseError::MalformedJson { .. }) => FetchErrorKind::MalformedJson,
+            FetchError::Parse(ParseError::InvalidShape { .. }) => FetchErrorKind::InvalidShape,
             FetchError::Cancelled => FetchErrorKind::Cancelled,
             FetchError::Refresher(_) => FetchErrorKind::Refresher,
             FetchError::InvalidContext(_) => FetchErrorKind::InvalidContext,
@@ -248,21 +287,7 @@ impl fmt::Display for FetchError {
                 "the AppConfig agent's answer is larger than the {limit}-byte cap"
             ),
             FetchError::Transport(_) => f.write_str("the connection to the AppConfig agent failed"),
-            FetchError::MalformedJson { line, column } => write!(
-                f,
-                "the AppConfig agent's answer is not valid JSON (line {line}, column {column})"
-            ),
-            FetchError::InvalidShape {
-                flag: Some(flag),
-                problem,
-            } => write!(
-                f,
-                "flag `{flag}` in the AppConfig agent's answer is malformed: {problem}"
-            ),
-            FetchError::InvalidShape {
-                flag: None,
-                problem,
-            } => write!(f, "the AppConfig agent's answer is malformed: {problem}"),
+            FetchError::Parse(error) => error.fmt(f),
             FetchError::Cancelled => {
                 f.write_str("the refresh ended before the AppConfig agent's answer was applied")
             }

@@ -160,7 +160,9 @@ pub use context::{
     Context, ContextError, ContextValue, MAX_CONTEXT_BYTES, MAX_CONTEXT_PAIRS,
     MAX_CONTEXT_VALUE_BYTES, MAX_ENTITY_ID_BYTES,
 };
-pub use error::{AttributeError, ConfigError, FetchError, FetchErrorKind, ShapeProblem};
+pub use error::{
+    AttributeError, ConfigError, FetchError, FetchErrorKind, ParseError, ShapeProblem,
+};
 pub use health::{Refreshed, Status};
 pub use overrides::{OverrideGuard, Overrides};
 pub use served::Served;

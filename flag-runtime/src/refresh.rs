@@ -408,7 +408,7 @@ async fn apply(lease: &Lease, answer: Answer, deadline: tokio::time::Instant) ->
     };
     let (snapshot, answer) = match parsed {
         Ok((Ok(snapshot), answer)) => (snapshot, answer),
-        Ok((Err(error), _)) => return Err(error),
+        Ok((Err(error), _)) => return Err(error.into()),
         Err(_) => return Err(FetchError::Cancelled),
     };
     let flags = snapshot.len();

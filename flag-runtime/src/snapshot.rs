@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::error::{flag_key, AttributeError, FetchError, ShapeProblem};
+use crate::error::{flag_key, AttributeError, ParseError, ShapeProblem};
 
 /// The flag map's hasher: seeded per process and per map, so an answer whose names were built to
 /// collide cannot make parsing or lookups quadratic.
@@ -59,18 +59,18 @@ impl Snapshot {
     /// assert_eq!(snapshot.flag("newCheckout").unwrap().attribute::<u32>("limit"), Some(5));
     /// assert!(!snapshot.is_enabled("banner"));
     /// assert!(!snapshot.is_enabled("unknown"));
-    /// # Ok::<(), flag_runtime::FetchError>(())
+    /// # Ok::<(), flag_runtime::ParseError>(())
     /// ```
-    pub fn parse(body: &[u8], version: Option<&str>) -> Result<Self, FetchError> {
+    pub fn parse(body: &[u8], version: Option<&str>) -> Result<Self, ParseError> {
         let root: Map<String, Value> = serde_json::from_slice(body).map_err(|e| {
             if e.is_data() {
                 // serde's message would quote the answer: only the problem is kept.
-                FetchError::InvalidShape {
+                ParseError::InvalidShape {
                     flag: None,
                     problem: ShapeProblem::NotAnObjectOfFlags,
                 }
             } else {
-                FetchError::MalformedJson {
+                ParseError::MalformedJson {
                     line: e.line(),
                     column: e.column(),
                 }
@@ -78,7 +78,7 @@ impl Snapshot {
         })?;
         let mut flags = HashMap::with_capacity_and_hasher(root.len(), Names::default());
         for (key, value) in root {
-            let flag = Flag::from_value(value).map_err(|problem| FetchError::InvalidShape {
+            let flag = Flag::from_value(value).map_err(|problem| ParseError::InvalidShape {
                 flag: flag_key(&key).map(str::to_owned),
                 problem,
             })?;
