@@ -58,6 +58,10 @@ async fn a_misfit_is_served_last_known_good_and_logged_once_by_name() {
         "{text}"
     );
     assert!(
+        text.contains("attribute `limit` is a string, which does not fit a `f64`"),
+        "the misfit's source, as its detail: {text}"
+    );
+    assert!(
         !text.contains("SECRET-VALUE"),
         "a value reached the log:\n{text}"
     );
