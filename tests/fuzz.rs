@@ -419,7 +419,7 @@ fn one_bad_rule_never_changes_another_flags_answer() {
     const KEYS: &[&str] = &["tier", "region", "country", "age", "user", "beta"];
     let context = proptest::collection::vec((proptest::sample::select(KEYS), values), 0..6);
     let cases = fuzz("one bad rule", (rule, context), |(rule, pairs)| {
-        let mut context = flag_schema::Context::new();
+        let mut context = flag_schema::RuleContext::new();
         for (k, v) in pairs {
             context.insert(*k, *v);
         }

@@ -230,7 +230,7 @@ fn padded(body: &[u8], size: usize) -> Vec<u8> {
 /// comma-separated pairs), and its `Entity-Id` checked (at most 2 KB). The stand-in serves one
 /// configuration version at a time, so every entity gets the current one; the id only has to be
 /// well-formed. Errors name positions, never the text (a context value may be personal data).
-fn targeting(headers: &hyper::HeaderMap) -> Result<flag_schema::Context, String> {
+fn targeting(headers: &hyper::HeaderMap) -> Result<flag_schema::RuleContext, String> {
     if let Some(id) = headers.get("entity-id") {
         if id.len() > MAX_ENTITY_ID_BYTES {
             return Err(format!(
@@ -251,7 +251,7 @@ fn targeting(headers: &hyper::HeaderMap) -> Result<flag_schema::Context, String>
             .map_err(|_| format!("`Context` header {} is not UTF-8", i + 1))?;
         values.push(text);
     }
-    let context = flag_schema::Context::from_headers(values).map_err(|e| e.to_string())?;
+    let context = flag_schema::RuleContext::from_headers(values).map_err(|e| e.to_string())?;
     if context.len() > MAX_CONTEXT_PAIRS {
         return Err(format!(
             "the context has more than {MAX_CONTEXT_PAIRS} keys"

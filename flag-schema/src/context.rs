@@ -7,20 +7,20 @@ use std::fmt;
 /// value per key: a key given again replaces its value.
 ///
 /// ```
-/// use flag_schema::Context;
+/// use flag_schema::RuleContext;
 ///
-/// let mut context = Context::new();
+/// let mut context = RuleContext::new();
 /// context.insert("userId", "123");
 /// context.insert("userId", "456");
 /// assert_eq!(context.get("userId"), Some("456"));
 /// assert_eq!(context.get("country"), None);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Context {
+pub struct RuleContext {
     values: BTreeMap<String, String>,
 }
 
-impl Context {
+impl RuleContext {
     /// An empty context: every multi-variant flag evaluates to its default variant.
     pub fn new() -> Self {
         Self::default()
@@ -57,36 +57,36 @@ impl Context {
     /// are skipped; a key given twice keeps its last value.
     ///
     /// ```
-    /// use flag_schema::Context;
+    /// use flag_schema::RuleContext;
     ///
-    /// let context = Context::from_headers(["email=jane@example.org", "tier=beta, age=42"]).unwrap();
+    /// let context = RuleContext::from_headers(["email=jane@example.org", "tier=beta, age=42"]).unwrap();
     /// assert_eq!(context.get("age"), Some("42"));
     /// assert_eq!(context.len(), 3);
     ///
-    /// let err = Context::from_headers(["tier=beta", "age"]).unwrap_err();
+    /// let err = RuleContext::from_headers(["tier=beta", "age"]).unwrap_err();
     /// assert_eq!(err.to_string(), "`Context` header 2, pair 1: no `=` between key and value");
     /// ```
     pub fn from_headers<'a>(
         values: impl IntoIterator<Item = &'a str>,
-    ) -> Result<Self, ContextError> {
-        let mut context = Context::new();
+    ) -> Result<Self, RuleContextError> {
+        let mut context = RuleContext::new();
         for (h, header) in values.into_iter().enumerate() {
             for (p, pair) in header
                 .split(',')
                 .filter(|s| !s.trim().is_empty())
                 .enumerate()
             {
-                let error = |kind| ContextError {
+                let error = |kind| RuleContextError {
                     header: h + 1,
                     pair: p + 1,
                     kind,
                 };
                 let (key, value) = pair
                     .split_once('=')
-                    .ok_or_else(|| error(ContextErrorKind::MissingEquals))?;
+                    .ok_or_else(|| error(RuleContextErrorKind::MissingEquals))?;
                 let key = key.trim();
                 if key.is_empty() {
-                    return Err(error(ContextErrorKind::EmptyKey));
+                    return Err(error(RuleContextErrorKind::EmptyKey));
                 }
                 context.insert(key, value.trim());
             }
@@ -98,23 +98,23 @@ impl Context {
 /// A `Context` header that is not `key=value` pairs. It names the header and the pair by
 /// position, never their text (a context value may be personal data).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ContextError {
+pub struct RuleContextError {
     header: usize,
     pair: usize,
-    kind: ContextErrorKind,
+    kind: RuleContextErrorKind,
 }
 
-/// What is wrong with a `Context` pair.
+/// What is wrong with a `Context` header pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum ContextErrorKind {
+pub enum RuleContextErrorKind {
     /// The pair has no `=`.
     MissingEquals,
     /// Nothing but spaces before the `=`.
     EmptyKey,
 }
 
-impl ContextError {
+impl RuleContextError {
     /// 1-based position of the header among those given.
     pub fn header(&self) -> usize {
         self.header
@@ -126,16 +126,16 @@ impl ContextError {
     }
 
     /// What is wrong.
-    pub fn kind(&self) -> ContextErrorKind {
+    pub fn kind(&self) -> RuleContextErrorKind {
         self.kind
     }
 }
 
-impl fmt::Display for ContextError {
+impl fmt::Display for RuleContextError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = match self.kind {
-            ContextErrorKind::MissingEquals => "no `=` between key and value",
-            ContextErrorKind::EmptyKey => "empty key before `=`",
+            RuleContextErrorKind::MissingEquals => "no `=` between key and value",
+            RuleContextErrorKind::EmptyKey => "empty key before `=`",
         };
         write!(
             f,
@@ -145,4 +145,4 @@ impl fmt::Display for ContextError {
     }
 }
 
-impl std::error::Error for ContextError {}
+impl std::error::Error for RuleContextError {}

@@ -11,7 +11,7 @@ pub struct Document {
     /// Flag definitions by key.
     pub flags: BTreeMap<String, FlagDefinition>,
     /// Flag values by key (every key is defined in `flags`).
-    pub values: BTreeMap<String, FlagValue>,
+    pub values: BTreeMap<String, ValueEntry>,
     /// What AppConfig may accept but this crate cannot fully check or run, each naming the flag,
     /// the variant and the position: a variant rule this evaluator cannot run (that variant
     /// never matches; every other flag and variant is served), or one using an operator AWS
@@ -88,7 +88,7 @@ pub enum ConstraintKind {
 
 /// A flag's value (`values.<key>`).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct FlagValue {
+pub struct ValueEntry {
     /// Whether the flag is on. A multi-variant flag may omit `enabled` (then `false`); its
     /// variants decide what is served.
     pub enabled: bool,

@@ -4,19 +4,19 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use crate::context::Context;
-use crate::document::{Document, FlagValue, Variant};
+use crate::context::RuleContext;
+use crate::document::{Document, ValueEntry, Variant};
 use crate::rule::KeyKind;
 
 impl Document {
     /// Every defined flag as the agent answers it without a request context:
     /// `{"key": {"enabled": bool, ...attributes}}`; the same as
-    /// [`evaluate_with`](Self::evaluate_with) with an empty [`Context`], so every multi-variant
+    /// [`evaluate_with`](Self::evaluate_with) with an empty [`RuleContext`], so every multi-variant
     /// flag is served its default (last) variant.
     ///
     /// A disabled flag carries no attributes; a flag with no value is disabled.
     pub fn evaluate(&self) -> Map<String, Value> {
-        self.evaluate_with(&Context::new())
+        self.evaluate_with(&RuleContext::new())
     }
 
     /// Every defined flag as the agent answers it for a request with `context`. A multi-variant
@@ -24,7 +24,7 @@ impl Document {
     /// `{"_variant": name, "enabled": bool, ...attributeValues when enabled}`.
     ///
     /// ```
-    /// use flag_schema::{Context, Document};
+    /// use flag_schema::{RuleContext, Document};
     /// use serde_json::json;
     ///
     /// let doc = Document::parse(r#"{
@@ -37,14 +37,14 @@ impl Document {
     ///     ] } }
     /// }"#).unwrap();
     ///
-    /// let beta = Context::from_headers(["tier=beta"]).unwrap();
+    /// let beta = RuleContext::from_headers(["tier=beta"]).unwrap();
     /// assert_eq!(
     ///     doc.evaluate_with(&beta)["banner"],
     ///     json!({ "_variant": "beta", "enabled": true, "color": "red" })
     /// );
     /// assert_eq!(doc.evaluate()["banner"], json!({ "_variant": "default", "enabled": false }));
     /// ```
-    pub fn evaluate_with(&self, context: &Context) -> Map<String, Value> {
+    pub fn evaluate_with(&self, context: &RuleContext) -> Map<String, Value> {
         self.flags
             .keys()
             .map(|key| {
@@ -59,7 +59,7 @@ impl Document {
     /// One flag's evaluated object without a request context, or `None` when `key` is not
     /// defined.
     pub fn evaluate_flag(&self, key: &str) -> Option<Value> {
-        self.evaluate_flag_with(key, &Context::new())
+        self.evaluate_flag_with(key, &RuleContext::new())
     }
 
     /// One flag's evaluated object for a request with `context`, or `None` when `key` is not
@@ -68,12 +68,12 @@ impl Document {
     /// ```
     /// # let doc = flag_schema::Document::parse(r#"{"version": "1", "flags": {"a": {}}}"#).unwrap();
     /// assert_eq!(
-    ///     doc.evaluate_flag_with("a", &flag_schema::Context::new()),
+    ///     doc.evaluate_flag_with("a", &flag_schema::RuleContext::new()),
     ///     Some(serde_json::json!({ "enabled": false }))
     /// );
-    /// assert_eq!(doc.evaluate_flag_with("b", &flag_schema::Context::new()), None);
+    /// assert_eq!(doc.evaluate_flag_with("b", &flag_schema::RuleContext::new()), None);
     /// ```
-    pub fn evaluate_flag_with(&self, key: &str, context: &Context) -> Option<Value> {
+    pub fn evaluate_flag_with(&self, key: &str, context: &RuleContext) -> Option<Value> {
         self.flags
             .contains_key(key)
             .then(|| Value::Object(self.evaluate_value(key, context)))
@@ -157,7 +157,7 @@ impl Document {
         keys
     }
 
-    fn evaluate_value(&self, key: &str, context: &Context) -> Map<String, Value> {
+    fn evaluate_value(&self, key: &str, context: &RuleContext) -> Map<String, Value> {
         let mut out = Map::new();
         let Some(value) = self.values.get(key) else {
             out.insert("enabled".into(), Value::Bool(false));
@@ -185,7 +185,7 @@ impl Document {
 }
 
 /// The first variant whose rule matches, else the last (the default, which has no rule).
-fn select<'a>(key: &str, value: &'a FlagValue, context: &Context) -> Option<&'a Variant> {
+fn select<'a>(key: &str, value: &'a ValueEntry, context: &RuleContext) -> Option<&'a Variant> {
     let variants = value.variants.as_ref()?;
     variants
         .iter()

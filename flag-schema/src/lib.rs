@@ -3,7 +3,7 @@
 //! This crate is the one place that knows the hosted document's rules. The `#[feature_flag]`
 //! macro uses it to check flag names at compile time, and the local agent (`flag-agent`) uses it
 //! to validate what it serves and to evaluate it exactly as the AppConfig agent does, including
-//! the targeting [`rule`]s of multi-variant flags against a request [`Context`].
+//! the targeting [`rule`]s of multi-variant flags against a request [`RuleContext`].
 //!
 //! ```
 //! let doc = flag_schema::Document::parse(r#"{
@@ -36,10 +36,10 @@ mod names;
 pub mod rule;
 mod validate;
 
-pub use context::{Context, ContextError, ContextErrorKind};
+pub use context::{RuleContext, RuleContextError, RuleContextErrorKind};
 pub use document::{
     AttributeDefinition, Constraint, ConstraintKind, Deprecation, Document, FlagDefinition,
-    FlagValue, Variant,
+    ValueEntry, Variant,
 };
 pub use error::{Problem, SchemaError};
 pub use names::{is_valid_key, suggest};

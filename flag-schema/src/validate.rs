@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::document::{
     AttributeDefinition, Constraint, ConstraintKind, Deprecation, Document, FlagDefinition,
-    FlagValue, Variant,
+    ValueEntry, Variant,
 };
 use crate::error::{Problem, SchemaError};
 use crate::locate::{position, Step};
@@ -394,10 +394,10 @@ fn flag_value(
     at: &Here<'_>,
     def: &FlagDefinition,
     value: &Value,
-) -> Option<FlagValue> {
+) -> Option<ValueEntry> {
     let path = at.path;
     let obj = object(p, path, value)?;
-    let mut out = FlagValue::default();
+    let mut out = ValueEntry::default();
     match obj.get("enabled") {
         Some(Value::Bool(b)) => out.enabled = *b,
         Some(other) => p.add(

@@ -2,7 +2,7 @@
 //! examples, its retrieval examples, and the traffic shares of its `split` examples.
 
 use flag_schema::rule::Rule;
-use flag_schema::{Context, Document, SchemaError};
+use flag_schema::{Document, RuleContext, SchemaError};
 use serde_json::json;
 
 fn fixture(name: &str) -> String {
@@ -10,8 +10,8 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn context(headers: &[&str]) -> Context {
-    Context::from_headers(headers.iter().copied()).unwrap()
+fn context(headers: &[&str]) -> RuleContext {
+    RuleContext::from_headers(headers.iter().copied()).unwrap()
 }
 
 /// appconfig-creating-multi-variant-feature-flags-procedures.html: "Here is an example with three
@@ -201,7 +201,7 @@ const IDS: usize = 100_000;
 /// Shares of each variant over `IDS` distinct ids, in percent.
 fn shares(doc: &Document, flag: &str, names: &[&str]) -> Vec<f64> {
     let mut counts = vec![0usize; names.len()];
-    let mut ctx = Context::new();
+    let mut ctx = RuleContext::new();
     for i in 0..IDS {
         ctx.insert("uniqueId", format!("id-{i}"));
         let out = doc.evaluate_flag_with(flag, &ctx).unwrap();

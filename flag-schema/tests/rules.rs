@@ -1,6 +1,6 @@
 //! Each AppConfig rule the validator enforces, with the message a user sees.
 
-use flag_schema::{Context, Document, SchemaError};
+use flag_schema::{Document, RuleContext, SchemaError};
 use serde_json::json;
 
 fn problems(doc: serde_json::Value) -> Vec<String> {
@@ -532,7 +532,7 @@ fn multi_variant_evaluation_serves_the_first_match() {
     )
     .unwrap();
     let with = |tier: &str| {
-        let mut c = Context::new();
+        let mut c = RuleContext::new();
         c.insert("tier", tier);
         doc.evaluate_flag_with("f", &c).unwrap()
     };
@@ -550,8 +550,8 @@ fn multi_variant_evaluation_serves_the_first_match() {
         json!({"_variant": "default", "enabled": true, "color": "blue"})
     );
     assert_eq!(doc.evaluate_flag("f"), Some(with("none")));
-    assert_eq!(doc.evaluate(), doc.evaluate_with(&Context::new()));
-    let mut beta = Context::new();
+    assert_eq!(doc.evaluate(), doc.evaluate_with(&RuleContext::new()));
+    let mut beta = RuleContext::new();
     beta.insert("tier", "beta");
     assert_eq!(doc.evaluate_with(&beta)["plain"], json!({"enabled": true}));
     assert!(doc.has_variants("f") && !doc.has_variants("plain") && !doc.has_variants("nope"));
@@ -610,14 +610,14 @@ fn a_rule_this_evaluator_cannot_run_is_a_warning_and_never_matches() {
         !warning.message.contains("admin"),
         "never the rule's constants: {warning}"
     );
-    let context = Context::from_headers(["user=jane,tier=beta"]).unwrap();
+    let context = RuleContext::from_headers(["user=jane,tier=beta"]).unwrap();
     let served = doc.evaluate_with(&context);
     assert_eq!(
         served["f"]["_variant"], "beta",
         "the next variant still matches"
     );
     assert_eq!(served["g"]["enabled"], true);
-    let anyone = Context::from_headers(["user=jane"]).unwrap();
+    let anyone = RuleContext::from_headers(["user=jane"]).unwrap();
     assert_eq!(doc.evaluate_with(&anyone)["f"]["_variant"], "d");
 }
 
@@ -640,7 +640,7 @@ fn ne_in_a_variant_rule_is_served_with_a_warning() {
         ),
         "{warning}"
     );
-    let eu = Context::from_headers(["region=eu-west-1"]).unwrap();
+    let eu = RuleContext::from_headers(["region=eu-west-1"]).unwrap();
     assert_eq!(doc.evaluate_with(&eu)["f"]["_variant"], "west");
     assert_eq!(
         doc.evaluate()["f"]["_variant"],

@@ -2,10 +2,10 @@
 //! nesting, no panic on any context).
 
 use flag_schema::rule::{Rule, RuleErrorKind, MAX_DEPTH, MAX_RULE_CHARS};
-use flag_schema::{Context, ContextErrorKind};
+use flag_schema::{RuleContext, RuleContextErrorKind};
 
-fn ctx(pairs: &[(&str, &str)]) -> Context {
-    let mut c = Context::new();
+fn ctx(pairs: &[(&str, &str)]) -> RuleContext {
+    let mut c = RuleContext::new();
     for (k, v) in pairs {
         c.insert(*k, *v);
     }
@@ -25,19 +25,19 @@ fn error(rule: &str) -> (usize, usize, String) {
 
 #[test]
 fn context_headers() {
-    let c = Context::from_headers([" a = 1 ", "b=2,c=x=y", "", "a=3, ,"]).unwrap();
+    let c = RuleContext::from_headers([" a = 1 ", "b=2,c=x=y", "", "a=3, ,"]).unwrap();
     assert_eq!(
         c.iter().collect::<Vec<_>>(),
         [("a", "3"), ("b", "2"), ("c", "x=y")],
         "trimmed, last value wins, blank segments skipped, `=` allowed in values"
     );
-    let e = Context::from_headers(["a=1", "b=2, c"]).unwrap_err();
+    let e = RuleContext::from_headers(["a=1", "b=2, c"]).unwrap_err();
     assert_eq!(
         (e.header(), e.pair(), e.kind()),
-        (2, 2, ContextErrorKind::MissingEquals)
+        (2, 2, RuleContextErrorKind::MissingEquals)
     );
-    let e = Context::from_headers([" =secret"]).unwrap_err();
-    assert_eq!(e.kind(), ContextErrorKind::EmptyKey);
+    let e = RuleContext::from_headers([" =secret"]).unwrap_err();
+    assert_eq!(e.kind(), RuleContextErrorKind::EmptyKey);
     assert!(!e.to_string().contains("secret"), "{e}");
 }
 
@@ -354,8 +354,8 @@ fn in_takes_a_list_of_constants() {
 
 #[test]
 fn split_percentages() {
-    let mut ids = Context::new();
-    let share = |rule: &str, ids: &mut Context| {
+    let mut ids = RuleContext::new();
+    let share = |rule: &str, ids: &mut RuleContext| {
         let rule = Rule::parse(rule).unwrap();
         (0..10_000)
             .filter(|i| {
@@ -541,7 +541,7 @@ fn nesting_and_length_are_bounded() {
     assert_eq!(deep.kind(), RuleErrorKind::Unsupported);
     let lenient = Rule::parse_lenient(&nested(MAX_DEPTH + 1)).unwrap();
     assert!(lenient.unsupported().is_some());
-    assert!(!lenient.matches("flag", &Context::new()));
+    assert!(!lenient.matches("flag", &RuleContext::new()));
     // Far deeper input fails the same way, without exhausting the stack.
     assert!(Rule::parse(&"(not ".repeat(100_000)).is_err());
     assert!(Rule::parse(&"(in $a ".repeat(10_000)).is_err());
@@ -650,7 +650,7 @@ fn no_panic_on_any_rule_or_context() {
             Ok(rule) => {
                 parsed += 1;
                 matched += usize::from(rule.matches("f", &context));
-                let _ = rule.matches("f", &Context::new());
+                let _ = rule.matches("f", &RuleContext::new());
             }
             Err(e) => {
                 let lines: Vec<&str> = text.split('\n').collect();

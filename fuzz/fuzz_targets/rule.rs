@@ -6,7 +6,7 @@
 #![no_main]
 
 use flag_schema::rule::Rule;
-use flag_schema::Context;
+use flag_schema::RuleContext;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let keys: Vec<String> = rule.keys().map(str::to_owned).collect();
-    let mut contexts = vec![Context::new()];
+    let mut contexts = vec![RuleContext::new()];
     for value in [
         "42",
         "-0.5",
@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
         "beta",
         "",
     ] {
-        let mut context = Context::new();
+        let mut context = RuleContext::new();
         for key in &keys {
             context.insert(key.clone(), value);
         }

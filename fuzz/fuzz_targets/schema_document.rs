@@ -4,7 +4,7 @@
 //! as a whole and flag by flag; a refused one lists its problems.
 #![no_main]
 
-use flag_schema::{Context, Document};
+use flag_schema::{Document, RuleContext};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -13,12 +13,12 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     match Document::parse(&text) {
         Ok(doc) => {
-            evaluate(&doc, &Context::new());
-            assert_eq!(doc.evaluate(), doc.evaluate_with(&Context::new()));
+            evaluate(&doc, &RuleContext::new());
+            assert_eq!(doc.evaluate(), doc.evaluate_with(&RuleContext::new()));
             // Every key the variant rules read set to one value: a number, a date and a
             // string, so comparisons, `in`, `matches` and `split` run past a missing key.
             for value in ["42", "2024-01-15", "beta"] {
-                let mut context = Context::new();
+                let mut context = RuleContext::new();
                 for flag in doc.flags.keys() {
                     for key in doc.variant_keys(flag) {
                         context.insert(key, value);
@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-fn evaluate(doc: &Document, context: &Context) {
+fn evaluate(doc: &Document, context: &RuleContext) {
     let all = doc.evaluate_with(context);
     assert_eq!(all.len(), doc.flags.len());
     for key in doc.flags.keys() {

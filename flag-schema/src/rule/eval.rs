@@ -7,7 +7,7 @@ use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use super::parse::{Cmp, Lit, Node, Operand, TextOp};
 use super::scalar::{parse_bool, parse_number, parse_timestamp, Num, Timestamp};
-use crate::context::Context;
+use crate::context::RuleContext;
 
 /// `split` buckets per hash domain: `pct` has a resolution of 0.0001 %.
 pub(crate) const BUCKETS: u64 = 1_000_000;
@@ -17,7 +17,7 @@ pub(crate) const BUCKETS: u64 = 1_000_000;
 /// unknown is unknown; in `and` false wins, in `or` true wins; a rule that ends unknown does not
 /// match. So a request that says nothing about a key never lands in a variant that excludes
 /// some values of it.
-pub(crate) fn eval(node: &Node, flag: &str, ctx: &Context) -> Option<bool> {
+pub(crate) fn eval(node: &Node, flag: &str, ctx: &RuleContext) -> Option<bool> {
     match node {
         Node::Const(b) => Some(*b),
         Node::Compare(cmp, a, b) => {
@@ -59,7 +59,7 @@ pub(crate) fn eval(node: &Node, flag: &str, ctx: &Context) -> Option<bool> {
 
 /// `and` (`wins` false) or `or` (`wins` true): `wins` if any operand is, else unknown if any
 /// operand is, else the other value.
-fn fold(nodes: &[Node], flag: &str, ctx: &Context, wins: bool) -> Option<bool> {
+fn fold(nodes: &[Node], flag: &str, ctx: &RuleContext, wins: bool) -> Option<bool> {
     let mut unknown = false;
     for node in nodes {
         match eval(node, flag, ctx) {
@@ -106,7 +106,7 @@ enum V<'a> {
     Bool(bool),
 }
 
-fn value<'a>(o: &'a Operand, flag: &str, ctx: &'a Context) -> Option<V<'a>> {
+fn value<'a>(o: &'a Operand, flag: &str, ctx: &'a RuleContext) -> Option<V<'a>> {
     match o {
         Operand::Lit(l) => Some(V::Lit(l)),
         Operand::Key(k) => ctx.get(k).map(V::Context),
@@ -114,7 +114,7 @@ fn value<'a>(o: &'a Operand, flag: &str, ctx: &'a Context) -> Option<V<'a>> {
     }
 }
 
-fn text<'a>(o: &'a Operand, ctx: &'a Context) -> Option<&'a str> {
+fn text<'a>(o: &'a Operand, ctx: &'a RuleContext) -> Option<&'a str> {
     match o {
         Operand::Lit(Lit::Str(s)) => Some(s),
         Operand::Key(k) => ctx.get(k),

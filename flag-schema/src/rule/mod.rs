@@ -1,5 +1,5 @@
 //! The targeting rules of multi-variant flags: parsed once into a typed tree, then evaluated
-//! against a request [`Context`].
+//! against a request [`RuleContext`].
 //!
 //! A rule is one s-expression, `(operator operand ...)`, possibly over several lines:
 //!
@@ -24,10 +24,10 @@
 //! `split` hash, ...) is decided in the project's `docs/targeting-decisions.md`.
 //!
 //! ```
-//! use flag_schema::{rule::Rule, Context};
+//! use flag_schema::{rule::Rule, RuleContext};
 //!
 //! let rule = Rule::parse(r#"(and (ends_with $email "@example.org") (gte $age 18))"#).unwrap();
-//! let mut context = Context::new();
+//! let mut context = RuleContext::new();
 //! context.insert("email", "jane@example.org");
 //! context.insert("age", "42");
 //! assert!(rule.matches("newCheckout", &context));
@@ -35,7 +35,7 @@
 //!
 //! // Nothing known about `country`: the negation does not match either.
 //! let outside = Rule::parse(r#"(not (in $country ["CN", "RU"]))"#).unwrap();
-//! assert!(!outside.matches("newCheckout", &Context::new()));
+//! assert!(!outside.matches("newCheckout", &RuleContext::new()));
 //! context.insert("country", "US");
 //! assert!(outside.matches("newCheckout", &context));
 //!
@@ -51,7 +51,7 @@ mod scalar;
 
 use std::fmt;
 
-use crate::context::Context;
+use crate::context::RuleContext;
 
 /// AppConfig's maximum length of a rule, in characters (the type reference's JSON Schema).
 pub const MAX_RULE_CHARS: usize = 16_384;
@@ -97,11 +97,11 @@ impl Rule {
     /// a whole document. A rule AppConfig refuses is still an error.
     ///
     /// ```
-    /// use flag_schema::{rule::Rule, Context};
+    /// use flag_schema::{rule::Rule, RuleContext};
     ///
     /// let rule = Rule::parse_lenient(r#"(matches in::$name pattern::"^(?!admin)")"#).unwrap();
     /// assert!(rule.unsupported().unwrap().message().contains("look-around"));
-    /// assert!(!rule.matches("newCheckout", &Context::from_headers(["name=jane"]).unwrap()));
+    /// assert!(!rule.matches("newCheckout", &RuleContext::from_headers(["name=jane"]).unwrap()));
     /// assert!(Rule::parse_lenient("(eq $tier)").is_err());
     /// ```
     pub fn parse_lenient(text: &str) -> Result<Rule, RuleError> {
@@ -143,14 +143,14 @@ impl Rule {
     /// without `seed::`.
     ///
     /// ```
-    /// use flag_schema::{rule::Rule, Context};
+    /// use flag_schema::{rule::Rule, RuleContext};
     ///
     /// let rule = Rule::parse(r#"(in $plan ["pro", "team"])"#).unwrap();
-    /// let context = Context::from_headers(["plan=team, region=eu"]).unwrap();
+    /// let context = RuleContext::from_headers(["plan=team, region=eu"]).unwrap();
     /// assert!(rule.matches("newCheckout", &context));
-    /// assert!(!rule.matches("newCheckout", &flag_schema::Context::new()));
+    /// assert!(!rule.matches("newCheckout", &flag_schema::RuleContext::new()));
     /// ```
-    pub fn matches(&self, flag_key: &str, context: &Context) -> bool {
+    pub fn matches(&self, flag_key: &str, context: &RuleContext) -> bool {
         eval::eval(&self.root, flag_key, context) == Some(true)
     }
 
