@@ -147,14 +147,11 @@ impl LocalFunctionBuilder {
             )
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
             .env("AWS_REGION", "local")
-            .env("APPCONFIG_APPLICATION", &self.application)
-            .env("APPCONFIG_ENVIRONMENT", &environment)
-            .env("APPCONFIG_CONFIGURATION", PROFILE)
-            .env(
-                "AWS_APPCONFIG_EXTENSION_HTTP_PORT",
-                agent_addr.port().to_string(),
-            )
-            .env("FLAGS_TTL_MS", self.ttl.as_millis().to_string())
+            .env(flag_runtime::ENV_APPLICATION, &self.application)
+            .env(flag_runtime::ENV_ENVIRONMENT, &environment)
+            .env(flag_runtime::ENV_CONFIGURATION, PROFILE)
+            .env(flag_runtime::ENV_PORT, agent_addr.port().to_string())
+            .env(flag_runtime::ENV_TTL_MS, self.ttl.as_millis().to_string())
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
