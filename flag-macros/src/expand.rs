@@ -2,7 +2,11 @@
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
+use std::path::PathBuf;
+use std::sync::Arc;
 use syn::spanned::Spanned;
+
+use flag_schema::Document;
 use syn::{Error, FnArg, Pat, PatIdent, ReturnType, Type, TypeParamBound};
 
 use crate::item::ItemFn;
@@ -45,78 +49,11 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
             "#[feature_flag] cannot gate a `const fn`: flags are read at run time",
         ));
     }
-    // Schema: where, whether it reads and validates, whether it knows the flag.
-    let schema_path = crate::schema::locate(args.schema.as_ref().map(|s| s.value()).as_deref());
-    let error_span = args.schema.as_ref().map_or(args.flag.span(), |s| s.span());
-    let loaded = crate::schema::load(&schema_path);
-
-    // `flags::NEW_CHECKOUT`: the key whose static that is; the path itself is checked to be a
-    // typed flag in the expansion.
     let mut args = args;
-    if let Some(path) = &args.flag_static {
-        let constant = args.flag.value();
-        let document = loaded
-            .as_ref()
-            .map_err(|message| Error::new(error_span, message))?;
-        let Some(key) = document
-            .flags
-            .keys()
-            .find(|key| crate::typed::names::constant(key) == constant)
-        else {
-            return Err(Error::new_spanned(
-                path,
-                format!(
-                    "no flag in `{}` has the static `{constant}`: a `flags!` static is its key in SCREAMING_SNAKE_CASE",
-                    crate::schema::display(&schema_path)
-                ),
-            ));
-        };
-        args.flag = syn::LitStr::new(key, args.flag.span());
-    }
+    let (document, schema_path) = resolve(&mut args)?;
     let flag = &args.flag;
     let name = flag.value();
-    if !flag_schema::is_valid_key(&name) {
-        // `NewCheckout` for `newCheckout`: the schema's flag that differs in case only, or is
-        // close.
-        let hint = loaded
-            .as_ref()
-            .ok()
-            .and_then(|document| {
-                document
-                    .flags
-                    .keys()
-                    .find(|key| key.eq_ignore_ascii_case(&name))
-                    .cloned()
-                    .or_else(|| document.suggest(&name).map(str::to_owned))
-            })
-            .map(|close| format!("; did you mean `{close}`?"))
-            .unwrap_or_default();
-        return Err(Error::new(
-            flag.span(),
-            format!("`{name}` is not a valid AppConfig flag key: it must match ^[a-z][a-zA-Z0-9_-]{{0,63}}${hint}"),
-        ));
-    }
-    let document = loaded.map_err(|message| Error::new(error_span, message))?;
-    let Some(definition) = document.flag(&name) else {
-        let message = match document.suggest(&name) {
-            Some(close) => format!("unknown feature flag `{name}`; did you mean `{close}`?"),
-            None if document.flags.is_empty() => format!(
-                "unknown feature flag `{name}`: `{}` defines no flags",
-                crate::schema::display(&schema_path)
-            ),
-            None => format!(
-                "unknown feature flag `{name}`; the flags in `{}` are: {}",
-                crate::schema::display(&schema_path),
-                document
-                    .flags
-                    .keys()
-                    .map(|k| format!("`{k}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
-        return Err(Error::new(flag.span(), message));
-    };
+    let definition = &document.flags[&name];
 
     let krate = crate::krate::runtime(args.krate.as_ref(), "#[feature_flag]")?;
 
@@ -135,101 +72,12 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
     let original = item.to_token_stream();
     let mut item = item;
 
-    // Arguments: plain identifiers are forwarded as they are; any other pattern is bound to a
-    // fresh name in the signature and destructured again inside the flag-on branch only.
-    // With a context, the context expression sees each of them by reference: `let name = &name;`
-    // for a plain name, the pattern's names bound through a reference for a pattern.
-    let mut forward = Vec::new();
-    let mut rebind = Vec::new();
-    let mut borrow = Vec::new();
-    // The names destructuring patterns bind, lent to `#[instrument]`'s span set-up.
-    let mut lend = Vec::new();
-    // Parameters rebound `mut` in the flag-on path: the signature's binding loses its `mut`.
-    let mut unmut = Vec::new();
-    for (index, input) in item.sig.inputs.iter_mut().enumerate() {
-        let attrs = match &*input {
-            FnArg::Receiver(receiver) => &receiver.attrs,
-            FnArg::Typed(typed) => &typed.attrs,
-        };
-        if let Some(cfg) = attrs
-            .iter()
-            .find(|a| a.path().is_ident("cfg") || a.path().is_ident("cfg_attr"))
-        {
-            return Err(Error::new_spanned(
-                cfg,
-                "#[feature_flag] cannot forward a parameter under `#[cfg]`: the fallback call would not match every configuration",
-            ));
-        }
-        match input {
-            FnArg::Receiver(receiver) => {
-                forward.push(quote_spanned!(receiver.self_token.span=> self));
-            }
-            FnArg::Typed(typed) => match &*typed.pat {
-                Pat::Ident(PatIdent {
-                    by_ref: None,
-                    subpat: None,
-                    ident,
-                    mutability,
-                    ..
-                }) => {
-                    // After a destructured parameter, moved into the flag-on path too, so that
-                    // the parameters drop in the order the function as written drops them
-                    // (last first), not the destructured ones before this one.
-                    if !rebind.is_empty() {
-                        rebind.push(quote! {
-                            #[allow(clippy::redundant_locals)]
-                            let #mutability #ident = #ident;
-                        });
-                        if mutability.is_some() {
-                            unmut.push(index);
-                        }
-                    }
-                    if !ident.to_string().starts_with('_') {
-                        borrow.push(quote!(let #ident = &#ident;));
-                    }
-                    // `_unused` is forwarded with a span of the expansion: passing it on is the
-                    // macro's doing, not a use of an underscore binding by the user. (Only
-                    // there: a name keeps its own hygiene, e.g. async-trait's `__arg0`.)
-                    let name = ident.to_string();
-                    let mut forwarded = ident.clone();
-                    if async_trait.is_none() && name.starts_with('_') && !name.starts_with("__") {
-                        forwarded.set_span(Span::call_site().located_at(ident.span()));
-                    }
-                    forward.push(forwarded.to_token_stream());
-                }
-                _ => {
-                    let fresh = format_ident!("__flag_arg{}", index, span = Span::mixed_site());
-                    // `(ref mut v, n)` borrows the argument mutably when destructured.
-                    let mutability =
-                        crate::context::binds_ref_mut(&typed.pat).then(<syn::Token![mut]>::default);
-                    let pattern = std::mem::replace(
-                        &mut *typed.pat,
-                        Pat::Ident(PatIdent {
-                            attrs: Vec::new(),
-                            by_ref: None,
-                            mutability,
-                            ident: fresh.clone(),
-                            subpat: None,
-                        }),
-                    );
-                    if let Some(names) = crate::context::borrowing_pattern(&pattern) {
-                        borrow.push(quote!(let #names = &#fresh;));
-                        lend.push(quote!(let #names = &#fresh;));
-                    }
-                    rebind.push(quote!(let #pattern = #fresh;));
-                    forward.push(fresh.to_token_stream());
-                }
-            },
-        }
-    }
-
-    for index in unmut {
-        if let Some(FnArg::Typed(typed)) = item.sig.inputs.iter_mut().nth(index) {
-            if let Pat::Ident(ident) = &mut *typed.pat {
-                ident.mutability = None;
-            }
-        }
-    }
+    let Parameters {
+        forward,
+        rebind,
+        borrow,
+        lend,
+    } = parameters(&mut item.sig, async_trait.is_some())?;
 
     // The fallback's path, as the macro's tokens where the user wrote it: errors point there,
     // and no lint takes the call for the user's code (`Cart::old` in `impl Cart`).
@@ -247,56 +95,11 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
             #value
         });
     }
-    // Each call site keeps its last answer, valid until the snapshot changes.
-    let site = format_ident!("__FEATURE_FLAG_SITE", span = Span::mixed_site());
-    let site_static = quote_spanned! {flag.span()=>
-        static #site: #krate::__private::Site = #krate::__private::Site::new(#flag);
-    };
-    let (gate, check) = match &args.context {
-        None if is_async => (
-            TokenStream::new(),
-            quote_spanned!(flag.span()=> #krate::__private::check(&#site).await),
-        ),
-        None => (
-            TokenStream::new(),
-            quote_spanned!(flag.span()=> #krate::__private::check_now(&#site)),
-        ),
-        // The context is built with the arguments borrowed, checked, and dropped before either
-        // path runs (a lock guard holding it is released). `&(expr)` borrows a place
-        // (`self.context`) and keeps a temporary (`Context::new()...`) for the check; the
-        // reference coerces to `&Context` from anything that derefs to one.
-        Some(context) => {
-            let expr = crate::context::expression(context, &krate);
-            let at = match &context.form {
-                crate::parse::ContextForm::Expr(expr) => expr.span(),
-                crate::parse::ContextForm::Pairs { .. } => context.keyword,
-            };
-            let on = format_ident!("__feature_flag_on", span = Span::mixed_site());
-            let value = format_ident!(
-                "__feature_flag_context",
-                span = Span::mixed_site().located_at(at)
-            );
-            // Typed, so that a wrong type is an error at the expression naming `Context`.
-            let context_type = respan(quote!(&#krate::Context), context.keyword);
-            let borrowed = quote_spanned!(at=> &(#expr));
-            let check = if is_async {
-                quote_spanned!(flag.span()=> #krate::__private::check_with(&#site, #value).await)
-            } else {
-                quote_spanned!(flag.span()=> #krate::__private::check_now_with(&#site, #value))
-            };
-            let gate = quote! {
-                let #on = {
-                    #(
-                        #[allow(unused_variables)]
-                        #borrow
-                    )*
-                    let #value: #context_type = #borrowed;
-                    #check
-                };
-            };
-            (gate, on.to_token_stream())
-        }
-    };
+    let Check {
+        site_static,
+        gate,
+        check,
+    } = check(&args, is_async, &krate, &borrow);
     let schema_warnings =
         crate::schema::warnings(&document, Some(&name), &schema_path, flag.span());
     let context_warnings = args
@@ -589,5 +392,273 @@ fn has_tail(block: &Group) -> bool {
     match syn::parse2::<syn::Block>(block.to_token_stream()) {
         Ok(block) => matches!(block.stmts.last(), Some(syn::Stmt::Expr(_, None))),
         Err(_) => true,
+    }
+}
+
+/// The flag against the schema: the schema located and loaded, a `flags!` static turned into
+/// its key (in `args`), the key checked to be valid and defined; the schema and its path.
+fn resolve(args: &mut Args) -> syn::Result<(Arc<Document>, PathBuf)> {
+    // Schema: where, whether it reads and validates, whether it knows the flag.
+    let schema_path = crate::schema::locate(args.schema.as_ref().map(|s| s.value()).as_deref());
+    let error_span = args.schema.as_ref().map_or(args.flag.span(), |s| s.span());
+    let loaded = crate::schema::load(&schema_path);
+
+    // `flags::NEW_CHECKOUT`: the key whose static that is; the path itself is checked to be a
+    // typed flag in the expansion.
+    if let Some(path) = &args.flag_static {
+        let constant = args.flag.value();
+        let document = loaded
+            .as_ref()
+            .map_err(|message| Error::new(error_span, message))?;
+        let Some(key) = document
+            .flags
+            .keys()
+            .find(|key| crate::typed::names::constant(key) == constant)
+        else {
+            return Err(Error::new_spanned(
+                path,
+                format!(
+                    "no flag in `{}` has the static `{constant}`: a `flags!` static is its key in SCREAMING_SNAKE_CASE",
+                    crate::schema::display(&schema_path)
+                ),
+            ));
+        };
+        args.flag = syn::LitStr::new(key, args.flag.span());
+    }
+    let flag = &args.flag;
+    let name = flag.value();
+    if !flag_schema::is_valid_key(&name) {
+        // `NewCheckout` for `newCheckout`: the schema's flag that differs in case only, or is
+        // close.
+        let hint = loaded
+            .as_ref()
+            .ok()
+            .and_then(|document| {
+                document
+                    .flags
+                    .keys()
+                    .find(|key| key.eq_ignore_ascii_case(&name))
+                    .cloned()
+                    .or_else(|| document.suggest(&name).map(str::to_owned))
+            })
+            .map(|close| format!("; did you mean `{close}`?"))
+            .unwrap_or_default();
+        return Err(Error::new(
+            flag.span(),
+            format!("`{name}` is not a valid AppConfig flag key: it must match ^[a-z][a-zA-Z0-9_-]{{0,63}}${hint}"),
+        ));
+    }
+    let document = loaded.map_err(|message| Error::new(error_span, message))?;
+    if document.flag(&name).is_none() {
+        let message = match document.suggest(&name) {
+            Some(close) => format!("unknown feature flag `{name}`; did you mean `{close}`?"),
+            None if document.flags.is_empty() => format!(
+                "unknown feature flag `{name}`: `{}` defines no flags",
+                crate::schema::display(&schema_path)
+            ),
+            None => format!(
+                "unknown feature flag `{name}`; the flags in `{}` are: {}",
+                crate::schema::display(&schema_path),
+                document
+                    .flags
+                    .keys()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        return Err(Error::new(flag.span(), message));
+    }
+    Ok((document, schema_path))
+}
+
+/// How the gate passes the parameters on, with the signature changed to match.
+struct Parameters {
+    /// The arguments of the fallback call.
+    forward: Vec<TokenStream>,
+    /// The flag-on path's rebinding of destructured (and later) parameters.
+    rebind: Vec<TokenStream>,
+    /// Each name a parameter binds, by reference, for the context expression.
+    borrow: Vec<TokenStream>,
+    /// The names destructuring patterns bind, lent to `#[instrument]`'s span set-up.
+    lend: Vec<TokenStream>,
+}
+
+/// The parameters of `sig`: plain identifiers are forwarded as they are; any other pattern is
+/// bound to a fresh name in `sig` and destructured again inside the flag-on path only.
+/// `async_trait`: the function is an `#[async_trait]` one, whose names keep their hygiene.
+fn parameters(sig: &mut syn::Signature, async_trait: bool) -> syn::Result<Parameters> {
+    // Arguments: plain identifiers are forwarded as they are; any other pattern is bound to a
+    // fresh name in the signature and destructured again inside the flag-on branch only.
+    // With a context, the context expression sees each of them by reference: `let name = &name;`
+    // for a plain name, the pattern's names bound through a reference for a pattern.
+    let mut forward = Vec::new();
+    let mut rebind = Vec::new();
+    let mut borrow = Vec::new();
+    // The names destructuring patterns bind, lent to `#[instrument]`'s span set-up.
+    let mut lend = Vec::new();
+    // Parameters rebound `mut` in the flag-on path: the signature's binding loses its `mut`.
+    let mut unmut = Vec::new();
+    for (index, input) in sig.inputs.iter_mut().enumerate() {
+        let attrs = match &*input {
+            FnArg::Receiver(receiver) => &receiver.attrs,
+            FnArg::Typed(typed) => &typed.attrs,
+        };
+        if let Some(cfg) = attrs
+            .iter()
+            .find(|a| a.path().is_ident("cfg") || a.path().is_ident("cfg_attr"))
+        {
+            return Err(Error::new_spanned(
+                cfg,
+                "#[feature_flag] cannot forward a parameter under `#[cfg]`: the fallback call would not match every configuration",
+            ));
+        }
+        match input {
+            FnArg::Receiver(receiver) => {
+                forward.push(quote_spanned!(receiver.self_token.span=> self));
+            }
+            FnArg::Typed(typed) => match &*typed.pat {
+                Pat::Ident(PatIdent {
+                    by_ref: None,
+                    subpat: None,
+                    ident,
+                    mutability,
+                    ..
+                }) => {
+                    // After a destructured parameter, moved into the flag-on path too, so that
+                    // the parameters drop in the order the function as written drops them
+                    // (last first), not the destructured ones before this one.
+                    if !rebind.is_empty() {
+                        rebind.push(quote! {
+                            #[allow(clippy::redundant_locals)]
+                            let #mutability #ident = #ident;
+                        });
+                        if mutability.is_some() {
+                            unmut.push(index);
+                        }
+                    }
+                    if !ident.to_string().starts_with('_') {
+                        borrow.push(quote!(let #ident = &#ident;));
+                    }
+                    // `_unused` is forwarded with a span of the expansion: passing it on is the
+                    // macro's doing, not a use of an underscore binding by the user. (Only
+                    // there: a name keeps its own hygiene, e.g. async-trait's `__arg0`.)
+                    let name = ident.to_string();
+                    let mut forwarded = ident.clone();
+                    if !async_trait && name.starts_with('_') && !name.starts_with("__") {
+                        forwarded.set_span(Span::call_site().located_at(ident.span()));
+                    }
+                    forward.push(forwarded.to_token_stream());
+                }
+                _ => {
+                    let fresh = format_ident!("__flag_arg{}", index, span = Span::mixed_site());
+                    // `(ref mut v, n)` borrows the argument mutably when destructured.
+                    let mutability =
+                        crate::context::binds_ref_mut(&typed.pat).then(<syn::Token![mut]>::default);
+                    let pattern = std::mem::replace(
+                        &mut *typed.pat,
+                        Pat::Ident(PatIdent {
+                            attrs: Vec::new(),
+                            by_ref: None,
+                            mutability,
+                            ident: fresh.clone(),
+                            subpat: None,
+                        }),
+                    );
+                    if let Some(names) = crate::context::borrowing_pattern(&pattern) {
+                        borrow.push(quote!(let #names = &#fresh;));
+                        lend.push(quote!(let #names = &#fresh;));
+                    }
+                    rebind.push(quote!(let #pattern = #fresh;));
+                    forward.push(fresh.to_token_stream());
+                }
+            },
+        }
+    }
+
+    for index in unmut {
+        if let Some(FnArg::Typed(typed)) = sig.inputs.iter_mut().nth(index) {
+            if let Pat::Ident(ident) = &mut *typed.pat {
+                ident.mutability = None;
+            }
+        }
+    }
+
+    Ok(Parameters {
+        forward,
+        rebind,
+        borrow,
+        lend,
+    })
+}
+
+/// The gate's check of its flag.
+struct Check {
+    /// The call site's memo.
+    site_static: TokenStream,
+    /// Statements before the check: the context built, checked, and dropped (none without one).
+    gate: TokenStream,
+    /// The condition: whether the flag is on.
+    check: TokenStream,
+}
+
+/// The check of `args.flag` (for `args.context` when given, which sees the parameters through
+/// `borrow`), awaited in an async function.
+fn check(args: &Args, is_async: bool, krate: &TokenStream, borrow: &[TokenStream]) -> Check {
+    let flag = &args.flag;
+    // Each call site keeps its last answer, valid until the snapshot changes.
+    let site = format_ident!("__FEATURE_FLAG_SITE", span = Span::mixed_site());
+    let site_static = quote_spanned! {flag.span()=>
+        static #site: #krate::__private::Site = #krate::__private::Site::new(#flag);
+    };
+    let (gate, check) = match &args.context {
+        None if is_async => (
+            TokenStream::new(),
+            quote_spanned!(flag.span()=> #krate::__private::check(&#site).await),
+        ),
+        None => (
+            TokenStream::new(),
+            quote_spanned!(flag.span()=> #krate::__private::check_now(&#site)),
+        ),
+        // The context is built with the arguments borrowed, checked, and dropped before either
+        // path runs (a lock guard holding it is released). `&(expr)` borrows a place
+        // (`self.context`) and keeps a temporary (`Context::new()...`) for the check; the
+        // reference coerces to `&Context` from anything that derefs to one.
+        Some(context) => {
+            let expr = crate::context::expression(context, krate);
+            let at = match &context.form {
+                crate::parse::ContextForm::Expr(expr) => expr.span(),
+                crate::parse::ContextForm::Pairs { .. } => context.keyword,
+            };
+            let on = format_ident!("__feature_flag_on", span = Span::mixed_site());
+            let value = format_ident!(
+                "__feature_flag_context",
+                span = Span::mixed_site().located_at(at)
+            );
+            // Typed, so that a wrong type is an error at the expression naming `Context`.
+            let context_type = respan(quote!(&#krate::Context), context.keyword);
+            let borrowed = quote_spanned!(at=> &(#expr));
+            let check = if is_async {
+                quote_spanned!(flag.span()=> #krate::__private::check_with(&#site, #value).await)
+            } else {
+                quote_spanned!(flag.span()=> #krate::__private::check_now_with(&#site, #value))
+            };
+            let gate = quote! {
+                let #on = {
+                    #(
+                        #[allow(unused_variables)]
+                        #borrow
+                    )*
+                    let #value: #context_type = #borrowed;
+                    #check
+                };
+            };
+            (gate, on.to_token_stream())
+        }
+    };
+    Check {
+        site_static,
+        gate,
+        check,
     }
 }
