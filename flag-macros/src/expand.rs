@@ -107,25 +107,11 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
         .as_ref()
         .map(|context| crate::context::warnings(context, &document, &name));
 
-    // Editing the schema must rebuild this crate: rustc records included files (and env vars
-    // read through `option_env!`) in its dep-info, which cargo watches.
-    let tracked_path = schema_path.display().to_string();
-    let tracking = quote! {
-        const _: &[u8] = ::core::include_bytes!(#tracked_path);
-        const _: ::core::option::Option<&str> = ::core::option_env!("FEATURE_FLAGS_SCHEMA");
-    };
+    let tracking = crate::schema::tracking(&schema_path);
 
     // A deprecated flag warns at the use site, on stable Rust, through `#[deprecated]`.
     let deprecation = definition.deprecation.as_ref().map(|d| {
-        let when = d
-            .date
-            .as_deref()
-            .map(|date| format!(" (removal planned {date})"))
-            .unwrap_or_default();
-        let note = format!(
-            "feature flag `{name}` is marked deprecated in `{}`{when}",
-            crate::schema::display(&schema_path)
-        );
+        let note = crate::schema::deprecation_note(&name, d, &schema_path);
         let marker = format_ident!("deprecated_feature_flag", span = Span::mixed_site());
         let usage = format_ident!(
             "deprecated_feature_flag",

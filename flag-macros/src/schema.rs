@@ -124,6 +124,34 @@ pub(crate) fn warnings(
         .collect()
 }
 
+/// Items that make editing the schema at `path` rebuild the crate: rustc records included
+/// files (and environment variables read through `option_env!`) in its dep-info, which cargo
+/// watches.
+pub(crate) fn tracking(path: &Path) -> TokenStream {
+    let tracked = path.display().to_string();
+    quote::quote! {
+        const _: &[u8] = ::core::include_bytes!(#tracked);
+        const _: ::core::option::Option<&str> = ::core::option_env!(#ENV_SCHEMA);
+    }
+}
+
+/// The note of a flag's `#[deprecated]`: the schema marks flag `key` for removal.
+pub(crate) fn deprecation_note(
+    key: &str,
+    deprecation: &flag_schema::Deprecation,
+    path: &Path,
+) -> String {
+    let when = deprecation
+        .date
+        .as_deref()
+        .map(|date| format!(" (removal planned {date})"))
+        .unwrap_or_default();
+    format!(
+        "feature flag `{key}` is marked deprecated in `{}`{when}",
+        display(path)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

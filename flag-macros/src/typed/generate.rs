@@ -72,12 +72,7 @@ pub(crate) fn module(input: &Input, document: &Document, path: &Path) -> syn::Re
 
         let docs = flag_docs(key, definition, typed.as_ref());
         let deprecated = definition.deprecation.as_ref().map(|d| {
-            let when = d
-                .date
-                .as_deref()
-                .map(|date| format!(" (removal planned {date})"))
-                .unwrap_or_default();
-            let note = format!("feature flag `{key}` is marked deprecated in `{shown}`{when}");
+            let note = crate::schema::deprecation_note(key, d, path);
             quote!(#[deprecated(note = #note)])
         });
         let ty = match &typed {
@@ -102,13 +97,12 @@ pub(crate) fn module(input: &Input, document: &Document, path: &Path) -> syn::Re
         quote!(#[doc = #doc])
     });
     // Editing the schema rebuilds the crate, as for `#[feature_flag]`.
-    let tracked = path.display().to_string();
+    let tracking = crate::schema::tracking(path);
     Ok(quote! {
         #(#attrs)*
         #module_docs
         #vis mod #name {
-            const _: &[u8] = ::core::include_bytes!(#tracked);
-            const _: ::core::option::Option<&str> = ::core::option_env!("FEATURE_FLAGS_SCHEMA");
+            #tracking
             #(#items)*
         }
     })
