@@ -47,16 +47,6 @@ pub(crate) struct ContextPair {
     pub value: Expr,
 }
 
-/// The context keys flag-runtime sends (`flag_runtime::Context`): 1 to 64 ASCII letters,
-/// digits, `_`, `-` or `.`; the same characters a rule's `$key` may use.
-pub(crate) fn is_valid_context_key(key: &str) -> bool {
-    !key.is_empty()
-        && key.len() <= 64
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-}
-
 /// One `key = value` (or `"key" = value`) of `context(...)`, as written.
 struct RawPair {
     key: String,
@@ -111,7 +101,7 @@ fn parse_pairs(input: ParseStream<'_>) -> syn::Result<ContextForm> {
             entity_id = Some(pair.value);
             continue;
         }
-        if !is_valid_context_key(&pair.key) {
+        if !flag_schema::is_valid_context_key(&pair.key) {
             return Err(Error::new(
                 pair.span,
                 format!(

@@ -282,7 +282,7 @@ impl Fields {
     /// change, so a replaced bad value no longer counts.
     fn first_problem(&self) -> Option<ContextError> {
         for (key, value) in &self.pairs {
-            if !valid_key(key) {
+            if !flag_schema::is_valid_context_key(key) {
                 return Some(ContextError::InvalidKey {
                     key: shown_key(key),
                 });
@@ -349,14 +349,6 @@ impl fmt::Debug for Context {
             .field("entity_id", &self.fields().entity_id.as_ref().map(|_| ".."))
             .finish()
     }
-}
-
-fn valid_key(key: &str) -> bool {
-    !key.is_empty()
-        && key.len() <= 64
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 fn valid_value(value: &str, max: usize) -> bool {

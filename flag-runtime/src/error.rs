@@ -349,14 +349,7 @@ pub(crate) fn token(text: &str) -> Option<&str> {
 
 /// `key` when it is a valid AppConfig flag key (`^[a-z][a-zA-Z0-9_-]{0,63}$`).
 pub(crate) fn flag_key(key: &str) -> Option<&str> {
-    let bytes = key.as_bytes();
-    let ok = !bytes.is_empty()
-        && bytes.len() <= 64
-        && bytes[0].is_ascii_lowercase()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
-    ok.then_some(key)
+    flag_schema::is_valid_key(key).then_some(key)
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ pub use document::{
     ValueEntry, Variant,
 };
 pub use error::{Problem, SchemaError};
-pub use names::{is_valid_key, suggest};
+pub use names::{is_valid_context_key, is_valid_key, suggest};
 
 /// The only `version` AppConfig accepts for a feature-flag document.
 pub const SCHEMA_VERSION: &str = "1";

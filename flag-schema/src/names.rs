@@ -14,6 +14,24 @@ pub fn is_valid_key(key: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
 }
 
+/// Whether `key` is a context key flag-runtime sends and a rule's `$key` can name: 1 to 64
+/// ASCII letters, digits, `_`, `-` or `.`. The one definition the macro's `context(..)` check
+/// and the runtime's `Context::validate` share.
+///
+/// ```
+/// assert!(flag_schema::is_valid_context_key("customer.tier-2"));
+/// assert!(!flag_schema::is_valid_context_key("user:id"));
+/// assert!(!flag_schema::is_valid_context_key(""));
+/// assert!(!flag_schema::is_valid_context_key(&"k".repeat(65)));
+/// ```
+pub fn is_valid_context_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
 /// The candidate closest to `wanted`, if one is close enough to be a plausible typo.
 ///
 /// Closeness is the Damerau–Levenshtein distance (a swap of two neighbours counts once),
