@@ -31,9 +31,9 @@
 //! * error messages name keys and positions, never a flag value, and quote at most 64
 //!   characters of a name taken from the request.
 //!
-//! Not modelled: multi-variant rules (the default variant is served, see
-//! [`flag_schema::Document::evaluate`]), the `Context` and `Entity-Id` headers (accepted and
-//! ignored), polling AppConfig itself.
+//! Not modelled: gradual deployments (the `Entity-Id` header is only checked to be at most
+//! 2 KB: every entity gets the current version), polling AppConfig itself. Multi-variant flags
+//! are evaluated per request from the `Context` headers ([`flag_schema::Document::evaluate_with`]).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {

@@ -177,8 +177,9 @@
 //! * When the keys are literal, each `$key` the flag's variant rules read and the context never
 //!   supplies: ``feature flag `discount`: its variant rules read `$customerId`, which this
 //!   context never supplies``, followed by `` (it has `customerID`, which no rule reads)`` when a
-//!   supplied key is that close. Without the key, every operator reading it is false for every
-//!   call of the function (`docs/targeting-decisions.md`). The keys are literal in `context(...)`, and in
+//!   supplied key is that close. Without the key, every operator reading it is unknown, so no
+//!   variant rule reading it matches (its negations included) for any call of the function
+//!   (`docs/targeting-decisions.md`). The keys are literal in `context(...)`, and in
 //!   `context = Context::new().with("key", value)...`: a chain of `.with` with string literal keys
 //!   (and `.with_entity_id`) from `Context::new()` or `Context::default()`. Other expressions are
 //!   only known at run time and not checked.

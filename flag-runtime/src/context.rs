@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 /// The evaluation context of a request: key/value pairs (strings, numbers, booleans), sent to
-/// the agent as `Context: key=value` headers, and an optional `Entity-Id`.
+/// the agent in one `Context` header (`k1=v1,k2=v2`), and an optional `Entity-Id`.
 ///
 /// Cheap to build per request (one small allocation per pair). Keys and values are sent as
 /// written, so they must be header-safe:

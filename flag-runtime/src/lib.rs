@@ -89,8 +89,8 @@
 //!
 //! # Targeting
 //!
-//! Multi-variant flags pick a variant per request from an evaluation [`Context`] (sent as the
-//! agent's `Context` headers, with an optional `Entity-Id`): the scope's, or an explicit one
+//! Multi-variant flags pick a variant per request from an evaluation [`Context`] (sent as one
+//! `Context` header, `k1=v1,k2=v2`, with an optional `Entity-Id`): the scope's, or an explicit one
 //! through [`FlagSource::with_context`], which gives every check form for one context
 //! ([`TargetedSource`]); each distinct context's answer is cached with the TTL, at most
 //! [`ConfigBuilder::max_contexts`] of them.
