@@ -7,6 +7,12 @@ use quote::quote;
 use syn::{Attribute, Expr, Stmt};
 
 /// `#[instrument]` or `#[tracing::instrument]` among the attributes: the index of the first.
+///
+/// By its last path segment only: a macro sees the path as written, not what it resolves to, so
+/// `use tracing::instrument as traced;` then `#[traced]` is not recognised (no proc macro can
+/// resolve a `use`). Such an attribute below the gate still expands, after it, on the gated
+/// function: it spans both paths, with the gate's names for destructured parameters. Written
+/// above `#[feature_flag]`, or by its own name, it is exact.
 pub(crate) fn instrument_attribute(attrs: &[Attribute]) -> Option<usize> {
     attrs.iter().position(|attr| {
         attr.path()
@@ -87,19 +93,20 @@ fn replace_in(
     None
 }
 
-/// `{ #[allow(..)] if false { let __tracing_attr_fake_return: T = loop {}; return ..; } { user } }`
-/// (tracing-attributes since 0.1.2x): the user's block `{ user }`.
+/// `{ #[allow(..)] if false { let x: T = loop {}; return x; } { user } }` (tracing-attributes
+/// since 0.1.2x: a "fake return edge" that gives the block the function's return type): the
+/// user's block `{ user }`. Recognised by that shape, `if false { let <name>: <type> = loop {};
+/// return <name>; }`, not by the name tracing-attributes gives the binding (private, free to
+/// change in any release).
 fn instrumented_block(group: &Group) -> Option<Group> {
     if group.delimiter() != Delimiter::Brace {
         return None;
     }
     let tokens: Vec<TokenTree> = group.stream().into_iter().collect();
     let is_fake_return_edge = tokens.windows(3).any(|w| match w {
-        [TokenTree::Ident(i), TokenTree::Ident(f), TokenTree::Group(g)] => i == "if"
-            && f == "false"
-            && g.stream().into_iter().take(2).any(
-                |t| matches!(&t, TokenTree::Ident(name) if name == "__tracing_attr_fake_return"),
-            ),
+        [TokenTree::Ident(i), TokenTree::Ident(f), TokenTree::Group(g)] => {
+            i == "if" && f == "false" && is_fake_return(g)
+        }
         _ => false,
     });
     if !is_fake_return_edge {
@@ -109,6 +116,32 @@ fn instrumented_block(group: &Group) -> Option<Group> {
         TokenTree::Group(user) if user.delimiter() == Delimiter::Brace => Some(user.clone()),
         _ => None,
     }
+}
+
+/// `{ let <name>: <type> = loop {}; return <name>; }`: a block that only diverges, typed as the
+/// function's return.
+fn is_fake_return(block: &Group) -> bool {
+    let Ok(block) = syn::parse2::<syn::Block>(quote!(#block)) else {
+        return false;
+    };
+    let [Stmt::Local(local), Stmt::Expr(Expr::Return(ret), _)] = block.stmts.as_slice() else {
+        return false;
+    };
+    let syn::Pat::Type(typed) = &local.pat else {
+        return false;
+    };
+    let syn::Pat::Ident(bound) = &*typed.pat else {
+        return false;
+    };
+    let loops = local
+        .init
+        .as_ref()
+        .is_some_and(|init| matches!(&*init.expr, Expr::Loop(l) if l.body.stmts.is_empty()));
+    let returns_it = matches!(
+        ret.expr.as_deref(),
+        Some(Expr::Path(p)) if p.path.is_ident(&bound.ident)
+    );
+    loops && returns_it
 }
 
 /// Whether the signature is one `#[async_trait]` generated: it always adds the lifetime
