@@ -305,7 +305,7 @@ async fn new_contexts_reuse_one_kept_alive_connection() {
 /// new connection, and the check gets the context's answer.
 #[tokio::test]
 async fn a_kept_alive_connection_that_died_is_replaced_within_the_same_refresh() {
-    use std::io::{BufRead as _, BufReader, Write as _};
+    use std::io::{BufReader, Write as _};
     use std::sync::atomic::{AtomicUsize, Ordering};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -319,15 +319,7 @@ async fn a_kept_alive_connection_that_died_is_replaced_within_the_same_refresh()
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut answered = 0;
                 loop {
-                    let mut head = String::new();
-                    let mut line = String::new();
-                    while reader.read_line(&mut line).is_ok_and(|read| read > 0) {
-                        if line == "\r\n" {
-                            break;
-                        }
-                        head.push_str(&line);
-                        line.clear();
-                    }
+                    let head = read_head(&mut reader);
                     if head.is_empty() || (first && answered == 1) {
                         // The first connection dies on its second request, unanswered.
                         return;

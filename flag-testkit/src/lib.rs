@@ -16,6 +16,6 @@ pub use documents::tiers_doc;
 pub use flag_agent::{Fault, FlagsFile};
 pub use logs::Logs;
 pub use output::describe;
-pub use raw::{http_ok, http_status, RawAgent};
+pub use raw::{http_ok, http_status, read_head, RawAgent};
 pub use server::{answers_again, cpu_ticks};
 pub use wait::wait_until;

@@ -20,7 +20,7 @@ impl RawAgent {
     pub fn start_with_head(
         answer: impl Fn(usize, &str) -> Vec<u8> + Send + Sync + 'static,
     ) -> Self {
-        use std::io::{BufRead as _, BufReader};
+        use std::io::BufReader;
         use std::sync::atomic::{AtomicUsize, Ordering};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -34,15 +34,7 @@ impl RawAgent {
                 let n = counter.fetch_add(1, Ordering::SeqCst);
                 std::thread::spawn(move || {
                     let mut reader = BufReader::new(stream.try_clone().unwrap());
-                    let mut head = String::new();
-                    let mut line = String::new();
-                    while reader.read_line(&mut line).is_ok_and(|read| read > 0) {
-                        if line == "\r\n" {
-                            break;
-                        }
-                        head.push_str(&line);
-                        line.clear();
-                    }
+                    let head = read_head(&mut reader);
                     let _ = stream.write_all(&answer(n, &head));
                 });
             }
@@ -59,6 +51,21 @@ impl RawAgent {
     pub fn requests(&self) -> usize {
         self.requests.load(std::sync::atomic::Ordering::SeqCst)
     }
+}
+
+/// The next request head (request line and headers) from `reader`; empty at the end of the
+/// stream.
+pub fn read_head(reader: &mut impl std::io::BufRead) -> String {
+    let mut head = String::new();
+    let mut line = String::new();
+    while reader.read_line(&mut line).is_ok_and(|read| read > 0) {
+        if line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+        line.clear();
+    }
+    head
 }
 
 /// A `200 OK` answer with this body and `Configuration-Version`.
