@@ -23,7 +23,7 @@ use crate::memo::Site;
 use crate::refresh::{self, Target, Waiter};
 use crate::served::Served;
 use crate::shared::Shared;
-use crate::snapshot::{Flag, Snapshot};
+use crate::snapshot::Snapshot;
 
 thread_local! {
     /// The innermost scope this thread is running now: set around every poll of a scope's
@@ -254,17 +254,14 @@ impl Pins {
         }
     }
 
-    pub(crate) fn flag(&self, flag: &str) -> Option<Flag> {
-        self.shared.flag(self.snapshot(), flag)
-    }
-
     /// The snapshot checks without an explicit context read.
     pub(crate) fn snapshot(&self) -> Option<&Snapshot> {
         self.served.snapshot()
     }
 
-    pub(crate) fn snapshot_arc(&self) -> Option<Arc<Snapshot>> {
-        self.served.shared().cloned()
+    /// What checks without an explicit context read.
+    pub(crate) fn served(&self) -> Served {
+        self.served.clone()
     }
 
     /// Whether checks without an explicit context read the context-free answer.

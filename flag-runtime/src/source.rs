@@ -238,12 +238,7 @@ impl FlagSource {
         if let Some(forced) = overrides::flag(flag) {
             return Some(forced);
         }
-        if let Some(found) = pins::pinned(&self.shared, |pins| pins.flag(flag)) {
-            return found;
-        }
-        self.shared.fresh(&self.shared.base).await;
-        self.shared
-            .read_base(|snapshot| self.shared.flag(snapshot, flag))
+        self.shared.flag(self.read_fresh().await.snapshot(), flag)
     }
 
     /// The whole state of `flag` without waiting, as [`is_enabled_now`](Self::is_enabled_now).
@@ -251,12 +246,7 @@ impl FlagSource {
         if let Some(forced) = overrides::flag(flag) {
             return Some(forced);
         }
-        if let Some(found) = pins::pinned(&self.shared, |pins| pins.flag(flag)) {
-            return found;
-        }
-        self.shared.refresh_if_due(&self.shared.base);
-        self.shared
-            .read_base(|snapshot| self.shared.flag(snapshot, flag))
+        self.shared.flag(self.read_now().snapshot(), flag)
     }
 
     /// The attribute `attribute` of `flag` as a `T`: `None` when the flag is off or unknown,
@@ -282,21 +272,33 @@ impl FlagSource {
     /// from it comes from one configuration version. Active [`Overrides`](crate::Overrides)
     /// are laid over it.
     pub async fn snapshot(&self) -> Option<Arc<Snapshot>> {
-        if let Some(pinned) = pins::pinned(&self.shared, |pins| pins.snapshot_arc()) {
-            return overrides::overlay(pinned);
-        }
-        self.shared.fresh(&self.shared.base).await;
-        overrides::overlay(self.shared.base.snapshot())
+        overrides::overlay(self.read_fresh().await.shared().cloned())
     }
 
     /// The current snapshot without waiting (a due refresh starts in the background), with
     /// active [`Overrides`](crate::Overrides) laid over it.
     pub fn snapshot_now(&self) -> Option<Arc<Snapshot>> {
-        if let Some(pinned) = pins::pinned(&self.shared, |pins| pins.snapshot_arc()) {
-            return overrides::overlay(pinned);
+        overrides::overlay(self.read_now().shared().cloned())
+    }
+
+    /// What the checks without an explicit context read, refreshed first when due (bounded):
+    /// the pins of a scope of this source around the caller, else the context-free answer. The
+    /// reads of [`TargetedSource`] have the same shape, for their context.
+    async fn read_fresh(&self) -> Served {
+        if let Some(pinned) = pins::pinned(&self.shared, pins::Pins::served) {
+            return pinned;
+        }
+        self.shared.fresh(&self.shared.base).await;
+        self.shared.served_base()
+    }
+
+    /// [`read_fresh`](Self::read_fresh) without waiting: a due refresh starts in the background.
+    fn read_now(&self) -> Served {
+        if let Some(pinned) = pins::pinned(&self.shared, pins::Pins::served) {
+            return pinned;
         }
         self.shared.refresh_if_due(&self.shared.base);
-        overrides::overlay(self.shared.base.snapshot())
+        self.shared.served_base()
     }
 
     /// Asks the agent now, whatever the TTL says, and reports what this very request did.
