@@ -160,18 +160,15 @@ pub(crate) async fn handle(state: &State, req: Request<Incoming>) -> Response<Re
     } else {
         let served = std::sync::Arc::clone(&served);
         let evaluated = tokio::task::spawn_blocking(move || {
-            if wanted.is_empty() {
-                return Value::Object(served.doc.evaluate_with(&context));
-            }
-            let one = |key: &String| served.doc.evaluate_flag_with(key, &context);
-            match wanted.as_slice() {
-                [key] => one(key).unwrap_or_default(),
-                many => Value::Object(
-                    many.iter()
-                        .filter_map(|key| Some((key.clone(), one(key)?)))
-                        .collect(),
-                ),
-            }
+            let evaluated = if wanted.is_empty() {
+                served.doc.evaluate_with(&context)
+            } else {
+                let one = |key: &String| {
+                    Some((key.clone(), served.doc.evaluate_flag_with(key, &context)?))
+                };
+                wanted.iter().filter_map(one).collect()
+            };
+            narrowed(&evaluated, &wanted)
         })
         .await;
         match evaluated {

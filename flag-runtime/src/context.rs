@@ -22,8 +22,7 @@ use std::sync::{Arc, OnceLock};
 ///   [`MAX_CONTEXT_BYTES`] (16 KiB): `k1=v1,k2=v2,...`.
 ///
 /// A context that breaks one of these is not sent: checks with it serve the context-free flags,
-/// [`validate`](Self::validate) says why, and the source logs it once per streak of such
-/// contexts, at most once a minute (the key or the limit, never a value).
+/// [`validate`](Self::validate) says why, and the source logs it at most once a minute (the key or the limit, never a value).
 ///
 /// ```
 /// use flag_runtime::Context;

@@ -5,7 +5,7 @@
 //! the agent supplied (a version is shown only when it is a short token).
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -74,10 +74,8 @@ pub(crate) struct Health {
     /// context-free answer's: [`Status`] reports the context-free answer only.
     context_streak: Mutex<u64>,
     missing: Mutex<HashSet<Box<str>>>,
-    /// Whether the current streak of unsendable contexts was logged.
-    invalid_context_logged: AtomicBool,
-    /// `clock::now_ms` of the latest such line (0: none yet): at most one a minute, when
-    /// sendable and unsendable contexts alternate.
+    /// `clock::now_ms` of the latest line about an unsendable context (0: none yet): such
+    /// lines come at most once a minute, however the contexts come.
     invalid_context_logged_ms: AtomicU64,
     /// Bumped after each recorded outcome of the context-free answer: what
     /// [`StatusChanges`](crate::StatusChanges) waits on.
@@ -106,7 +104,6 @@ impl Health {
             }),
             context_streak: Mutex::default(),
             missing: Mutex::default(),
-            invalid_context_logged: AtomicBool::new(false),
             invalid_context_logged_ms: AtomicU64::new(0),
             changes: tokio::sync::watch::Sender::default(),
         }
@@ -249,13 +246,11 @@ impl Health {
         }
     }
 
-    /// Logs, once per streak of contexts that cannot be sent and at most once a minute, that
-    /// one could not (the error names the key or the limit, never a value).
+    /// Logs that a context could not be sent, at most once a minute (the error names the key
+    /// or the limit, never a value): a caller sending such contexts among good ones is told,
+    /// not flooded.
     #[cold]
     pub(crate) fn log_invalid_context(&self, error: &ContextError) {
-        if self.invalid_context_logged.swap(true, Ordering::Relaxed) {
-            return;
-        }
         let now = crate::clock::now_ms().max(1);
         let last = self.invalid_context_logged_ms.load(Ordering::Relaxed);
         let due = last == 0 || now.saturating_sub(last) >= INVALID_CONTEXT_LOG_MS;
@@ -268,16 +263,8 @@ impl Health {
             tracing::warn!(
                 %error,
                 "evaluation context cannot be sent to the AppConfig agent; serving the \
-                 context-free flags; logged again after a context is sent, at most once a minute"
+                 context-free flags; logged at most once a minute"
             );
-        }
-    }
-
-    /// A context was sent: the streak of unsendable ones, if any, is over.
-    #[inline]
-    pub(crate) fn context_sent(&self) {
-        if self.invalid_context_logged.load(Ordering::Relaxed) {
-            self.invalid_context_logged.store(false, Ordering::Relaxed);
         }
     }
 

@@ -73,16 +73,13 @@ impl Shared {
 
     /// The target a context's checks refresh and read: the context's own; the context-free one
     /// for an empty context (nothing to send, so the same answer) and for a context that cannot
-    /// be sent (logged once per streak, at most once a minute), whose checks are then context-free checks in every respect.
+    /// be sent (logged at most once a minute), whose checks are then context-free checks in every respect.
     pub(crate) fn context_target(&self, context: &Context) -> Arc<Target> {
         if context.is_empty() {
             return Arc::clone(&self.base);
         }
         match context.validate() {
-            Ok(()) => {
-                self.refresher.health.context_sent();
-                self.contexts.target(context, &self.refresher)
-            }
+            Ok(()) => self.contexts.target(context, &self.refresher),
             Err(error) => {
                 self.refresher.health.log_invalid_context(&error);
                 Arc::clone(&self.base)

@@ -190,8 +190,8 @@ impl FlagSource {
     /// [`ConfigBuilder::max_contexts`](crate::ConfigBuilder::max_contexts) contexts, least
     /// recently used out), with the same failure policy: last-known-good for that context, else
     /// the context-free answer, else off. A context that cannot be sent
-    /// ([`Context::validate`]) is served the context-free answer, and logged once per streak
-    /// of such contexts (at most once a minute).
+    /// ([`Context::validate`]) is served the context-free answer, and logged (at most once a
+    /// minute).
     ///
     /// ```no_run
     /// use flag_runtime::Context;

@@ -194,7 +194,7 @@ async fn the_user_guides_example_through_the_runtime() {
 
 /// Every context the runtime accepts reaches the agent intact, up to its limits (256 pairs,
 /// 16 KiB in one `Context` header); one past them is refused by `validate()`, served the
-/// context-free answer, and logged once per streak of such contexts, at most once a minute.
+/// context-free answer, and logged at most once a minute.
 #[tokio::test]
 async fn the_whole_accepted_context_range_round_trips() {
     let doc = json!({
@@ -267,8 +267,8 @@ async fn the_whole_accepted_context_range_round_trips() {
         message.contains("at most 256 pairs in 16384 bytes"),
         "{message}"
     );
-    // Sendable and unsendable contexts alternating (mixed traffic): a context sent ends the
-    // streak, but lines come at most once a minute, so no flood.
+    // Sendable and unsendable contexts alternating (mixed traffic): at most one line a
+    // minute, so no flood.
     let ok = Context::new().with("tier", "gold").with("k0", 1);
     for _ in 0..20 {
         assert_eq!(hit(&ok).await.as_deref(), Some("hit"));
