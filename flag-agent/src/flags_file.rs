@@ -1,4 +1,5 @@
-//! A flags file for tests: a fresh temporary directory, atomic edits, removed when dropped.
+//! A flags file (and its experiments file) for tests: a fresh temporary directory, atomic
+//! edits, removed when dropped.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -62,11 +63,24 @@ impl FlagsFile {
     /// # Panics
     /// If the file cannot be written.
     pub fn write_raw(&self, bytes: &[u8]) {
-        let tmp = self.path.with_extension("tmp");
-        std::fs::write(&tmp, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", tmp.display()));
-        std::fs::rename(&tmp, &self.path)
-            .unwrap_or_else(|e| panic!("renaming to {}: {e}", self.path.display()));
+        replace(&self.path, bytes);
     }
+
+    /// Writes `experiments` (an `experiments.json` document) beside the flags file, atomically,
+    /// where the agent looks for it by default.
+    ///
+    /// # Panics
+    /// If the file cannot be written.
+    pub fn write_experiments(&self, experiments: &Value) {
+        let bytes = serde_json::to_vec_pretty(experiments).expect("JSON values serialize");
+        replace(&self.path.with_file_name("experiments.json"), &bytes);
+    }
+}
+
+fn replace(path: &Path, bytes: &[u8]) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", tmp.display()));
+    std::fs::rename(&tmp, path).unwrap_or_else(|e| panic!("renaming to {}: {e}", path.display()));
 }
 
 impl Drop for FlagsFile {

@@ -130,8 +130,8 @@ pub(crate) async fn handle(state: &State, req: Request<Incoming>) -> Response<Re
             )
         }
     };
-    let context = match targeting {
-        Ok(context) => context,
+    let (context, entity) = match targeting {
+        Ok(targeting) => targeting,
         Err(message) => return error(StatusCode::BAD_REQUEST, "BadRequest", &message),
     };
     let wanted: Option<Vec<String>> = query
@@ -152,15 +152,23 @@ pub(crate) async fn handle(state: &State, req: Request<Incoming>) -> Response<Re
     {
         return unknown_flag(unknown);
     }
-    // Without a context, the context-free evaluation computed when the file was read is
-    // served. With one, only the flags asked for are evaluated, on the blocking pool: a costly
-    // rule delays its own request, never `/ping` or another request.
-    let body = if context.is_empty() {
+    // A flag under an active run is served its treatment when the request names it and
+    // carries an `Entity-Id`, as AWS documents the retrieval; a whole-profile request gets the
+    // deployed values.
+    let entity = entity.filter(|_| {
+        wanted
+            .iter()
+            .any(|key| served.experiments.running(key).is_some())
+    });
+    // Without a context or a treatment to assign, the context-free evaluation computed when the
+    // file was read is served. Otherwise only the flags asked for are evaluated, on the
+    // blocking pool: a costly rule delays its own request, never `/ping` or another request.
+    let body = if context.is_empty() && entity.is_none() {
         narrowed(&served.evaluated, &wanted)
     } else {
         let served = std::sync::Arc::clone(&served);
         let evaluated = tokio::task::spawn_blocking(move || {
-            let evaluated = if wanted.is_empty() {
+            let mut evaluated = if wanted.is_empty() {
                 served.doc.evaluate_with(&context)
             } else {
                 let one = |key: &String| {
@@ -168,6 +176,13 @@ pub(crate) async fn handle(state: &State, req: Request<Incoming>) -> Response<Re
                 };
                 wanted.iter().filter_map(one).collect()
             };
+            if let Some(entity) = &entity {
+                for key in &wanted {
+                    if let Some(answer) = served.experiments.assign(key, entity, &context) {
+                        evaluated.insert(key.clone(), answer);
+                    }
+                }
+            }
             narrowed(&evaluated, &wanted)
         })
         .await;
@@ -224,17 +239,26 @@ fn padded(body: &[u8], size: usize) -> Vec<u8> {
 }
 
 /// The request's evaluation context, from its `Context` headers (one pair per header, or
-/// comma-separated pairs), and its `Entity-Id` checked (at most 2 KB). The stand-in serves one
-/// configuration version at a time, so every entity gets the current one; the id only has to be
-/// well-formed. Errors name positions, never the text (a context value may be personal data).
-fn targeting(headers: &hyper::HeaderMap) -> Result<flag_schema::RuleContext, String> {
-    if let Some(id) = headers.get("entity-id") {
-        if id.len() > MAX_ENTITY_ID_BYTES {
+/// comma-separated pairs), and its `Entity-Id` (at most 2 KB of UTF-8), which picks an
+/// experiment's treatment. The stand-in serves one configuration version at a time, so every
+/// entity gets the current one. Errors name positions, never the text (a context value may be
+/// personal data).
+fn targeting(
+    headers: &hyper::HeaderMap,
+) -> Result<(flag_schema::RuleContext, Option<String>), String> {
+    let entity = match headers.get("entity-id") {
+        Some(id) if id.len() > MAX_ENTITY_ID_BYTES => {
             return Err(format!(
                 "`Entity-Id` is longer than {MAX_ENTITY_ID_BYTES} bytes"
             ));
         }
-    }
+        Some(id) => Some(
+            std::str::from_utf8(id.as_bytes())
+                .map_err(|_| "`Entity-Id` is not UTF-8".to_owned())?
+                .to_owned(),
+        ),
+        None => None,
+    };
     let mut values = Vec::new();
     let mut bytes = 0;
     for (i, value) in headers.get_all("context").iter().enumerate() {
@@ -254,7 +278,7 @@ fn targeting(headers: &hyper::HeaderMap) -> Result<flag_schema::RuleContext, Str
             "the context has more than {MAX_CONTEXT_PAIRS} keys"
         ));
     }
-    Ok(context)
+    Ok((context, entity))
 }
 
 /// The most context this stand-in evaluates, in bytes of `Context` headers: four times what

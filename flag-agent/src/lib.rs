@@ -31,9 +31,32 @@
 //! * error messages name keys and positions, never a flag value, and quote at most 64
 //!   characters of a name taken from the request.
 //!
-//! Not modelled: gradual deployments (the `Entity-Id` header is only checked to be at most
-//! 2 KB: every entity gets the current version), polling AppConfig itself. Multi-variant flags
-//! are evaluated per request from the `Context` headers ([`flag_schema::Document::evaluate_with`]).
+//! Not modelled: gradual deployments (every entity gets the current version), polling AppConfig
+//! itself. Multi-variant flags are evaluated per request from the `Context` headers
+//! ([`flag_schema::Document::evaluate_with`]).
+//!
+//! # Experiments
+//!
+//! `experiments.json` beside the flags file (or the file given to
+//! [`Agent::experiments_file`], `--experiments`) holds AppConfig experiment definitions, each
+//! with an optional local `Run` ([`flag_schema::Experiments`] has the format). While a run is
+//! active, a request that names the flag (`?flag=`) and carries an `Entity-Id` is served the
+//! entity's treatment as the flag's value: `{"_variant": "__c__", ...}` for the control,
+//! `__t1__` for the first of `Treatments`, and so on, with that treatment's `enabled` and
+//! attribute values. An entity outside the audience rule or the exposure, a request without
+//! `Entity-Id` or without `?flag=`, and a flag without a run get the deployed value, as before.
+//!
+//! The assignment is deterministic: a run override first, then the audience rule, then a hash of
+//! the entity against `ExposurePercentage`, then a treatment in proportion to the weights
+//! ([`flag_schema::Experiment::assign`]). It is this stand-in's algorithm, not AWS's, which is
+//! not documented; it keeps what AWS promises: the same entity gets the same treatment for the
+//! run, and raising the exposure keeps exposed entities where they were.
+//!
+//! Edits apply on the next request under the next `Configuration-Version`, as AWS allows them:
+//! while a `Run` exists, raising its `ExposurePercentage` and changing its `TreatmentOverrides`
+//! apply; any other edit of that experiment, or a lowered exposure, is refused and logged, and
+//! the last valid files stay served (AWS refuses definition updates during a run). Removing
+//! `Run` stops the run. An invalid experiments file is refused like an invalid flags file.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -44,6 +67,14 @@
 //! agent.stop().await;
 //! # Ok(()) }
 //! ```
+//!
+//! # The API at a glance
+//!
+//! | family | items |
+//! |---|---|
+//! | the server | [`Agent`] (example above), [`RunningAgent`], [`FlagsFileError`] |
+//! | the flags file, rewritten atomically by tests | [`FlagsFile`] |
+//! | faults to test a client against | [`RunningAgent::set_fault`], [`Fault`] |
 //!
 //! [AWS AppConfig agent]: https://docs.aws.amazon.com/appconfig/latest/userguide/appconfig-integration-lambda-extensions.html
 #![warn(missing_docs)]
@@ -72,6 +103,7 @@ pub use flags_file::FlagsFile;
 #[derive(Debug, Clone)]
 pub struct Agent {
     flags_file: PathBuf,
+    experiments_file: Option<PathBuf>,
     application: String,
     environment: String,
     profile: String,
@@ -138,11 +170,20 @@ impl Agent {
     ) -> Self {
         Agent {
             flags_file: flags_file.into(),
+            experiments_file: None,
             application: application.into(),
             environment: environment.into(),
             profile: profile.into(),
             header_read_timeout: server::DEFAULT_HEADER_READ_TIMEOUT,
         }
+    }
+
+    /// Serve the experiments of `experiments_file` (which must exist) instead of
+    /// `experiments.json` beside the flags file (served when it exists). See the
+    /// [crate docs](crate#experiments).
+    pub fn experiments_file(mut self, experiments_file: impl Into<PathBuf>) -> Self {
+        self.experiments_file = Some(experiments_file.into());
+        self
     }
 
     /// How long a client may take to send a request head (10 s by default); a connection that
@@ -177,7 +218,7 @@ impl Agent {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(http::State {
-            store: store::Store::new(self.flags_file),
+            store: store::Store::new(self.flags_file, self.experiments_file),
             application: self.application,
             environment: self.environment,
             profile: self.profile,
@@ -223,6 +264,19 @@ impl RunningAgent {
     }
 
     /// Injects `fault` into every following configuration request, until [`clear_fault`](Self::clear_fault).
+    ///
+    /// ```no_run
+    /// use flag_agent::{Agent, Fault};
+    ///
+    /// # async fn demo() -> std::io::Result<()> {
+    /// let agent = Agent::new("flags.json", "app", "develop", "flags")
+    ///     .start("127.0.0.1:0".parse().unwrap())
+    ///     .await?;
+    /// agent.set_fault(Fault::Status(503)); // the client under test must keep serving
+    /// // ... exercise the client ...
+    /// agent.clear_fault();
+    /// # Ok(()) }
+    /// ```
     pub fn set_fault(&self, fault: Fault) {
         self.state.fault.set(Some(fault));
     }

@@ -1,10 +1,11 @@
-//! The flags file, re-read on every request, each new valid content numbered.
+//! The flags file and its experiments file, re-read on every request, each new valid pair
+//! numbered.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use flag_schema::Document;
+use flag_schema::{Document, Experiments};
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
@@ -14,12 +15,22 @@ pub(crate) const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 #[derive(Debug)]
 pub(crate) struct Store {
     path: PathBuf,
+    experiments: ExperimentsFile,
     state: Mutex<Loaded>,
+}
+
+/// Where the experiments are: a file named on purpose must exist; the default one
+/// (`experiments.json` beside the flags file) is used when it does.
+#[derive(Debug, Clone)]
+pub(crate) enum ExperimentsFile {
+    Given(PathBuf),
+    Beside(PathBuf),
 }
 
 #[derive(Debug, Default)]
 struct Loaded {
     raw: Vec<u8>,
+    raw_experiments: Option<Vec<u8>>,
     served: Option<Arc<Served>>,
     last_error: Option<String>,
 }
@@ -32,12 +43,19 @@ pub(crate) struct Served {
     pub doc: Document,
     /// The context-free evaluation, computed once.
     pub evaluated: Map<String, Value>,
+    /// The experiments and their runs (none without an experiments file).
+    pub experiments: Experiments,
 }
 
 impl Store {
-    pub(crate) fn new(path: PathBuf) -> Self {
+    pub(crate) fn new(path: PathBuf, experiments: Option<PathBuf>) -> Self {
+        let experiments = match experiments {
+            Some(given) => ExperimentsFile::Given(given),
+            None => ExperimentsFile::Beside(path.with_file_name("experiments.json")),
+        };
         Store {
             path,
+            experiments,
             state: Mutex::default(),
         }
     }
@@ -47,10 +65,18 @@ impl Store {
     /// quick edits of the same length, and a flags file is small.
     pub(crate) async fn current(&self) -> Result<Arc<Served>, String> {
         let mut state = self.state.lock().await;
-        let path = self.path.clone();
-        let raw = tokio::task::spawn_blocking(move || read_capped(&path, MAX_FILE_BYTES))
-            .await
-            .unwrap_or_else(|e| Err(format!("cannot read {}: {e}", self.path.display())));
+        let (path, experiments) = (self.path.clone(), self.experiments.clone());
+        let raw = tokio::task::spawn_blocking(move || {
+            let raw_experiments = match &experiments {
+                ExperimentsFile::Beside(path) if !path.exists() => Ok(None),
+                ExperimentsFile::Given(path) | ExperimentsFile::Beside(path) => {
+                    read_capped(path, MAX_FILE_BYTES).map(Some)
+                }
+            };
+            Ok((read_capped(&path, MAX_FILE_BYTES)?, raw_experiments?))
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("cannot read {}: {e}", self.path.display())));
         self.reload(&mut state, raw);
         match &state.served {
             Some(served) => Ok(Arc::clone(served)),
@@ -61,38 +87,92 @@ impl Store {
         }
     }
 
-    fn reload(&self, state: &mut Loaded, raw: Result<Vec<u8>, String>) {
+    fn reload(&self, state: &mut Loaded, raw: Result<(Vec<u8>, Option<Vec<u8>>), String>) {
         let shown = self.path.display();
-        let raw = match raw {
-            Ok(raw) if raw == state.raw && state.served.is_some() => return,
-            Ok(raw) => raw,
+        let (raw, raw_experiments) = match raw {
+            Ok((raw, experiments))
+                if raw == state.raw
+                    && experiments == state.raw_experiments
+                    && state.served.is_some() =>
+            {
+                return
+            }
+            Ok(pair) => pair,
             Err(message) => return self.refuse(state, message),
         };
         let text = match std::str::from_utf8(&raw) {
             Ok(text) => text,
             Err(e) => return self.refuse(state, format!("{shown} is not UTF-8: {e}")),
         };
-        match Document::parse(text) {
-            Ok(doc) => {
-                let version = state.served.as_ref().map_or(1, |s| s.version + 1);
-                tracing::info!(file = %shown, version, flags = doc.flags.len(), "serving flags");
-                // Once per content: flag, variant and position, never a rule's constants.
-                for warning in &doc.warnings {
-                    tracing::warn!(file = %shown, %warning, "a rule AppConfig and this stand-in may treat differently");
-                }
-                state.served = Some(Arc::new(Served {
-                    version,
-                    evaluated: doc.evaluate(),
-                    doc,
-                }));
-                state.raw = raw;
-                state.last_error = None;
+        let doc = match Document::parse(text) {
+            Ok(doc) => doc,
+            Err(e) => {
+                return self.refuse(
+                    state,
+                    format!("{shown} is not a valid feature-flag document: {e}"),
+                )
             }
-            Err(e) => self.refuse(
-                state,
-                format!("{shown} is not a valid feature-flag document: {e}"),
-            ),
+        };
+        let experiments = match raw_experiments
+            .as_deref()
+            .map(|raw| self.experiments(raw, &doc))
+        {
+            None => Experiments::default(),
+            Some(Ok(experiments)) => experiments,
+            Some(Err(message)) => return self.refuse(state, message),
+        };
+        if let Some(served) = &state.served {
+            let refused = served.experiments.refused_update(&experiments);
+            if !refused.is_empty() {
+                let reasons: Vec<String> = refused.iter().map(ToString::to_string).collect();
+                let message = format!(
+                    "{} cannot change that way during a run: {}",
+                    self.experiments_path().display(),
+                    reasons.join("; ")
+                );
+                return self.refuse(state, message);
+            }
         }
+        let version = state.served.as_ref().map_or(1, |s| s.version + 1);
+        let running = experiments
+            .experiments
+            .iter()
+            .filter(|e| e.run.is_some())
+            .count();
+        tracing::info!(
+            file = %shown,
+            version,
+            flags = doc.flags.len(),
+            experiments = experiments.experiments.len(),
+            running,
+            "serving flags"
+        );
+        // Once per content: flag, variant and position, never a rule's constants.
+        for warning in doc.warnings.iter().chain(&experiments.warnings) {
+            tracing::warn!(file = %shown, %warning, "a rule AppConfig and this stand-in may treat differently");
+        }
+        state.served = Some(Arc::new(Served {
+            version,
+            evaluated: doc.evaluate(),
+            doc,
+            experiments,
+        }));
+        state.raw = raw;
+        state.raw_experiments = raw_experiments;
+        state.last_error = None;
+    }
+
+    fn experiments_path(&self) -> &Path {
+        match &self.experiments {
+            ExperimentsFile::Given(path) | ExperimentsFile::Beside(path) => path,
+        }
+    }
+
+    fn experiments(&self, raw: &[u8], doc: &Document) -> Result<Experiments, String> {
+        let shown = self.experiments_path().display();
+        let text = std::str::from_utf8(raw).map_err(|e| format!("{shown} is not UTF-8: {e}"))?;
+        Experiments::parse(text, doc)
+            .map_err(|e| format!("{shown} is not a valid experiments file: {e}"))
     }
 
     fn refuse(&self, state: &mut Loaded, message: String) {

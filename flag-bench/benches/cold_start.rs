@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use flag_local::{cargo_build, LocalFunction, Outcome};
+use flag_local::{CargoBinary, LocalFunction, Outcome};
 use serde_json::json;
 
 const RUNS: usize = 15;
@@ -13,7 +13,13 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let binary = cargo_build(&flag_bench::root(), "example-lambda", true).expect("release build");
+    let binary = CargoBinary::new()
+        .manifest_path(flag_bench::root().join("Cargo.toml"))
+        .package("example-lambda")
+        .release(true)
+        .build()
+        .expect("release build")
+        .executable;
     let size = std::fs::metadata(&binary).unwrap().len();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let event = json!({"items": [{"sku": "mug", "priceCents": 1250, "quantity": 2}]});

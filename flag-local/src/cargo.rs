@@ -404,15 +404,3 @@ fn describe_search(packages: &[&Value], bin: Option<&str>, root: &Path) -> Strin
         root.display()
     )
 }
-
-/// Builds the binary of `package` in the workspace at `workspace` and returns its path (the
-/// short form of [`CargoBinary`] the tests use). `release` selects the release profile.
-pub fn cargo_build(workspace: &Path, package: &str, release: bool) -> std::io::Result<PathBuf> {
-    CargoBinary::new()
-        .manifest_path(workspace.join("Cargo.toml"))
-        .package(package)
-        .release(release)
-        .build()
-        .map(|built| built.executable)
-        .map_err(std::io::Error::other)
-}

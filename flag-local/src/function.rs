@@ -147,11 +147,17 @@ impl LocalFunctionBuilder {
             )
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
             .env("AWS_REGION", "local")
-            .env(flag_runtime::ENV_APPLICATION, &self.application)
-            .env(flag_runtime::ENV_ENVIRONMENT, &environment)
-            .env(flag_runtime::ENV_CONFIGURATION, PROFILE)
-            .env(flag_runtime::ENV_PORT, agent_addr.port().to_string())
-            .env(flag_runtime::ENV_TTL_MS, self.ttl.as_millis().to_string())
+            .env(flag_runtime::Config::ENV_APPLICATION, &self.application)
+            .env(flag_runtime::Config::ENV_ENVIRONMENT, &environment)
+            .env(flag_runtime::Config::ENV_CONFIGURATION, PROFILE)
+            .env(
+                flag_runtime::Config::ENV_PORT,
+                agent_addr.port().to_string(),
+            )
+            .env(
+                flag_runtime::Config::ENV_TTL_MS,
+                self.ttl.as_millis().to_string(),
+            )
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),

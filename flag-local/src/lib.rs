@@ -39,6 +39,15 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # The API at a glance
+//!
+//! | family | items |
+//! |---|---|
+//! | the function | [`LocalFunction`] (example above), [`LocalFunctionBuilder`], [`Invocation`], [`Outcome`], [`InvokeError`], [`MAX_LOG_BYTES`] |
+//! | the binary | [`CargoBinary`] (example above), [`BuiltBinary`], [`BuildError`] |
+//! | the Runtime API alone | [`RuntimeApi::start`], [`RuntimeApi`], [`MAX_PAYLOAD_BYTES`] |
+//! | printing answers | [`Summary`], [`describe`], [`AnswerFormat`], [`SummaryError`] |
+//!
 //! [Lambda Runtime API]: https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -48,7 +57,7 @@ mod function;
 mod runtime_api;
 mod summary;
 
-pub use cargo::{cargo_build, BuildError, BuiltBinary, CargoBinary};
+pub use cargo::{BuildError, BuiltBinary, CargoBinary};
 pub use function::{LocalFunction, LocalFunctionBuilder, MAX_LOG_BYTES};
 pub use runtime_api::{Invocation, InvokeError, Outcome, RuntimeApi, MAX_PAYLOAD_BYTES};
 pub use summary::{describe, AnswerFormat, Summary, SummaryError};

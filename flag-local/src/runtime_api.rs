@@ -113,6 +113,21 @@ impl RuntimeApi {
     /// request head (a long-polling `GET .../invocation/next` waits as long as it needs: the
     /// deadline covers the head only), accept failures back off, and request bodies over
     /// [`MAX_PAYLOAD_BYTES`] are refused unread.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use flag_local::RuntimeApi;
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let api = RuntimeApi::start("127.0.0.1:0".parse()?, "my-function").await?;
+    /// // Start the function with AWS_LAMBDA_RUNTIME_API set to this, then:
+    /// println!("AWS_LAMBDA_RUNTIME_API={}", api.addr());
+    /// let invocation = api
+    ///     .invoke(&serde_json::json!({"name": "Ada"}), Duration::from_secs(10))
+    ///     .await?;
+    /// println!("{:?}", invocation.outcome);
+    /// # Ok(()) }
+    /// ```
     pub async fn start(addr: SocketAddr, function_name: &str) -> std::io::Result<Self> {
         Self::start_with_header_read_timeout(
             addr,

@@ -1,11 +1,12 @@
-//! Finding, reading and validating the flags schema, once per compiler process.
+//! Finding, reading and validating the flags schema (once per compiler process) and the
+//! experiments file beside it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
-use flag_schema::Document;
+use flag_schema::{Document, Experiments};
 use proc_macro2::{Span, TokenStream};
 
 /// Environment variable naming the schema file (relative to the crate's manifest dir, or absolute).
@@ -94,6 +95,40 @@ fn read(path: &Path) -> Loaded {
     Document::parse(&text)
         .map(Arc::new)
         .map_err(|e| format!("invalid flags schema `{shown}`: {e}"))
+}
+
+/// The experiments file's name beside the schema, when `experiments = ...` does not say.
+pub(crate) const EXPERIMENTS_FILE: &str = "experiments.json";
+
+/// The experiments of `document`: from `argument` (relative to the crate's `Cargo.toml`; it
+/// must exist), else from [`EXPERIMENTS_FILE`] beside the schema at `schema` when it exists
+/// (`None` when it does not). Validated against the schema.
+pub(crate) fn experiments(
+    argument: Option<&str>,
+    schema: &Path,
+    document: &Document,
+) -> Result<Option<(PathBuf, Experiments)>, String> {
+    let path = match argument {
+        Some(given) => {
+            let base = std::env::var_os("CARGO_MANIFEST_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            base.join(given)
+        }
+        None => {
+            let beside = schema.with_file_name(EXPERIMENTS_FILE);
+            if !beside.exists() {
+                return Ok(None);
+            }
+            beside
+        }
+    };
+    let shown = display(&path);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read the experiments file `{shown}`: {e}"))?;
+    Experiments::parse(&text, document)
+        .map(|experiments| Some((path, experiments)))
+        .map_err(|e| format!("invalid experiments file `{shown}`: {e}"))
 }
 
 /// The schema's warnings (what AppConfig may accept but this project cannot fully check or

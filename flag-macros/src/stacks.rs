@@ -45,16 +45,19 @@ fn replace_in(
         let TokenTree::Group(group) = &tokens[index] else {
             continue;
         };
-        // `let __tracing_instrument_future = async move { .. };`: how `#[instrument]` wraps
-        // the async block of an `#[async_trait]` method (no fake return edge there).
-        let is_instrumented_future = index >= 4
+        // `let <future> = async move { .. };` with `<future>.await` as the body's last `else`
+        // branch: how `#[instrument]` wraps the async block of an `#[async_trait]` method (no
+        // fake return edge there). Recognised by that shape, not by tracing-attributes' private
+        // name for the binding.
+        let is_instrumented_future = index >= 5
             && matches!(
-                &tokens[index - 4..index],
-                [TokenTree::Ident(name), TokenTree::Punct(eq), TokenTree::Ident(kw), TokenTree::Ident(mv)]
-                    if name == "__tracing_instrument_future"
+                &tokens[index - 5..index],
+                [TokenTree::Ident(l), TokenTree::Ident(name), TokenTree::Punct(eq), TokenTree::Ident(kw), TokenTree::Ident(mv)]
+                    if l == "let"
                         && eq.as_char() == '='
                         && kw == "async"
                         && mv == "move"
+                        && awaited_in_last_else(&tokens, name)
             )
             && instrumented_block(group).is_none();
         if is_instrumented_future && group.delimiter() == Delimiter::Brace {
@@ -91,6 +94,22 @@ fn replace_in(
         return Some(tokens.into_iter().collect());
     }
     None
+}
+
+/// Whether the stream ends in `else { <future>.await }`: the instrumented future is awaited
+/// (uninstrumented) when its span is disabled.
+fn awaited_in_last_else(tokens: &[TokenTree], future: &proc_macro2::Ident) -> bool {
+    let [.., TokenTree::Ident(kw), TokenTree::Group(branch)] = tokens else {
+        return false;
+    };
+    let inner: Vec<TokenTree> = branch.stream().into_iter().collect();
+    kw == "else"
+        && branch.delimiter() == Delimiter::Brace
+        && matches!(
+            inner.as_slice(),
+            [TokenTree::Ident(f), TokenTree::Punct(dot), TokenTree::Ident(aw)]
+                if f == future && dot.as_char() == '.' && aw == "await"
+        )
 }
 
 /// `{ #[allow(..)] if false { let x: T = loop {}; return x; } { user } }` (tracing-attributes
@@ -264,14 +283,44 @@ mod tests {
             sync.contains("{ GATED }") && !sync.contains("user"),
             "{sync}"
         );
-        // An async-trait method's future.
-        let future = replaced(quote! {
-            Box::pin(async move { let __tracing_attr_span = span(); let __tracing_instrument_future = async move { user() }; __tracing_instrument_future.await })
-        })
-        .unwrap();
-        assert!(
-            future.contains("async move { GATED }") && !future.contains("user"),
-            "{future}"
+        // An async-trait method's future, as tracing-attributes 0.1.31 writes it, and with the
+        // binding renamed (recognised by shape, not by name).
+        for name in [quote!(__tracing_instrument_future), quote!(renamed)] {
+            let future = replaced(quote! {
+                Box::pin(async move {
+                    let __tracing_attr_span = span();
+                    let #name = async move { user() };
+                    if !__tracing_attr_span.is_disabled() {
+                        ::tracing::Instrument::instrument(#name, __tracing_attr_span).await
+                    } else {
+                        #name.await
+                    }
+                })
+            })
+            .unwrap();
+            assert!(
+                future.contains("async move { GATED }") && !future.contains("user"),
+                "{future}"
+            );
+        }
+        // The user's own future, awaited some other way, is not mistaken for it.
+        assert_eq!(
+            replaced(quote!(Box::pin(async move {
+                let f = async move { user() };
+                f.await
+            }))),
+            None
+        );
+        assert_eq!(
+            replaced(quote!(Box::pin(async move {
+                let f = async move { user() };
+                if c {
+                    f.await
+                } else {
+                    other.await
+                }
+            }))),
+            None
         );
         // Anything else, including a body that merely names tracing's variables.
         assert_eq!(replaced(quote!(if false { user() } { user() })), None);

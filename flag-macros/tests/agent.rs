@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use flag_macros::feature_flag;
-use flag_runtime::DEFAULT_TIMEOUT;
+use flag_runtime::Config;
 use flag_testkit::{source, start_agent, FlagsFile};
 use serde_json::json;
 
@@ -35,7 +35,8 @@ async fn gated_functions_follow_the_agent() {
     // cannot race the load it starts.
     let hold = Duration::from_millis(300);
     agent.set_fault(flag_agent::Fault::Delay(hold));
-    flag_runtime::install_default(source(agent.addr().port(), ttl, DEFAULT_TIMEOUT)).unwrap();
+    flag_runtime::install_default(source(agent.addr().port(), ttl, Config::DEFAULT_TIMEOUT))
+        .unwrap();
 
     let t = std::time::Instant::now();
     assert_eq!(

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use flag_runtime::{Context, DEFAULT_TIMEOUT};
+use flag_runtime::{Config, Context};
 use flag_testkit::{source, start_agent, FlagsFile};
 use serde_json::{json, Value};
 
@@ -49,7 +49,8 @@ async fn typed_flags_follow_the_agent() {
     // cannot race the load it starts.
     let hold = Duration::from_millis(300);
     agent.set_fault(flag_agent::Fault::Delay(hold));
-    flag_runtime::install_default(source(agent.addr().port(), ttl, DEFAULT_TIMEOUT)).unwrap();
+    flag_runtime::install_default(source(agent.addr().port(), ttl, Config::DEFAULT_TIMEOUT))
+        .unwrap();
 
     let t = std::time::Instant::now();
     assert!(

@@ -68,4 +68,12 @@ fn ui() {
             &[&format!("tests/ui-typed/{case}.rs")],
         );
     }
+    // `flags!` with an experiments file (ui-typed/schemas/experiments/).
+    with_schema(
+        &dir.join("ui-typed/schemas/experiments/flags.json"),
+        &[
+            "tests/ui-typed/experiments_invalid.rs",
+            "tests/ui-typed/experiments_missing.rs",
+        ],
+    );
 }

@@ -105,6 +105,15 @@
 //! new answer is loaded while ready. A stream created after the provider entered a state starts
 //! with that state's event (requirement 5.3.3).
 //!
+//! # The API at a glance
+//!
+//! | family | items |
+//! |---|---|
+//! | the provider | [`AppConfigProvider`] (example above), [`PROVIDER_NAME`], [`VERSION_METADATA_KEY`] |
+//! | the evaluation context | [`to_appconfig`], [`TARGETING_KEY`] |
+//! | status events | [`AppConfigProvider::events`], [`ProviderEvents`], [`ProviderEvent`] |
+//! | the crates it speaks for, re-exported | [`open_feature`], [`flag_schema`] |
+//!
 //! [OpenFeature]: https://openfeature.dev/specification/
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]

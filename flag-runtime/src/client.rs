@@ -1,10 +1,13 @@
-//! One request to the agent: plain HTTP on loopback, bounded in time and size.
+//! The agent's answer for one target: plain HTTP on loopback, bounded in time and size; for an
+//! entity, the experiment flags asked for again by name, as AWS serves treatments.
 
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+use serde_json::{Map, Value};
 
 use crate::config::Config;
 use crate::context::Context;
-use std::sync::Arc;
 
 use crate::error::{token, ConfigError, FetchError};
 
@@ -25,6 +28,8 @@ pub(crate) struct AgentClient {
     url: String,
     timeout: Duration,
     max_body_bytes: usize,
+    /// The flags under experiment (`flags!`'s `EXPERIMENTS`), sorted, without duplicates.
+    experiments: RwLock<Arc<[Box<str>]>>,
 }
 
 impl AgentClient {
@@ -58,7 +63,23 @@ impl AgentClient {
             url: config.url().to_owned(),
             timeout: config.timeout(),
             max_body_bytes: config.max_body_bytes(),
+            experiments: RwLock::new(Arc::from([])),
         })
+    }
+
+    /// Adds `flags` to the flags under experiment.
+    pub(crate) fn add_experiments<'a>(&self, flags: impl IntoIterator<Item = &'a str>) {
+        let mut experiments = self.experiments.write().unwrap_or_else(|e| e.into_inner());
+        let mut all: Vec<Box<str>> = experiments.iter().cloned().collect();
+        all.extend(flags.into_iter().map(Box::from));
+        all.sort_unstable();
+        all.dedup();
+        *experiments = Arc::from(all);
+    }
+
+    /// The flags under experiment.
+    pub(crate) fn experiments(&self) -> Arc<[Box<str>]> {
+        Arc::clone(&self.experiments.read().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// GET the configuration, whole or not at all, by `deadline` (the timeout after the refresh
@@ -68,7 +89,22 @@ impl AgentClient {
         deadline: tokio::time::Instant,
         context: Option<&Context>,
     ) -> Result<Answer, FetchError> {
-        match tokio::time::timeout_at(deadline, self.fetch_unbounded(context)).await {
+        let experiments = self.experiments();
+        let treatments = context.filter(|c| c.entity_id().is_some() && !experiments.is_empty());
+        let fetched = async {
+            match treatments {
+                None => self.fetch_unbounded(context, &[]).await,
+                // The whole profile for the context, and the experiment flags by name, at once.
+                Some(_) => match tokio::join!(
+                    self.fetch_unbounded(context, &[]),
+                    self.fetch_unbounded(context, &experiments)
+                ) {
+                    (Ok(whole), Ok(named)) => merged(whole, named, &experiments),
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                },
+            }
+        };
+        match tokio::time::timeout_at(deadline, fetched).await {
             Ok(result) => result,
             Err(_) => Err(FetchError::Timeout {
                 after: self.timeout,
@@ -76,9 +112,14 @@ impl AgentClient {
         }
     }
 
-    async fn fetch_unbounded(&self, context: Option<&Context>) -> Result<Answer, FetchError> {
-        let sent = match self.request(&self.http, context).send().await {
-            Err(e) if died_unanswered(&e) => self.request(&self.fresh, context).send().await,
+    /// One GET; `named` flags with `?flag=` (all of the profile when empty).
+    async fn fetch_unbounded(
+        &self,
+        context: Option<&Context>,
+        named: &[Box<str>],
+    ) -> Result<Answer, FetchError> {
+        let sent = match self.request(&self.http, context, named).send().await {
+            Err(e) if died_unanswered(&e) => self.request(&self.fresh, context, named).send().await,
             sent => sent,
         };
         let mut response = sent.map_err(|e| self.classify(e))?;
@@ -126,15 +167,24 @@ impl AgentClient {
         Ok(Answer { body, version })
     }
 
-    /// The GET of the configuration on `http`, with `context`'s headers.
+    /// The GET of the configuration on `http`, with `context`'s headers and `named` flags.
     fn request(
         &self,
         http: &reqwest::Client,
         context: Option<&Context>,
+        named: &[Box<str>],
     ) -> reqwest::RequestBuilder {
-        let mut request = http
-            .get(&self.url)
-            .header(reqwest::header::ACCEPT, "application/json");
+        let mut request = if named.is_empty() {
+            http.get(&self.url)
+        } else {
+            use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+            let query: Vec<String> = named
+                .iter()
+                .map(|key| format!("flag={}", utf8_percent_encode(key, NON_ALPHANUMERIC)))
+                .collect();
+            http.get(format!("{}?{}", self.url, query.join("&")))
+        }
+        .header(reqwest::header::ACCEPT, "application/json");
         if let Some(context) = context {
             // One `Context` header, the pairs comma-separated (values hold no comma: `Context`
             // checked that, and its size), as AWS's samples allow: a context of hundreds of
@@ -167,6 +217,32 @@ impl AgentClient {
             FetchError::Transport(Arc::new(error))
         }
     }
+}
+
+/// The whole answer with the experiment flags' own answers laid over it: one body, as if one
+/// request had answered both (the version is the whole answer's). With one flag named, the
+/// agent answers that flag's bare object.
+fn merged(whole: Answer, named: Answer, experiments: &[Box<str>]) -> Result<Answer, FetchError> {
+    let shape = || {
+        FetchError::from(crate::error::ParseError::InvalidShape {
+            flag: None,
+            problem: crate::error::ShapeProblem::NotAnObjectOfFlags,
+        })
+    };
+    let mut all: Map<String, Value> = serde_json::from_slice(&whole.body).map_err(|_| shape())?;
+    let named: Value = serde_json::from_slice(&named.body).map_err(|_| shape())?;
+    match (experiments, named) {
+        ([one], answer @ Value::Object(_)) => {
+            all.insert(one.to_string(), answer);
+        }
+        (_, Value::Object(flags)) => all.extend(flags),
+        _ => return Err(shape()),
+    }
+    let body = serde_json::to_vec(&all).map_err(|_| shape())?;
+    Ok(Answer {
+        body,
+        version: whole.version,
+    })
 }
 
 /// Idle connections kept per agent: a few concurrent refreshes each reuse one.

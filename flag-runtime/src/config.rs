@@ -7,31 +7,34 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::error::ConfigError;
 
-/// Environment variable naming the AppConfig application (name or ID).
-pub const ENV_APPLICATION: &str = "APPCONFIG_APPLICATION";
-/// Environment variable naming the AppConfig environment (name or ID).
-pub const ENV_ENVIRONMENT: &str = "APPCONFIG_ENVIRONMENT";
-/// Environment variable naming the feature-flag configuration profile (name or ID).
-pub const ENV_CONFIGURATION: &str = "APPCONFIG_CONFIGURATION";
-/// The extension's own port setting, honoured by the client too.
-pub const ENV_PORT: &str = "AWS_APPCONFIG_EXTENSION_HTTP_PORT";
-/// Optional: the snapshot TTL in milliseconds.
-pub const ENV_TTL_MS: &str = "FLAGS_TTL_MS";
-/// Optional: the agent request timeout in milliseconds.
-pub const ENV_TIMEOUT_MS: &str = "FLAGS_TIMEOUT_MS";
+/// The settings' names and defaults.
+impl Config {
+    /// Environment variable naming the AppConfig application (name or ID).
+    pub const ENV_APPLICATION: &str = "APPCONFIG_APPLICATION";
+    /// Environment variable naming the AppConfig environment (name or ID).
+    pub const ENV_ENVIRONMENT: &str = "APPCONFIG_ENVIRONMENT";
+    /// Environment variable naming the feature-flag configuration profile (name or ID).
+    pub const ENV_CONFIGURATION: &str = "APPCONFIG_CONFIGURATION";
+    /// The extension's own port setting, honoured by the client too.
+    pub const ENV_PORT: &str = "AWS_APPCONFIG_EXTENSION_HTTP_PORT";
+    /// Optional: the snapshot TTL in milliseconds.
+    pub const ENV_TTL_MS: &str = "FLAGS_TTL_MS";
+    /// Optional: the agent request timeout in milliseconds.
+    pub const ENV_TIMEOUT_MS: &str = "FLAGS_TIMEOUT_MS";
 
-/// The agent's port when [`ENV_PORT`] is not set.
-pub const DEFAULT_PORT: u16 = 2772;
-/// How long a snapshot is served before the next check asks the agent again.
-pub const DEFAULT_TTL: Duration = Duration::from_secs(5);
-/// How long one agent request may take, body included.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
-/// Longest accepted request timeout (a Lambda invocation lasts at most 15 minutes).
-pub const MAX_TIMEOUT: Duration = Duration::from_secs(900);
-/// Largest answer accepted: AppConfig's maximum hosted configuration size (4 MB).
-pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
-/// How many evaluation contexts a source keeps answers for (least recently used out).
-pub const DEFAULT_MAX_CONTEXTS: usize = 1024;
+    /// The agent's port when [`Self::ENV_PORT`] is not set.
+    pub const DEFAULT_PORT: u16 = 2772;
+    /// How long a snapshot is served before the next check asks the agent again.
+    pub const DEFAULT_TTL: Duration = Duration::from_secs(5);
+    /// How long one agent request may take, body included.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+    /// Longest accepted request timeout (a Lambda invocation lasts at most 15 minutes).
+    pub const MAX_TIMEOUT: Duration = Duration::from_secs(900);
+    /// Largest answer accepted: AppConfig's maximum hosted configuration size (4 MB).
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+    /// How many evaluation contexts a source keeps answers for (least recently used out).
+    pub const DEFAULT_MAX_CONTEXTS: usize = 1024;
+}
 
 /// A validated client configuration. Build one with [`Config::builder`] or [`Config::from_env`].
 ///
@@ -90,8 +93,8 @@ impl Config {
         ConfigBuilder::default()
     }
 
-    /// Everything from the environment: [`ENV_APPLICATION`], [`ENV_ENVIRONMENT`],
-    /// [`ENV_CONFIGURATION`] (required), [`ENV_PORT`], [`ENV_TTL_MS`], [`ENV_TIMEOUT_MS`].
+    /// Everything from the environment: [`Config::ENV_APPLICATION`], [`Config::ENV_ENVIRONMENT`],
+    /// [`Config::ENV_CONFIGURATION`] (required), [`Config::ENV_PORT`], [`Config::ENV_TTL_MS`], [`Config::ENV_TIMEOUT_MS`].
     /// The same as `Config::builder().with_env().build()`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::builder().with_env().build()
@@ -213,9 +216,9 @@ impl ConfigBuilder {
         self
     }
 
-    /// Fill every setting the builder is not given from the environment ([`ENV_APPLICATION`],
-    /// [`ENV_ENVIRONMENT`], [`ENV_CONFIGURATION`], [`ENV_PORT`], [`ENV_TTL_MS`],
-    /// [`ENV_TIMEOUT_MS`]), then from the defaults. What the builder is given wins.
+    /// Fill every setting the builder is not given from the environment ([`Config::ENV_APPLICATION`],
+    /// [`Config::ENV_ENVIRONMENT`], [`Config::ENV_CONFIGURATION`], [`Config::ENV_PORT`], [`Config::ENV_TTL_MS`],
+    /// [`Config::ENV_TIMEOUT_MS`]), then from the defaults. What the builder is given wins.
     ///
     /// ```no_run
     /// # use std::time::Duration;
@@ -247,15 +250,23 @@ impl ConfigBuilder {
             check_segment(setting, &value)?;
             Ok::<_, ConfigError>(value)
         };
-        let application = required(self.application.clone(), "application", ENV_APPLICATION)?;
-        let environment = required(self.environment.clone(), "environment", ENV_ENVIRONMENT)?;
+        let application = required(
+            self.application.clone(),
+            "application",
+            Config::ENV_APPLICATION,
+        )?;
+        let environment = required(
+            self.environment.clone(),
+            "environment",
+            Config::ENV_ENVIRONMENT,
+        )?;
         let configuration = required(
             self.configuration.clone(),
             "configuration",
-            ENV_CONFIGURATION,
+            Config::ENV_CONFIGURATION,
         )?;
 
-        let port = match (self.port, env(ENV_PORT)) {
+        let port = match (self.port, env(Config::ENV_PORT)) {
             (Some(port), _) => port,
             (None, Some(text)) => text
                 .trim()
@@ -263,10 +274,10 @@ impl ConfigBuilder {
                 .ok()
                 .filter(|p| *p != 0)
                 .ok_or_else(|| ConfigError::InvalidSetting {
-                    setting: ENV_PORT,
+                    setting: Config::ENV_PORT,
                     reason: format!("`{text}` is not a port number"),
                 })?,
-            (None, None) => DEFAULT_PORT,
+            (None, None) => Config::DEFAULT_PORT,
         };
         let millis = |var: &'static str| -> Result<Option<Duration>, ConfigError> {
             env(var)
@@ -283,24 +294,26 @@ impl ConfigBuilder {
         };
         let ttl = match self.ttl {
             Some(ttl) => ttl,
-            None => millis(ENV_TTL_MS)?.unwrap_or(DEFAULT_TTL),
+            None => millis(Config::ENV_TTL_MS)?.unwrap_or(Config::DEFAULT_TTL),
         };
         let timeout = match self.timeout {
             Some(timeout) => timeout,
-            None => millis(ENV_TIMEOUT_MS)?.unwrap_or(DEFAULT_TIMEOUT),
+            None => millis(Config::ENV_TIMEOUT_MS)?.unwrap_or(Config::DEFAULT_TIMEOUT),
         };
-        if timeout.is_zero() || timeout > MAX_TIMEOUT {
+        if timeout.is_zero() || timeout > Config::MAX_TIMEOUT {
             return Err(ConfigError::InvalidSetting {
                 setting: "timeout",
                 reason: format!(
                     "must be more than zero and at most {} s, found {} ms",
-                    MAX_TIMEOUT.as_secs(),
+                    Config::MAX_TIMEOUT.as_secs(),
                     timeout.as_millis()
                 ),
             });
         }
-        let max_body_bytes = self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
-        let max_contexts = self.max_contexts.unwrap_or(DEFAULT_MAX_CONTEXTS);
+        let max_body_bytes = self
+            .max_body_bytes
+            .unwrap_or(Config::DEFAULT_MAX_BODY_BYTES);
+        let max_contexts = self.max_contexts.unwrap_or(Config::DEFAULT_MAX_CONTEXTS);
         if max_contexts == 0 {
             return Err(ConfigError::InvalidSetting {
                 setting: "max_contexts",
@@ -397,9 +410,9 @@ mod tests {
     #[test]
     fn defaults() {
         let c = base().build().unwrap();
-        assert_eq!(c.ttl(), DEFAULT_TTL);
-        assert_eq!(c.timeout(), DEFAULT_TIMEOUT);
-        assert_eq!(c.max_body_bytes(), DEFAULT_MAX_BODY_BYTES);
+        assert_eq!(c.ttl(), Config::DEFAULT_TTL);
+        assert_eq!(c.timeout(), Config::DEFAULT_TIMEOUT);
+        assert_eq!(c.max_body_bytes(), Config::DEFAULT_MAX_BODY_BYTES);
         assert_eq!(
             c.url(),
             "http://127.0.0.1:2772/applications/app/environments/env/configurations/flags"
@@ -443,7 +456,7 @@ mod tests {
             err,
             ConfigError::MissingSetting {
                 setting: "configuration",
-                env: ENV_CONFIGURATION
+                env: Config::ENV_CONFIGURATION
             }
         ));
         assert!(err.to_string().contains("APPCONFIG_CONFIGURATION"));
@@ -488,7 +501,7 @@ mod tests {
             base().timeout(Duration::from_secs(901)).build(),
             Err(ConfigError::InvalidSetting { .. })
         ));
-        assert!(base().timeout(MAX_TIMEOUT).build().is_ok());
+        assert!(base().timeout(Config::MAX_TIMEOUT).build().is_ok());
         assert!(matches!(
             base().timeout(Duration::ZERO).build(),
             Err(ConfigError::InvalidSetting { .. })

@@ -18,8 +18,8 @@ use std::sync::{Arc, OnceLock};
 /// * a value has no `,` (the agent splits a header on commas), no control character and at most
 ///   1024 bytes;
 /// * an entity id has no control character and at most 2048 bytes (the agent's limit);
-/// * at most [`MAX_CONTEXT_PAIRS`] (256) pairs, sent in one `Context` header of at most
-///   [`MAX_CONTEXT_BYTES`] (16 KiB): `k1=v1,k2=v2,...`.
+/// * at most [`Context::MAX_PAIRS`] (256) pairs, sent in one `Context` header of at most
+///   [`Context::MAX_BYTES`] (16 KiB): `k1=v1,k2=v2,...`.
 ///
 /// A context that breaks one of these is not sent: checks with it serve the context-free flags,
 /// [`validate`](Self::validate) says why, and the source logs it at most once a minute (the key or the limit, never a value).
@@ -125,7 +125,7 @@ pub enum ContextError {
     },
     /// An entity id with a control character, or longer than 2048 bytes.
     InvalidEntityId,
-    /// More than [`MAX_CONTEXT_PAIRS`] pairs, or more than [`MAX_CONTEXT_BYTES`] in the
+    /// More than [`Context::MAX_PAIRS`] pairs, or more than [`Context::MAX_BYTES`] in the
     /// `Context` header (`k1=v1,k2=v2,...`).
     TooLarge {
         /// The number of pairs.
@@ -152,8 +152,10 @@ impl fmt::Display for ContextError {
             }
             ContextError::TooLarge { pairs, bytes } => write!(
                 f,
-                "the context has {pairs} pairs in {bytes} bytes; at most {MAX_CONTEXT_PAIRS} \
-                 pairs in {MAX_CONTEXT_BYTES} bytes are sent (`key=value` joined by commas)"
+                "the context has {pairs} pairs in {bytes} bytes; at most {} pairs in {} bytes \
+                 are sent (`key=value` joined by commas)",
+                Context::MAX_PAIRS,
+                Context::MAX_BYTES
             ),
         }
     }
@@ -161,16 +163,16 @@ impl fmt::Display for ContextError {
 
 impl std::error::Error for ContextError {}
 
-/// Longest context value sent.
-pub const MAX_CONTEXT_VALUE_BYTES: usize = 1024;
-/// Longest `Entity-Id` sent (the agent's limit).
-pub const MAX_ENTITY_ID_BYTES: usize = 2048;
-/// Most pairs in a context sent.
-pub const MAX_CONTEXT_PAIRS: usize = 256;
-/// Longest `Context` header sent: every pair as `key=value`, joined by commas.
-pub const MAX_CONTEXT_BYTES: usize = 16 * 1024;
-
 impl Context {
+    /// Longest context value sent.
+    pub const MAX_VALUE_BYTES: usize = 1024;
+    /// Longest `Entity-Id` sent (the agent's limit).
+    pub const MAX_ENTITY_ID_BYTES: usize = 2048;
+    /// Most pairs in a context sent.
+    pub const MAX_PAIRS: usize = 256;
+    /// Longest `Context` header sent: every pair as `key=value`, joined by commas.
+    pub const MAX_BYTES: usize = 16 * 1024;
+
     /// An empty context.
     pub fn new() -> Self {
         Self::default()
@@ -286,20 +288,20 @@ impl Fields {
                     key: shown_key(key),
                 });
             }
-            if !valid_value(value, MAX_CONTEXT_VALUE_BYTES) || value.contains(',') {
+            if !valid_value(value, Context::MAX_VALUE_BYTES) || value.contains(',') {
                 return Some(ContextError::InvalidValue {
                     key: key.to_string(),
                 });
             }
         }
         if let Some(id) = &self.entity_id {
-            if !valid_value(id, MAX_ENTITY_ID_BYTES) {
+            if !valid_value(id, Context::MAX_ENTITY_ID_BYTES) {
                 return Some(ContextError::InvalidEntityId);
             }
         }
         let pairs = self.pairs.len();
         let bytes = self.header_len();
-        (pairs > MAX_CONTEXT_PAIRS || bytes > MAX_CONTEXT_BYTES)
+        (pairs > Context::MAX_PAIRS || bytes > Context::MAX_BYTES)
             .then_some(ContextError::TooLarge { pairs, bytes })
     }
 

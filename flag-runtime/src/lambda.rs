@@ -112,6 +112,17 @@ impl<C> FlagsLayer<C> {
         }
     }
 
+    /// Names the flags under an AppConfig experiment, so that each invocation's Entity-Id is
+    /// served its treatment: `flags::EXPERIMENTS` of the `flags!` module (see
+    /// [`FlagSource::add_experiments`]).
+    pub fn experiments(self, flags: &[&str]) -> Self {
+        self.source
+            .as_ref()
+            .unwrap_or_else(|| default_source())
+            .add_experiments(flags.iter().copied());
+        self
+    }
+
     /// Scopes `source` instead of the default source.
     pub fn source(self, source: FlagSource) -> Self {
         FlagsLayer {

@@ -49,7 +49,7 @@ pub(crate) type Outcome = Result<Refreshed, FetchError>;
 /// health record the outcomes go to.
 #[derive(Debug)]
 pub(crate) struct Refresher {
-    client: Result<AgentClient, ConfigError>,
+    pub(crate) client: Result<AgentClient, ConfigError>,
     ttl_ms: u64,
     timeout: Duration,
     pub(crate) health: Health,

@@ -247,9 +247,70 @@ impl Flag {
         &self.details.attributes
     }
 
-    /// For a multi-variant flag, the variant the agent served.
+    /// For a multi-variant flag, the variant the agent served (its `_variant`, as sent: a
+    /// treatment key such as `__t1__` for a flag under experiment).
     pub fn variant(&self) -> Option<&str> {
         self.details.variant.as_deref()
+    }
+
+    /// The experiment treatment this answer carries, when the agent served one (see
+    /// [`Assignment`]); `None` for an ordinary answer. Never invented: it is read from the
+    /// `_variant` the agent sent.
+    ///
+    /// ```
+    /// use flag_runtime::{Assignment, Snapshot};
+    ///
+    /// let snapshot = Snapshot::parse(
+    ///     br#"{"checkoutButton": {"_variant": "__t1__", "enabled": true, "color": "green"},
+    ///         "banner": {"_variant": "gold", "enabled": true}}"#,
+    ///     None,
+    /// )?;
+    /// let button = snapshot.flag("checkoutButton").unwrap();
+    /// assert_eq!(button.assignment(), Some(Assignment::Treatment(1)));
+    /// assert_eq!(button.assignment().unwrap().to_string(), "__t1__");
+    /// assert_eq!(snapshot.flag("banner").unwrap().assignment(), None);
+    /// # Ok::<(), flag_runtime::ParseError>(())
+    /// ```
+    pub fn assignment(&self) -> Option<Assignment> {
+        Assignment::from_variant(self.details.variant.as_deref()?)
+    }
+}
+
+/// The experiment treatment an entity was assigned. While an AppConfig experiment run is
+/// active, the agent serves the flag of an entity it assigned with the `_variant` `__c__` (the
+/// control) or `__t1__`, `__t2__`, ... (the treatments, in the definition's order), and that
+/// treatment's `enabled` and attribute values. An entity outside the audience or the exposure
+/// gets the deployed value, which carries no assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Assignment {
+    /// `__c__`: the control, the experiment's baseline.
+    Control,
+    /// `__tN__`: treatment N, from 1 (AppConfig allows up to 5).
+    Treatment(u8),
+}
+
+impl Assignment {
+    /// The assignment a `_variant` names: `__c__`, or `__tN__` with N from 1 to 255 written
+    /// without leading zeros; `None` for any other variant name.
+    pub fn from_variant(variant: &str) -> Option<Self> {
+        if variant == "__c__" {
+            return Some(Assignment::Control);
+        }
+        let n = variant.strip_prefix("__t")?.strip_suffix("__")?;
+        if n.starts_with('0') || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        n.parse().ok().map(Assignment::Treatment)
+    }
+}
+
+impl std::fmt::Display for Assignment {
+    /// The treatment key, as the agent serves it: `__c__`, `__t1__`, ...
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Assignment::Control => f.write_str("__c__"),
+            Assignment::Treatment(n) => write!(f, "__t{n}__"),
+        }
     }
 }
 
@@ -261,5 +322,34 @@ fn kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assignments_are_read_from_treatment_keys_only() {
+        for (variant, expected) in [
+            ("__c__", Some(Assignment::Control)),
+            ("__t1__", Some(Assignment::Treatment(1))),
+            ("__t5__", Some(Assignment::Treatment(5))),
+            ("__t12__", Some(Assignment::Treatment(12))),
+            ("__t0__", None),
+            ("__t01__", None),
+            ("__t+1__", None),
+            ("__t256__", None),
+            ("__t__", None),
+            ("__c", None),
+            ("c", None),
+            ("t1", None),
+            ("gold", None),
+        ] {
+            assert_eq!(Assignment::from_variant(variant), expected, "{variant}");
+            if let Some(a) = expected {
+                assert_eq!(a.to_string(), variant);
+            }
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::check::{self, Check};
 use crate::clock;
-use crate::config::{Config, DEFAULT_MAX_CONTEXTS};
+use crate::config::Config;
 use crate::context::Context;
 use crate::error::{ConfigError, FetchError};
 use crate::health::{Health, Refreshed, Status};
@@ -141,7 +141,7 @@ impl FlagSource {
     fn from_env_unlogged() -> Self {
         match Config::from_env().and_then(|config| Ok((Refresher::new(&config)?, config))) {
             Ok((refresher, config)) => Self::with(refresher, config.max_contexts()),
-            Err(error) => Self::with(Refresher::unconfigured(error), DEFAULT_MAX_CONTEXTS),
+            Err(error) => Self::with(Refresher::unconfigured(error), Config::DEFAULT_MAX_CONTEXTS),
         }
     }
 
@@ -181,6 +181,25 @@ impl FlagSource {
         future: F,
     ) -> impl Future<Output = F::Output> {
         pins::run(Arc::clone(&self.shared), context.into(), future)
+    }
+
+    /// Names flags under an AppConfig experiment (`flags!` generates `flags::EXPERIMENTS` from
+    /// `experiments.json`): for a context with an Entity-Id, each answer then also asks the
+    /// agent for these flags by name (`?flag=`), which is how the agent serves an entity its
+    /// treatment ([`Flag::assignment`](crate::Flag::assignment)). Without it, or without an
+    /// Entity-Id, a flag under experiment is served its deployed value. Adding is cumulative
+    /// and takes effect at each context's next refresh;
+    /// [`FlagsLayer::experiments`](crate::lambda::FlagsLayer::experiments) does it for a
+    /// Lambda function.
+    ///
+    /// ```no_run
+    /// let flags = flag_runtime::default_source();
+    /// flags.add_experiments(["checkoutButton"]);
+    /// ```
+    pub fn add_experiments<'a>(&self, flags: impl IntoIterator<Item = &'a str>) {
+        if let Ok(client) = &self.shared.refresher.client {
+            client.add_experiments(flags);
+        }
     }
 
     /// Checks for one request's evaluation context: the same checks, answered by the agent for

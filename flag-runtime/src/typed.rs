@@ -216,6 +216,29 @@ impl<T: FlagValue> TypedFlag<T> {
         })
     }
 
+    /// The experiment treatment this invocation's entity was assigned, read alone (also when
+    /// the treatment turns the flag off): an override's, else that of the answer the invocation
+    /// scope pinned. `None` outside a scope (with no scope there is no Entity-Id), for an
+    /// entity outside the experiment, and when no run is active. See
+    /// [`Assignment`](crate::Assignment).
+    pub fn assignment_now(&self) -> Option<crate::Assignment> {
+        if let Some(forced) = overrides::flag(self.key()) {
+            return forced.assignment();
+        }
+        pins::pinned(shared(), |pins| {
+            pins.snapshot()
+                .and_then(|snapshot| snapshot.flag(self.key()))
+                .and_then(Flag::assignment)
+        })
+        .flatten()
+    }
+
+    /// [`assignment_now`](Self::assignment_now), in async code: a scope's answers are pinned
+    /// when it starts, so there is nothing to wait for.
+    pub async fn assignment(&self) -> Option<crate::Assignment> {
+        self.assignment_now()
+    }
+
     /// The same reads for one evaluation context (a multi-variant flag picks its variant by
     /// it): see [`FlagSource::with_context`](crate::FlagSource::with_context). In a scope,
     /// needed only for a context other than the scope's.
@@ -383,7 +406,9 @@ pub fn optional<T: DeserializeOwned>(
 #[doc(hidden)]
 pub fn variant<V>(flag: &Flag, parse: fn(&str) -> Option<V>) -> Result<Option<V>, Misfit> {
     match flag.variant() {
+        // An experiment treatment (`__t1__`) is not a variant of the schema.
         None => Ok(None),
+        Some(_) if flag.assignment().is_some() => Ok(None),
         Some(name) => parse(name).map(Some).ok_or(Misfit::UnknownVariant),
     }
 }
@@ -401,7 +426,19 @@ pub fn with_attribute<V: serde::Serialize>(flag: Flag, attribute: &str, value: &
 /// What `flags!`'s generated `encode` calls: `flag` serving the variant `name`.
 #[doc(hidden)]
 pub fn with_variant(flag: Flag, name: Option<&str>) -> Flag {
-    flag.with_variant(name.map(str::to_owned))
+    match name {
+        Some(name) => flag.with_variant(Some(name.to_owned())),
+        None => flag,
+    }
+}
+
+/// What `flags!`'s generated `encode` calls: `flag` serving the treatment `assignment`.
+#[doc(hidden)]
+pub fn with_assignment(flag: Flag, assignment: Option<crate::Assignment>) -> Flag {
+    match assignment {
+        Some(assignment) => flag.with_variant(Some(assignment.to_string())),
+        None => flag,
+    }
 }
 
 impl Overrides {

@@ -219,9 +219,9 @@ async fn the_whole_accepted_context_range_round_trips() {
         - 1;
     full.insert(
         "k0",
-        "v".repeat(56 + flag_runtime::MAX_CONTEXT_BYTES - header),
+        "v".repeat(56 + flag_runtime::Context::MAX_BYTES - header),
     );
-    assert_eq!(full.pairs().count(), flag_runtime::MAX_CONTEXT_PAIRS);
+    assert_eq!(full.pairs().count(), flag_runtime::Context::MAX_PAIRS);
     assert_eq!(full.validate(), Ok(()));
     let (logs, _guard) = Logs::capture();
     let hit = |c: &Context| {
@@ -250,7 +250,7 @@ async fn the_whole_accepted_context_range_round_trips() {
         match context.validate() {
             Err(flag_runtime::ContextError::TooLarge { pairs: p, bytes }) => {
                 assert_eq!(p, pairs);
-                assert!(pairs > 256 || bytes > flag_runtime::MAX_CONTEXT_BYTES);
+                assert!(pairs > 256 || bytes > flag_runtime::Context::MAX_BYTES);
             }
             other => panic!("{other:?}"),
         }

@@ -136,7 +136,7 @@ impl Document {
 }
 
 /// serde_json appends " at line L column C"; the caller reports those separately.
-fn strip_position(message: &str) -> String {
+pub(crate) fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(at) => message[..at].to_owned(),
         None => message.to_owned(),

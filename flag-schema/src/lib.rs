@@ -24,6 +24,19 @@
 //!     serde_json::json!({ "enabled": true, "limit": 5 })
 //! );
 //! ```
+//!
+//! # The API at a glance
+//!
+//! Each family's example is on the item named first.
+//!
+//! | family | items |
+//! |---|---|
+//! | the document | [`Document`] (example above), [`FlagDefinition`], [`AttributeDefinition`], [`Constraint`], [`ConstraintKind`], [`Deprecation`], [`ValueEntry`], [`Variant`], [`SCHEMA_VERSION`] |
+//! | evaluation, as the agent does it | [`Document::evaluate_with`], [`Document::evaluate`], [`Document::evaluate_flag`], [`Document::evaluate_flag_with`], [`Document::variant_keys`], [`Document::context_keys`] |
+//! | the request context | [`RuleContext`], [`RuleContext::from_headers`], [`RuleContextError`], [`RuleContextErrorKind`] |
+//! | rules | [`rule::Rule`], [`rule::RuleError`], [`rule::RuleErrorKind`], [`rule::KeyKind`], [`rule::MAX_DEPTH`], [`rule::MAX_RULE_CHARS`] |
+//! | names | [`suggest`], [`is_valid_key`], [`is_valid_context_key`] |
+//! | errors | [`SchemaError`] (a syntax error with its line and column, or every problem of a document), [`Problem`] (its path and what is wrong, never the value) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -31,6 +44,7 @@ mod context;
 mod document;
 mod error;
 mod evaluate;
+mod experiments;
 mod locate;
 mod names;
 pub mod rule;
@@ -42,6 +56,9 @@ pub use document::{
     ValueEntry, Variant,
 };
 pub use error::{Problem, SchemaError};
+pub use experiments::{
+    Experiment, Experiments, Run, Treatment, CONTROL_KEY, MAX_OVERRIDES, MAX_TREATMENTS,
+};
 pub use names::{is_valid_context_key, is_valid_key, suggest};
 
 /// The only `version` AppConfig accepts for a feature-flag document.

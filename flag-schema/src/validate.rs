@@ -29,21 +29,21 @@ const MAX_ENUM_ITEMS: usize = 100;
 const MAX_VARIANTS: usize = 32;
 
 #[derive(Default)]
-struct Problems {
-    errors: Vec<Problem>,
+pub(crate) struct Problems {
+    pub(crate) errors: Vec<Problem>,
     /// What AppConfig may accept but this crate cannot fully check or run.
-    warnings: Vec<Problem>,
+    pub(crate) warnings: Vec<Problem>,
 }
 
 impl Problems {
-    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.errors.push(Problem {
             path: path.into(),
             message: message.into(),
         });
     }
 
-    fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.warnings.push(Problem {
             path: path.into(),
             message: message.into(),
@@ -673,7 +673,13 @@ fn rule(p: &mut Problems, at: &Here<'_>, index: usize, variant: &str, text: &str
     }
 }
 
-fn attribute_value(p: &mut Problems, path: &str, key: &str, def: &FlagDefinition, value: &Value) {
+pub(crate) fn attribute_value(
+    p: &mut Problems,
+    path: &str,
+    key: &str,
+    def: &FlagDefinition,
+    value: &Value,
+) {
     let Some(attr) = def.attributes.get(key) else {
         let known: Vec<&str> = def.attributes.keys().map(String::as_str).collect();
         let hint = crate::names::suggest(key, known.iter().copied())
@@ -842,7 +848,11 @@ fn meets(p: &mut Problems, path: &str, c: &Constraint, value: &Value) {
     }
 }
 
-fn object<'v>(p: &mut Problems, path: &str, value: &'v Value) -> Option<&'v Map<String, Value>> {
+pub(crate) fn object<'v>(
+    p: &mut Problems,
+    path: &str,
+    value: &'v Value,
+) -> Option<&'v Map<String, Value>> {
     match value {
         Value::Object(map) => Some(map),
         other => {
@@ -908,7 +918,7 @@ fn is_date(s: &str) -> bool {
         && matches!(s[8..10].parse::<u8>(), Ok(1..=31))
 }
 
-fn kind(value: &Value) -> &'static str {
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

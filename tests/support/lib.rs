@@ -15,7 +15,12 @@ pub fn root() -> &'static Path {
 pub fn example_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
-        flag_local::cargo_build(root(), "example-lambda", false).expect("building example-lambda")
+        flag_local::CargoBinary::new()
+            .manifest_path(root().join("Cargo.toml"))
+            .package("example-lambda")
+            .build()
+            .expect("building example-lambda")
+            .executable
     })
 }
 

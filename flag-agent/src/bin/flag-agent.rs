@@ -8,8 +8,8 @@ use clap::Parser;
 
 /// Serve an AppConfig feature-flags file over the AppConfig agent's HTTP API.
 ///
-/// Edit the file while it runs: the next request serves the new flags under the next
-/// Configuration-Version. Regular files only, at most 4 MiB. Logs go to stderr; RUST_LOG=debug for
+/// Edit the files while it runs: the next request serves the new flags and experiments under the
+/// next Configuration-Version. Regular files only, at most 4 MiB. Logs go to stderr; RUST_LOG=debug for
 /// more. Prints `listening on ADDR` on stdout once it listens (for scripts that pass --port 0).
 #[derive(Debug, Parser)]
 #[command(name = "flag-agent", version)]
@@ -17,6 +17,11 @@ struct Cli {
     /// The feature-flag document to serve (AppConfig's upload format)
     #[arg(long, value_name = "FILE", env = "FLAG_AGENT_FLAGS")]
     flags: PathBuf,
+
+    /// The experiments to run locally (default: experiments.json beside the flags file, when
+    /// present)
+    #[arg(long, value_name = "FILE", env = "FLAG_AGENT_EXPERIMENTS")]
+    experiments: Option<PathBuf>,
 
     /// The application name the flags are served under
     #[arg(
@@ -81,6 +86,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), String> {
     let Cli {
         flags,
+        experiments,
         application,
         environment,
         configuration,
@@ -92,7 +98,11 @@ fn run(cli: Cli) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let agent = flag_agent::Agent::new(&flags, &application, &environment, &configuration)
+        let mut agent = flag_agent::Agent::new(&flags, &application, &environment, &configuration);
+        if let Some(experiments) = experiments {
+            agent = agent.experiments_file(experiments);
+        }
+        let agent = agent
             .start(SocketAddr::new(host, port))
             .await
             .map_err(|e| {

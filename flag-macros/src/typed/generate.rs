@@ -1,10 +1,11 @@
 //! The generated module: one `static` per flag, a struct of each flag's value, an enum of each
-//! multi-variant flag's variants, and the typed context (`context()`) the rules read. Every item
-//! carries docs (from the schema) and no lint fires inside it.
+//! multi-variant flag's variants, the typed context (`context()`) the rules read, and the flags
+//! under experiment (`EXPERIMENTS`). Every item carries docs (from the schema) and no lint
+//! fires inside it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use flag_schema::{AttributeDefinition, ConstraintKind, Document, FlagDefinition};
+use flag_schema::{AttributeDefinition, ConstraintKind, Document, Experiments, FlagDefinition};
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::ext::IdentExt;
@@ -13,7 +14,12 @@ use syn::Error;
 use super::names::{self, Taken};
 use super::parse::Input;
 
-pub(crate) fn module(input: &Input, document: &Document, path: &Path) -> syn::Result<TokenStream> {
+pub(crate) fn module(
+    input: &Input,
+    document: &Document,
+    path: &Path,
+    experiments: Option<&(PathBuf, Experiments)>,
+) -> syn::Result<TokenStream> {
     let span = input.name.span();
     let err = |message: String| Error::new(span, message);
     let given = input.krate.as_ref().map(seen_from_the_module);
@@ -26,7 +32,19 @@ pub(crate) fn module(input: &Input, document: &Document, path: &Path) -> syn::Re
         .take(CONTEXT_TYPE, "the typed context of `context()`".to_owned())
         .map_err(err)?;
     let mut items = vec![typed_context(document, &krate, span).map_err(err)?];
+    statics
+        .take(EXPERIMENTS, "the flags under experiment".to_owned())
+        .map_err(err)?;
+    let experimented: Vec<&str> = experiments
+        .map(|(_, e)| {
+            let mut keys: Vec<&str> = e.experiments.iter().map(|x| x.flag_key.as_str()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            keys
+        })
+        .unwrap_or_default();
     for (key, definition) in &document.flags {
+        let experiment = experimented.contains(&key.as_str());
         let what = format!("feature flag `{key}`");
         let constant = names::constant(key);
         statics.take(&constant, what.clone()).map_err(err)?;
@@ -38,7 +56,7 @@ pub(crate) fn module(input: &Input, document: &Document, path: &Path) -> syn::Re
             .map(|vs| vs.iter().map(|v| v.name.as_str()).collect())
             .unwrap_or_default();
 
-        let typed = if definition.attributes.is_empty() && variants.is_empty() {
+        let typed = if definition.attributes.is_empty() && variants.is_empty() && !experiment {
             None
         } else {
             let name = names::type_name(key);
@@ -59,9 +77,9 @@ pub(crate) fn module(input: &Input, document: &Document, path: &Path) -> syn::Re
                 value_type(
                     key,
                     &ty,
-                    enumeration.as_ref(),
                     definition,
-                    &variants,
+                    enumeration.as_ref().map(|e| (e, variants.as_slice())),
+                    experiment,
                     &krate,
                     &constant,
                 )
@@ -70,7 +88,14 @@ pub(crate) fn module(input: &Input, document: &Document, path: &Path) -> syn::Re
             Some(ty)
         };
 
-        let docs = flag_docs(key, definition, typed.as_ref());
+        let mut docs = flag_docs(key, definition, typed.as_ref());
+        if experiment {
+            docs.push(String::new());
+            docs.push(format!(
+                " Under experiment (`{}`): in an invocation scope with an Entity-Id, its value carries the entity's `assignment`; see [`EXPERIMENTS`].",
+                experiments.map(|(p, _)| crate::schema::display(p)).unwrap_or_default()
+            ));
+        }
         let deprecated = definition.deprecation.as_ref().map(|d| {
             let note = crate::schema::deprecation_note(key, d, path);
             quote!(#[deprecated(note = #note)])
@@ -96,8 +121,31 @@ pub(crate) fn module(input: &Input, document: &Document, path: &Path) -> syn::Re
         );
         quote!(#[doc = #doc])
     });
-    // Editing the schema rebuilds the crate, as for `#[feature_flag]`.
-    let tracking = crate::schema::tracking(path);
+    let experiments_doc = match experiments {
+        Some((file, _)) => format!(
+            " The flags under an AppConfig experiment in `{}`: give them to \
+             `FlagsLayer::experiments` (or `FlagSource::add_experiments`) so that each \
+             invocation's Entity-Id is served its treatment.",
+            crate::schema::display(file)
+        ),
+        None => format!(
+            " The flags under an AppConfig experiment: none (no `{}` beside the schema).",
+            crate::schema::EXPERIMENTS_FILE
+        ),
+    };
+    let experiments_ident = syn::Ident::new(EXPERIMENTS, span);
+    items.push(quote! {
+        #[doc = #experiments_doc]
+        pub const #experiments_ident: &[&str] = &[#(#experimented),*];
+    });
+    // Editing the schema (or the experiments file) rebuilds the crate, as for `#[feature_flag]`.
+    let mut tracking = crate::schema::tracking(path);
+    if let Some((file, _)) = experiments {
+        let tracked = file.display().to_string();
+        tracking.extend(quote!(
+            const _: &[u8] = ::core::include_bytes!(#tracked);
+        ));
+    }
     Ok(quote! {
         #(#attrs)*
         #module_docs
@@ -110,6 +158,9 @@ pub(crate) fn module(input: &Input, document: &Document, path: &Path) -> syn::Re
 
 /// The typed context's struct.
 const CONTEXT_TYPE: &str = "TypedContext";
+
+/// The constant listing the flags under experiment.
+const EXPERIMENTS: &str = "EXPERIMENTS";
 
 /// Method names a context key's method does not take: the typed context's own, the runtime
 /// `Context`'s (reached through `Deref`), and those of the traits it implements.
@@ -261,13 +312,14 @@ fn flag_docs(key: &str, definition: &FlagDefinition, typed: Option<&syn::Ident>)
     docs
 }
 
-/// The struct of a flag's value and, for a multi-variant flag, the enum of its variants.
+/// The struct of a flag's value and, for a multi-variant flag, the enum (`variants`: its name
+/// and the variants' names) of its variants.
 fn value_type(
     key: &str,
     ty: &syn::Ident,
-    enumeration: Option<&syn::Ident>,
     definition: &FlagDefinition,
-    variants: &[&str],
+    variants: Option<(&syn::Ident, &[&str])>,
+    experiment: bool,
     krate: &TokenStream,
     constant: &syn::Ident,
 ) -> Result<TokenStream, String> {
@@ -302,8 +354,22 @@ fn value_type(
         );
     }
 
+    if experiment {
+        fields.take(
+            "assignment",
+            format!("the experiment assignment of feature flag `{key}`"),
+        )?;
+        decls.push(quote! {
+            /// The experiment treatment the entity was assigned (`None` outside the
+            /// experiment's audience or exposure, without an Entity-Id, or with no run).
+            pub assignment: ::core::option::Option<#krate::Assignment>,
+        });
+        decode.push(quote!(assignment: flag.assignment(),));
+        encode.push(quote!(let flag = #krate::__private::with_assignment(flag, self.assignment);));
+    }
+
     let mut extra = TokenStream::new();
-    if let Some(enumeration) = enumeration {
+    if let Some((enumeration, variants)) = variants {
         fields.take(
             "variant",
             format!("the variant of feature flag `{key}` (a multi-variant flag)"),
@@ -323,7 +389,8 @@ fn value_type(
         );
         decls.push(quote! {
             /// The variant the flag's rules chose (`None` when none was served, as for the
-            /// context-free answer of some agents, or an override without one).
+            /// context-free answer of some agents, an override without one, or an experiment
+            /// treatment, which is not a variant of the schema).
             pub variant: ::core::option::Option<#enumeration>,
         });
         decode.push(quote!(variant: #krate::__private::variant(flag, #enumeration::from_name)?,));

@@ -22,7 +22,34 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         let document =
             crate::schema::load(&path).map_err(|message| syn::Error::new(at, message))?;
         let warnings = crate::schema::warnings(&document, None, &path, at);
-        generate::module(&input, &document, &path).map(|module| quote::quote!(#warnings #module))
+        let experiments_at = input.experiments.as_ref().map_or(at, syn::LitStr::span);
+        let experiments = crate::schema::experiments(
+            input
+                .experiments
+                .as_ref()
+                .map(syn::LitStr::value)
+                .as_deref(),
+            &path,
+            &document,
+        )
+        .map_err(|message| syn::Error::new(experiments_at, message))?;
+        let experiment_warnings = experiments.as_ref().map(|(file, experiments)| {
+            let shown = crate::schema::display(file);
+            experiments
+                .warnings
+                .iter()
+                .map(|w| {
+                    let warning = crate::context::warning(
+                        "feature_flags_experiments_warning",
+                        &format!("{shown}: {w}"),
+                        experiments_at,
+                    );
+                    quote::quote!(const _: () = #warning;)
+                })
+                .collect::<TokenStream>()
+        });
+        generate::module(&input, &document, &path, experiments.as_ref())
+            .map(|module| quote::quote!(#warnings #experiment_warnings #module))
     });
     result.unwrap_or_else(syn::Error::into_compile_error)
 }

@@ -1,4 +1,4 @@
-//! `flags!(#[attrs] vis mod name, schema = "file", crate = path)`
+//! `flags!(#[attrs] vis mod name, schema = "file", experiments = "file", crate = path)`
 
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Error, Ident, LitStr, Path, Token, Visibility};
@@ -11,6 +11,8 @@ pub(crate) struct Input {
     pub name: Ident,
     /// `schema = "path"`, relative to the crate's `Cargo.toml`.
     pub schema: Option<LitStr>,
+    /// `experiments = "path"`, relative to the crate's `Cargo.toml`.
+    pub experiments: Option<LitStr>,
     /// `crate = path`: where flag-runtime is, for a renamed dependency.
     pub krate: Option<Path>,
 }
@@ -27,6 +29,7 @@ impl Parse for Input {
         })?;
         let name: Ident = input.parse()?;
         let mut schema = None;
+        let mut experiments = None;
         let mut krate = None;
         while !input.is_empty() {
             input.parse::<Token![,]>()?;
@@ -42,15 +45,16 @@ impl Parse for Input {
             input.parse::<Token![=]>()?;
             match key.to_string().as_str() {
                 "schema" if schema.is_none() => schema = Some(input.parse()?),
+                "experiments" if experiments.is_none() => experiments = Some(input.parse()?),
                 "crate" if krate.is_none() => krate = Some(input.parse()?),
-                "schema" | "crate" => {
+                "schema" | "experiments" | "crate" => {
                     return Err(Error::new(key.span(), format!("`{key}` is given twice")))
                 }
                 _ => {
                     return Err(Error::new(
                         key.span(),
                         format!(
-                        "unknown argument `{key}`: expected `schema = \"path\"` or `crate = path`"
+                        "unknown argument `{key}`: expected `schema = \"path\"`, `experiments = \"path\"` or `crate = path`"
                     ),
                     ))
                 }
@@ -61,6 +65,7 @@ impl Parse for Input {
             vis,
             name,
             schema,
+            experiments,
             krate,
         })
     }

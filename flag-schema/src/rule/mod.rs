@@ -45,6 +45,7 @@
 //! ```
 
 mod eval;
+pub(crate) use eval::{bucket, BUCKETS};
 mod lex;
 mod parse;
 mod scalar;

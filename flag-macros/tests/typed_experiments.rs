@@ -1,0 +1,97 @@
+//! `flags!` with `experiments.json` beside the schema: `EXPERIMENTS`, the `assignment` field and
+//! `assignment_now()`, over HTTP against the local agent running the same files. The generated
+//! module is compiled under `deny(warnings, missing_docs)` and clippy's pedantic group.
+#![deny(warnings, missing_docs, clippy::pedantic)]
+
+use std::time::Duration;
+
+use flag_runtime::{Assignment, Config, Context, Overrides};
+use flag_testkit::{source, start_agent, FlagsFile};
+use serde_json::Value;
+
+flag_macros::flags!(
+    /// The flags of `tests/experiments/flags.json`, with its experiments.
+    pub mod flags,
+    schema = "tests/experiments/flags.json"
+);
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/experiments/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn customer(id: &str) -> Context {
+    Context::new().with("country", "NZ").with_entity_id(id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_reads_carry_the_assignment() {
+    assert_eq!(flags::EXPERIMENTS, ["checkoutButton"]);
+    let file = FlagsFile::new(&fixture("flags.json"));
+    file.write_experiments(&fixture("experiments.json"));
+    let agent = start_agent(&file).await;
+    flag_runtime::install_default(source(
+        agent.addr().port(),
+        Duration::from_secs(60),
+        Config::DEFAULT_TIMEOUT,
+    ))
+    .unwrap();
+    let source = flag_runtime::default_source();
+
+    // Before the source is told which flags are under experiment: the deployed value.
+    let before = source
+        .scope(customer("early-customer"), flags::CHECKOUT_BUTTON.get())
+        .await
+        .unwrap();
+    assert_eq!(before.assignment, None);
+    assert_eq!(before.color, "blue");
+
+    source.add_experiments(flags::EXPERIMENTS.iter().copied());
+    let mut seen = Vec::new();
+    for i in 0..30 {
+        let id = format!("customer-{i}");
+        let (value, alone, sync_alone) = source
+            .scope(customer(&id), async {
+                (
+                    flags::CHECKOUT_BUTTON.get().await.unwrap(),
+                    flags::CHECKOUT_BUTTON.assignment().await,
+                    flags::CHECKOUT_BUTTON.assignment_now(),
+                )
+            })
+            .await;
+        let assignment = value.assignment.expect("everyone in NZ takes part");
+        assert_eq!((alone, sync_alone), (Some(assignment), Some(assignment)));
+        let color = if assignment == Assignment::Control {
+            "blue"
+        } else {
+            "green"
+        };
+        assert_eq!(value.color, color, "{id}: {assignment}");
+        seen.push(assignment);
+    }
+    assert!(seen.contains(&Assignment::Control) && seen.contains(&Assignment::Treatment(1)));
+
+    // Outside a scope there is no Entity-Id: no assignment.
+    assert_eq!(flags::CHECKOUT_BUTTON.assignment_now(), None);
+    assert_eq!(flags::CHECKOUT_BUTTON.get().await.unwrap().assignment, None);
+}
+
+#[test]
+fn overrides_force_an_assignment() {
+    let _forced = Overrides::new()
+        .value(
+            &flags::CHECKOUT_BUTTON,
+            flags::CheckoutButton {
+                color: "green".to_owned(),
+                assignment: Some(Assignment::Treatment(1)),
+            },
+        )
+        .apply();
+    assert_eq!(
+        flags::CHECKOUT_BUTTON.assignment_now(),
+        Some(Assignment::Treatment(1))
+    );
+    let value = flags::CHECKOUT_BUTTON.get_now().unwrap();
+    assert_eq!(value.assignment, Some(Assignment::Treatment(1)));
+    assert_eq!(value.color, "green");
+}
