@@ -21,7 +21,7 @@ use crate::memo::Site;
 use crate::overrides::{self, Overrides};
 use crate::pins;
 use crate::shared::Shared;
-use crate::snapshot::{Flag, Snapshot};
+use crate::snapshot::{Assignment, Flag, Snapshot};
 use crate::source::default_source;
 
 /// The typed value of a flag that is on: a struct of its attributes (and, for a multi-variant
@@ -220,8 +220,8 @@ impl<T: FlagValue> TypedFlag<T> {
     /// the treatment turns the flag off): an override's, else that of the answer the invocation
     /// scope pinned. `None` outside a scope (with no scope there is no Entity-Id), for an
     /// entity outside the experiment, and when no run is active. See
-    /// [`Assignment`](crate::Assignment).
-    pub fn assignment_now(&self) -> Option<crate::Assignment> {
+    /// [`Assignment`].
+    pub fn assignment_now(&self) -> Option<Assignment> {
         if let Some(forced) = overrides::flag(self.key()) {
             return forced.assignment();
         }
@@ -235,7 +235,7 @@ impl<T: FlagValue> TypedFlag<T> {
 
     /// [`assignment_now`](Self::assignment_now), in async code: a scope's answers are pinned
     /// when it starts, so there is nothing to wait for.
-    pub async fn assignment(&self) -> Option<crate::Assignment> {
+    pub async fn assignment(&self) -> Option<Assignment> {
         self.assignment_now()
     }
 
@@ -434,7 +434,7 @@ pub fn with_variant(flag: Flag, name: Option<&str>) -> Flag {
 
 /// What `flags!`'s generated `encode` calls: `flag` serving the treatment `assignment`.
 #[doc(hidden)]
-pub fn with_assignment(flag: Flag, assignment: Option<crate::Assignment>) -> Flag {
+pub fn with_assignment(flag: Flag, assignment: Option<Assignment>) -> Flag {
     match assignment {
         Some(assignment) => flag.with_variant(Some(assignment.to_string())),
         None => flag,
