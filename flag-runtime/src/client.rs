@@ -1,6 +1,7 @@
 //! The agent's answer for one target: plain HTTP on loopback, bounded in time and size; for an
 //! entity, the experiment flags asked for again by name, as AWS serves treatments.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -30,6 +31,8 @@ pub(crate) struct AgentClient {
     max_body_bytes: usize,
     /// The flags under experiment (`flags!`'s `EXPERIMENTS`), sorted, without duplicates.
     experiments: RwLock<Arc<[Box<str>]>>,
+    /// Whether a scope without an Entity-Id was logged (once per process).
+    anonymous_warned: AtomicBool,
 }
 
 impl AgentClient {
@@ -64,6 +67,7 @@ impl AgentClient {
             timeout: config.timeout(),
             max_body_bytes: config.max_body_bytes(),
             experiments: RwLock::new(Arc::from([])),
+            anonymous_warned: AtomicBool::new(false),
         })
     }
 
@@ -75,6 +79,24 @@ impl AgentClient {
         all.sort_unstable();
         all.dedup();
         *experiments = Arc::from(all);
+    }
+
+    /// Logs, once per process and one line per flag (names only), that the flags under
+    /// experiment are served their deployed values: an invocation scope has no Entity-Id.
+    pub(crate) fn warn_anonymous(&self) {
+        if self.anonymous_warned.load(Ordering::Relaxed) {
+            return;
+        }
+        let experiments = self.experiments();
+        if experiments.is_empty() || self.anonymous_warned.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        for flag in experiments.iter() {
+            tracing::warn!(
+                flag = &**flag,
+                "flag under experiment read in an invocation scope without an Entity-Id: its deployed value is served (give the scope's context an entity id)"
+            );
+        }
     }
 
     /// The flags under experiment.

@@ -180,7 +180,13 @@ impl FlagSource {
         context: impl Into<Context>,
         future: F,
     ) -> impl Future<Output = F::Output> {
-        pins::run(Arc::clone(&self.shared), context.into(), future)
+        let context = context.into();
+        if context.entity_id().is_none() {
+            if let Ok(client) = &self.shared.refresher.client {
+                client.warn_anonymous();
+            }
+        }
+        pins::run(Arc::clone(&self.shared), context, future)
     }
 
     /// Names flags under an AppConfig experiment (`flags!` generates `flags::EXPERIMENTS` from

@@ -128,6 +128,7 @@ async fn without_an_entity_id_or_the_experiment_named_the_deployed_value_is_serv
     );
 
     flags.add_experiments(["checkoutButton"]);
+    let (logs, _guard) = flag_testkit::Logs::capture();
     let anonymous = flags
         .scope(
             Context::new().with("country", "NZ"),
@@ -136,6 +137,14 @@ async fn without_an_entity_id_or_the_experiment_named_the_deployed_value_is_serv
         .await
         .unwrap();
     assert_eq!(anonymous.assignment(), None, "no Entity-Id");
+    // Logged once per process, by flag name.
+    flags
+        .scope(Context::new(), flags.flag("checkoutButton"))
+        .await
+        .unwrap();
+    let needle = "without an Entity-Id";
+    assert_eq!(logs.count("WARN", needle), 1, "{}", logs.text());
+    assert!(logs.text().contains("checkoutButton"), "{}", logs.text());
     let outside = flags
         .scope(
             Context::new()
