@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use flag_agent::Fault;
-use flag_e2e::{event, example_binary, example_flags, FlagsFile};
+use flag_e2e::{event, example_binary, example_experiments, example_flags, FlagsFile};
 use flag_local::{LocalFunction, Outcome};
 use serde_json::{json, Value};
 
@@ -153,6 +153,65 @@ async fn targeted_events_land_on_their_variants() {
     tokio::time::sleep(ttl + Duration::from_millis(100)).await;
     let regold = answer(&function, &event("gold-customer.json")).await;
     assert_eq!(variant_of(&regold), (Some("everyone".into()), Some(15.0)));
+    function.stop().await;
+}
+
+/// The experiment end to end: the example names `flags::EXPERIMENTS` to its layer, the runtime
+/// asks for `checkoutButton` by name with the customer as Entity-Id, the local agent runs
+/// `experiments.json`, and every signed-in customer keeps the treatment assigned to them; a
+/// request without a customer is outside the audience and gets the deployed button.
+#[tokio::test]
+async fn customers_keep_their_treatment_and_anonymous_requests_get_the_deployed_button() {
+    let file = FlagsFile::new(&example_flags());
+    file.write_experiments(&example_experiments());
+    let function = start(&file, Duration::from_millis(300)).await;
+    let button = |a: &Value| {
+        (
+            a["button"]["color"].as_str().unwrap().to_owned(),
+            a["button"]["assignment"].as_str().map(str::to_owned),
+        )
+    };
+    let anonymous = answer(&function, &event("checkout.json")).await;
+    assert_eq!(button(&anonymous), ("blue".to_owned(), None));
+    let control = answer(&function, &event("button-control.json")).await;
+    assert_eq!(
+        button(&control),
+        ("blue".to_owned(), Some("__c__".to_owned()))
+    );
+    let green = answer(&function, &event("button-green.json")).await;
+    assert_eq!(
+        button(&green),
+        ("green".to_owned(), Some("__t1__".to_owned()))
+    );
+    assert_eq!(green["button"]["label"], "Buy now");
+
+    let mut seen = std::collections::BTreeMap::new();
+    for round in 0..2 {
+        for i in 0..24 {
+            let payload = json!({
+                "customer": {"id": format!("customer-{i}")},
+                "items": [{"sku": "mug", "priceCents": 1250}]
+            });
+            let (color, assignment) = button(&answer(&function, &payload).await);
+            let assignment = assignment.expect("every signed-in customer takes part");
+            let expected = match assignment.as_str() {
+                "__c__" => "blue",
+                "__t1__" => "green",
+                "__t2__" => "orange",
+                other => panic!("unexpected treatment {other}"),
+            };
+            assert_eq!(color, expected);
+            if round == 0 {
+                seen.insert(i, assignment);
+            } else {
+                assert_eq!(seen[&i], assignment, "customer-{i} changed treatment");
+            }
+        }
+        // Past the TTL: the second round is answered by fresh requests, still sticky.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    let treatments: std::collections::BTreeSet<&String> = seen.values().collect();
+    assert_eq!(treatments.len(), 3, "{seen:?}");
     function.stop().await;
 }
 

@@ -18,6 +18,9 @@
 //! gates and typed reads below name no context, and one invocation sees one configuration
 //! version.
 //! * `expressShipping` gates a sync helper, so both forms of the macro are shown.
+//! * `checkoutButton` (a colour and a label) is under the AppConfig experiment `checkout-button`
+//!   of `experiments.json`: signed-in customers are assigned the control (blue) or a treatment
+//!   (green, or orange with another label), sticky per customer; the answer says which.
 //!
 //! Every answer says which path ran and which configuration version decided it.
 
@@ -136,6 +139,22 @@ pub struct CheckoutResponse {
     pub total_cents: u64,
     /// Shipping options offered.
     pub shipping: Vec<ShippingQuote>,
+    /// The checkout button to show, when its flag is on.
+    pub button: Option<Button>,
+}
+
+/// The checkout button, from the `checkoutButton` flag: under the experiment `checkout-button`
+/// of `experiments.json`, so a signed-in customer sees the treatment assigned to them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Button {
+    /// The `color` attribute.
+    pub color: String,
+    /// The `label` attribute.
+    pub label: String,
+    /// The experiment treatment served (`__c__`, `__t1__`, ...), none outside the experiment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignment: Option<String>,
 }
 
 /// A discount applied from the `discountBanner` flag's attributes.
@@ -209,6 +228,18 @@ async fn priced(
         discount,
         total_cents,
         shipping: shipping_quotes(total_cents),
+        button: button().await,
+    })
+}
+
+/// The `checkoutButton` flag for this invocation's customer: the treatment the experiment
+/// assigned them, or the deployed button.
+pub async fn button() -> Option<Button> {
+    let button = flags::CHECKOUT_BUTTON.get().await?;
+    Some(Button {
+        color: button.color,
+        label: button.label,
+        assignment: button.assignment.map(|a| a.to_string()),
     })
 }
 
@@ -300,9 +331,22 @@ mod tests {
                 },
             )
             .enable("expressShipping")
+            .value(
+                &flags::CHECKOUT_BUTTON,
+                flags::CheckoutButton {
+                    color: "green".into(),
+                    label: "Buy now".into(),
+                    assignment: Some(flag_runtime::Assignment::Treatment(1)),
+                },
+            )
             .apply();
         let answer = checkout(event()).await.unwrap();
         assert_eq!(answer.checkout, "new");
+        let button = answer.button.as_ref().unwrap();
+        assert_eq!(
+            (button.color.as_str(), button.assignment.as_deref()),
+            ("green", Some("__t1__"))
+        );
         assert_eq!(answer.lines, ["mug x2 @ 12.50", "tea x1 @ 8.00"]);
         assert_eq!(answer.subtotal_cents, 3300);
         let discount = answer.discount.unwrap();
@@ -324,9 +368,11 @@ mod tests {
             .disable("newCheckout")
             .disable("discountBanner")
             .disable("expressShipping")
+            .disable(&flags::CHECKOUT_BUTTON)
             .apply();
         let answer = checkout(event()).await.unwrap();
         assert_eq!(answer.checkout, "old");
+        assert_eq!(answer.button, None);
         assert!(answer.lines.is_empty());
         assert_eq!((answer.discount, answer.total_cents), (None, 3300));
         assert_eq!(

@@ -17,7 +17,10 @@ async fn main() -> Result<(), Error> {
     }
     // Each invocation: fresh flags at its start, one version and the customer's context
     // throughout; the handler's gates and typed reads name no context.
+    // The flags under experiment (experiments.json) are asked for with each customer's
+    // Entity-Id, which is how the agent serves treatments.
     let layer = FlagsLayer::new()
+        .experiments(example_lambda::flags::EXPERIMENTS)
         .context(|event: &LambdaEvent<CheckoutRequest>| event.payload.flag_context());
     let checkout = ServiceBuilder::new()
         .layer(layer)

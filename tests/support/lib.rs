@@ -24,6 +24,12 @@ pub fn example_binary() -> &'static Path {
     })
 }
 
+/// The example's experiments file, as shipped.
+pub fn example_experiments() -> Value {
+    let text = std::fs::read_to_string(root().join("example-lambda/experiments.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
 /// The example's flags document, as shipped.
 pub fn example_flags() -> Value {
     let text = std::fs::read_to_string(root().join("example-lambda/flags.json")).unwrap();
