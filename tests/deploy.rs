@@ -37,10 +37,23 @@ const STAGE: &str = "develop";
 const BUILT_ZIP: &str = "target/lambda/example-lambda/bootstrap.zip";
 const ZIP_OVERRIDE_ENV: &str = "CHECKOUT_LAMBDA_ZIP";
 const FLAGS_FILE: &str = "example-lambda/flags.json";
+const EXPERIMENTS_FILE: &str = "example-lambda/experiments.json";
+/// Set for a deploy that should also start the experiments' runs (billed per hour).
+const RUNS_ENV: &str = "DEPLOY_EXPERIMENT_RUNS";
+/// Regions whose CloudFormation has no `AWS::AppConfig::ExperimentDefinition` (cfn-lint 1.58's
+/// schemas), and those without `AWS::AppConfig::ExperimentRun` besides.
+const NO_EXPERIMENTS: [&str; 2] = ["ap-southeast-5", "me-central-1"];
+const NO_EXPERIMENT_RUNS: [&str; 1] = ["us-gov-east-1"];
 const REQUIRE_TOOLS_ENV: &str = "FLAGS_REQUIRE_DEPLOY_TOOLS";
 const TEMPLATE_FILE: &str = "cloudformation-template-update-stack.json";
 /// What a service copy needs besides node_modules.
-const SERVICE_FILES: [&str; 4] = ["serverless.yml", "package.json", "deploy", FLAGS_FILE];
+const SERVICE_FILES: [&str; 5] = [
+    "serverless.yml",
+    "package.json",
+    "deploy",
+    FLAGS_FILE,
+    EXPERIMENTS_FILE,
+];
 
 /// An empty zip archive: just the end-of-central-directory record.
 const EMPTY_ZIP: &[u8] = &[
@@ -240,7 +253,33 @@ fn every_mapped_region_packages_lint_clean_with_its_own_layer() {
         let ids = check_appconfig_resources(&t, &root);
         check_function(&t, &ids, region);
         check_iam(&t, &ids);
+        check_experiments(&t, &ids, &root, region, false);
     }
+}
+
+/// The experiment runs are deployed only with [`RUNS_ENV`] set (a run is billed per hour while
+/// it exists), lint-clean, without the local-only overrides; where CloudFormation has no runs,
+/// only the definitions are.
+#[test]
+fn experiment_runs_are_deployed_only_when_asked_for() {
+    let Some(tools) = tools(false) else { return };
+    let root = repo_root();
+    let service = ServiceCopy::new("experiment-runs");
+    let placeholder = service.placeholder_zip();
+    let mut lint_files = Vec::new();
+    for region in ["eu-west-1", NO_EXPERIMENT_RUNS[0]] {
+        let path = service.package_with(&tools, region, Some(&placeholder), &[(RUNS_ENV, "1")]);
+        let template = read_json(&path);
+        let t = Template::new(&template, &path);
+        let ids = check_appconfig_resources(&t, &root);
+        check_experiments(&t, &ids, &root, region, true);
+        let mut template = template.clone();
+        template["Metadata"] = json!({"cfn-lint": {"config": {"regions": [region]}}});
+        let file = service.dir.join(format!("lint-{region}.json"));
+        fs::write(&file, template.to_string()).unwrap();
+        lint_files.push(file);
+    }
+    lint(&tools, &lint_files, None);
 }
 
 /// A region outside the table stops packaging with what to add and where to find it.
@@ -355,6 +394,7 @@ fn package_develop_on_a_fresh_clone_builds_the_zip_and_a_lint_clean_template() {
     let ids = check_appconfig_resources(&t, &clone);
     check_function(&t, &ids, "eu-west-1");
     check_iam(&t, &ids);
+    check_experiments(&t, &ids, &clone, "eu-west-1", false);
 }
 
 /// Without cargo-lambda, `serverless package` and `serverless deploy` stop with how to install it
@@ -578,8 +618,21 @@ impl ServiceCopy {
     /// `serverless package --stage develop --region REGION` into its own directory; returns the
     /// update-stack template.
     fn package(&self, tools: &Tools, region: &str, zip: Option<&Path>) -> PathBuf {
+        self.package_with(tools, region, zip, &[])
+    }
+
+    /// [`package`](Self::package) with `env` set for the command (and [`RUNS_ENV`] unset
+    /// unless given).
+    fn package_with(
+        &self,
+        tools: &Tools,
+        region: &str,
+        zip: Option<&Path>,
+        env: &[(&str, &str)],
+    ) -> PathBuf {
         let out_dir = self.dir.join(format!("sls-{STAGE}-{region}"));
         let mut command = self.serverless(tools);
+        command.env_remove(RUNS_ENV).envs(env.iter().copied());
         command
             .args(["package", "--stage", STAGE, "--region", region, "--package"])
             .arg(&out_dir);
@@ -939,6 +992,121 @@ fn check_appconfig_resources(t: &Template, root: &Path) -> AppConfigIds {
         profile: profile.to_string(),
         names,
     }
+}
+
+/// One `AWS::AppConfig::ExperimentDefinition` per entry of experiments.json, in
+/// CloudFormation's flattened treatment shape, on this stack's application, environment and
+/// profile, created after the flags' deployment; an `AWS::AppConfig::ExperimentRun` per `Run`
+/// only when `runs` were asked for (and the region has them), never with overrides.
+fn check_experiments(t: &Template, ids: &AppConfigIds, root: &Path, region: &str, runs: bool) {
+    let definitions = t.of_type("AWS::AppConfig::ExperimentDefinition");
+    let deployed_runs = t.of_type("AWS::AppConfig::ExperimentRun");
+    if NO_EXPERIMENTS.contains(&region) {
+        assert!(
+            definitions.is_empty() && deployed_runs.is_empty(),
+            "{region} has no AppConfig experiments, yet the template declares some"
+        );
+        return;
+    }
+    let path = root.join(EXPERIMENTS_FILE);
+    let file: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    let experiments = file["experiments"]
+        .as_array()
+        .expect("an experiments array");
+    assert_eq!(
+        definitions.len(),
+        experiments.len(),
+        "one definition per experiment"
+    );
+    let (deployment, _) = t.one("AWS::AppConfig::Deployment");
+    let flattened = |treatment: &Value| {
+        let mut t = treatment.as_object().unwrap().clone();
+        t.retain(|key, _| {
+            ["Enabled", "Weight", "Description", "AttributeValues"].contains(&key.as_str())
+        });
+        Value::Object(t)
+    };
+    let mut expected_runs = 0;
+    for experiment in experiments {
+        let name = experiment["Name"].as_str().unwrap();
+        let (id, resource) = definitions
+            .iter()
+            .find(|(_, r)| r["Properties"]["Name"] == name)
+            .unwrap_or_else(|| panic!("no definition of experiment {name}"));
+        let props = properties(id, resource);
+        assert_refers_to(
+            get(props, id, "ApplicationIdentifier"),
+            &ids.application,
+            "ApplicationIdentifier",
+        );
+        assert_refers_to(
+            get(props, id, "EnvironmentIdentifier"),
+            &ids.environment,
+            "EnvironmentIdentifier",
+        );
+        assert_refers_to(
+            get(props, id, "ConfigurationProfileIdentifier"),
+            &ids.profile,
+            "ConfigurationProfileIdentifier",
+        );
+        for key in [
+            "FlagKey",
+            "AudienceRule",
+            "Hypothesis",
+            "AudienceDescription",
+            "LaunchCriteria",
+        ] {
+            assert_eq!(props.get(key), experiment.get(key), "{id}.{key}");
+        }
+        assert_eq!(
+            get(props, id, "Control"),
+            &flattened(&experiment["Control"]),
+            "{id}.Control"
+        );
+        let treatments: Vec<Value> = experiment["Treatments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(flattened)
+            .collect();
+        assert_eq!(
+            get(props, id, "Treatments"),
+            &json!(treatments),
+            "{id}.Treatments"
+        );
+        assert!(
+            resource["DependsOn"]
+                .as_array()
+                .is_some_and(|d| d.contains(&json!(deployment))),
+            "{id} must wait for {deployment}: an experiment names a deployed flag"
+        );
+        let run = deployed_runs.iter().find(|(_, r)| {
+            r["Properties"]["ExperimentDefinitionIdentifier"] == json!({"Fn::GetAtt": [id, "Id"]})
+        });
+        let wanted =
+            runs && !NO_EXPERIMENT_RUNS.contains(&region) && experiment.get("Run").is_some();
+        match (wanted, run) {
+            (true, Some((run_id, run))) => {
+                expected_runs += 1;
+                let run_props = properties(run_id, run);
+                assert_eq!(
+                    get(run_props, run_id, "ExposurePercentage"),
+                    &experiment["Run"]["ExposurePercentage"]
+                );
+                assert!(
+                    !run_props.contains_key("TreatmentOverrides"),
+                    "overrides are local only"
+                );
+            }
+            (false, None) => {}
+            (wanted, run) => panic!("{id}: run wanted {wanted}, deployed {run:?} ({region})"),
+        }
+    }
+    assert_eq!(
+        deployed_runs.len(),
+        expected_runs,
+        "no stray experiment runs"
+    );
 }
 
 fn check_function(t: &Template, ids: &AppConfigIds, region: &str) {
