@@ -76,6 +76,7 @@
 //! | reason | when |
 //! |---|---|
 //! | `STALE` (`Other("STALE")` in the SDK 0.3) | the answer read is last-known-good: its latest refresh failed |
+//! | `SPLIT` | an AppConfig experiment assigned the entity a treatment: the variant is its key (`__c__`, `__t1__`, ...), also in the flag metadata under [`TREATMENT_METADATA_KEY`] |
 //! | `STATIC` | a single-variant flag (no `_variant`): the same value for every context |
 //! | `DEFAULT` | a multi-variant flag's default (last) variant |
 //! | `TARGETING_MATCH` | a multi-variant flag's other variants: a rule chose it (a `split` rule too) |
@@ -93,6 +94,15 @@
 //! `Configuration-Version` under [`VERSION_METADATA_KEY`], unless the provider is built
 //! [`without_flag_metadata`](AppConfigProvider::without_flag_metadata).
 //!
+//! # Experiments
+//!
+//! A flag under an AppConfig experiment is served its treatment when the source knows it is
+//! one and the evaluation has a targeting key (the `Entity-Id`): call
+//! `flag_runtime::FlagSource::add_experiments` with `flags::EXPERIMENTS` of the `flags!` module
+//! (the flags named in `experiments.json`) on the provider's source. The resolution's variant is
+//! then the treatment key, its reason `SPLIT`, and its flag metadata carries the key under
+//! [`TREATMENT_METADATA_KEY`], so hooks can record exposures.
+//!
 //! # Status and events
 //!
 //! The provider's status follows the health of the source's context-free answer, which every
@@ -109,7 +119,7 @@
 //!
 //! | family | items |
 //! |---|---|
-//! | the provider | [`AppConfigProvider`] (example above), [`PROVIDER_NAME`], [`VERSION_METADATA_KEY`] |
+//! | the provider | [`AppConfigProvider`] (example above), [`PROVIDER_NAME`], [`VERSION_METADATA_KEY`], [`TREATMENT_METADATA_KEY`] |
 //! | the evaluation context | [`to_appconfig`], [`TARGETING_KEY`] |
 //! | status events | [`AppConfigProvider::events`], [`ProviderEvents`], [`ProviderEvent`] |
 //! | the crates it speaks for, re-exported | [`open_feature`], [`flag_schema`] |
@@ -126,7 +136,9 @@ mod status;
 mod value;
 
 pub use context::{to_appconfig, TARGETING_KEY};
-pub use provider::{AppConfigProvider, PROVIDER_NAME, VERSION_METADATA_KEY};
+pub use provider::{
+    AppConfigProvider, PROVIDER_NAME, TREATMENT_METADATA_KEY, VERSION_METADATA_KEY,
+};
 pub use status::{ProviderEvent, ProviderEvents};
 
 /// The OpenFeature SDK this provider implements, re-exported so the versions match.

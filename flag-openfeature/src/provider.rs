@@ -23,6 +23,9 @@ pub const PROVIDER_NAME: &str = "AWS AppConfig";
 
 /// The flag-metadata key of the `Configuration-Version` an answer came from.
 pub const VERSION_METADATA_KEY: &str = "configurationVersion";
+/// The flag-metadata key of the AppConfig experiment treatment an answer carries (`__c__`,
+/// `__t1__`, ...), present only then.
+pub const TREATMENT_METADATA_KEY: &str = "experimentTreatment";
 
 /// An OpenFeature provider serving AWS AppConfig feature flags from a [`FlagSource`]: the same
 /// in-process cache, refresh policy and fallbacks as its plain checks. See the
@@ -154,9 +157,15 @@ impl AppConfigProvider {
             reason: Some(reason),
             flag_metadata: None,
         };
-        if let Some(version) = snapshot.version().filter(|_| self.flag_metadata) {
-            details.flag_metadata =
-                Some(FlagMetadata::default().with_value(VERSION_METADATA_KEY, version));
+        if self.flag_metadata {
+            let mut metadata = FlagMetadata::default();
+            if let Some(version) = snapshot.version() {
+                metadata = metadata.with_value(VERSION_METADATA_KEY, version);
+            }
+            if let Some(assignment) = flag.assignment() {
+                metadata = metadata.with_value(TREATMENT_METADATA_KEY, assignment.to_string());
+            }
+            details.flag_metadata = (!metadata.values.is_empty()).then_some(metadata);
         }
         Ok(details)
     }

@@ -37,6 +37,10 @@ pub(crate) fn reason(
     if served.is_stale() {
         return stale();
     }
+    if flag.assignment().is_some() {
+        // An AppConfig experiment assigned this entity a treatment (`__c__`, `__tN__`).
+        return EvaluationReason::Split;
+    }
     let Some(variant) = flag.variant() else {
         return EvaluationReason::Static;
     };
