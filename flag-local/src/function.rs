@@ -1,7 +1,7 @@
 //! A function binary run locally against the Runtime API emulator and the local agent.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -37,7 +37,7 @@ pub const MAX_LOG_BYTES: usize = 64 * 1024;
 #[must_use]
 pub struct LocalFunctionBuilder {
     binary: PathBuf,
-    flags_file: PathBuf,
+    files: Served,
     function_name: String,
     application: String,
     ttl: Duration,
@@ -55,7 +55,7 @@ pub struct LocalFunction {
     environment: String,
     agent: Option<RunningAgent>,
     agent_addr: SocketAddr,
-    flags_file: PathBuf,
+    files: Served,
     pid: Option<u32>,
     /// Tells the task that owns the child to kill it (dropping it does too).
     kill: Option<oneshot::Sender<()>>,
@@ -77,6 +77,13 @@ impl LocalFunctionBuilder {
     /// function; the profile is `flags`.
     pub fn application(mut self, name: impl Into<String>) -> Self {
         self.application = name.into();
+        self
+    }
+
+    /// The experiments the agent runs (see `flag_agent`'s crate docs), instead of
+    /// `experiments.json` beside the flags file (run when it exists).
+    pub fn experiments_file(mut self, experiments_file: impl Into<PathBuf>) -> Self {
+        self.files.experiments = Some(experiments_file.into());
         self
     }
 
@@ -121,15 +128,7 @@ impl LocalFunctionBuilder {
         };
         let environment = environment();
         let agent = if self.agent {
-            Some(
-                start_agent(
-                    &self.flags_file,
-                    &self.application,
-                    &environment,
-                    agent_addr,
-                )
-                .await?,
-            )
+            Some(start_agent(&self.files, &self.application, &environment, agent_addr).await?)
         } else {
             None
         };
@@ -208,7 +207,7 @@ impl LocalFunctionBuilder {
             environment,
             agent,
             agent_addr,
-            flags_file: self.flags_file,
+            files: self.files,
             pid,
             kill: Some(kill),
             exit,
@@ -225,7 +224,10 @@ impl LocalFunction {
     ) -> LocalFunctionBuilder {
         LocalFunctionBuilder {
             binary: binary.into(),
-            flags_file: flags_file.into(),
+            files: Served {
+                flags: flags_file.into(),
+                experiments: None,
+            },
             function_name: FUNCTION_NAME.to_owned(),
             application: APPLICATION.to_owned(),
             ttl: Duration::from_secs(1),
@@ -294,7 +296,7 @@ impl LocalFunction {
         if self.agent.is_none() {
             self.agent = Some(
                 start_agent(
-                    &self.flags_file,
+                    &self.files,
                     &self.application,
                     &self.environment,
                     self.agent_addr,
@@ -327,8 +329,16 @@ impl LocalFunction {
     }
 }
 
+/// What the agent serves: the flags file, and the experiments file when one is given (else
+/// `experiments.json` beside the flags file, when it exists).
+#[derive(Debug, Clone)]
+struct Served {
+    flags: PathBuf,
+    experiments: Option<PathBuf>,
+}
+
 async fn start_agent(
-    flags_file: &Path,
+    files: &Served,
     application: &str,
     environment: &str,
     addr: SocketAddr,
@@ -336,10 +346,11 @@ async fn start_agent(
     // The port was just released by whoever held it; retry briefly if it lingers.
     let mut last = None;
     for _ in 0..50 {
-        match Agent::new(flags_file, application, environment, PROFILE)
-            .start(addr)
-            .await
-        {
+        let mut agent = Agent::new(&files.flags, application, environment, PROFILE);
+        if let Some(experiments) = &files.experiments {
+            agent = agent.experiments_file(experiments);
+        }
+        match agent.start(addr).await {
             Ok(agent) => return Ok(agent),
             // The flags file is not one the agent serves (a FIFO, a device...): no retry helps.
             Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => return Err(e),

@@ -245,6 +245,71 @@ fn a_workspace_package_runs_with_its_flags_events_and_summary_beside_it() {
         empty.contains("error (EmptyCart): the cart is empty"),
         "{empty}"
     );
+    // The experiments of experiments.json beside the flags: each answer shows its treatment.
+    assert!(
+        stdout.contains(&format!(
+            "and the experiments of {}",
+            workspace()
+                .join("example-lambda/experiments.json")
+                .display()
+        )),
+        "{stdout}"
+    );
+    let treatment = |event: &str| {
+        let line = lines.iter().find(|l| l.contains(event)).unwrap();
+        line.split("  button ")
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        treatment("button-control.json").starts_with("blue [__c__]"),
+        "{stdout}"
+    );
+    assert!(
+        treatment("button-green.json").starts_with("green [__t1__]"),
+        "{stdout}"
+    );
+    assert!(
+        treatment("checkout.json").starts_with("blue [-]"),
+        "{stdout}"
+    );
+}
+
+/// `--experiments` runs another experiments file: here one whose run is stopped, so every
+/// customer gets the deployed button.
+#[test]
+fn experiments_given_on_the_command_line_are_run() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("flag-local-experiments");
+    fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("stopped.json");
+    let mut experiments: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(workspace().join("example-lambda/experiments.json")).unwrap(),
+    )
+    .unwrap();
+    experiments["experiments"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("Run");
+    fs::write(&file, experiments.to_string()).unwrap();
+    let output = run(flag_local()
+        .arg("--manifest-path")
+        .arg(workspace().join("Cargo.toml"))
+        .args([
+            "--package",
+            "example-lambda",
+            "--rounds",
+            "1",
+            "--experiments",
+        ])
+        .arg(&file));
+    assert!(output.status.success(), "{}", describe(&output));
+    let lines = answer_lines(&output);
+    let green = lines
+        .iter()
+        .find(|l| l.contains("button-green.json"))
+        .unwrap();
+    assert!(green.contains("button blue [-]"), "{green}");
 }
 
 #[test]

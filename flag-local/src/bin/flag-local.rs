@@ -13,7 +13,8 @@ use serde_json::Value;
 /// a Lambda Runtime API feeds the real binary the sample events, and each answer is shown on one
 /// line with the time it took.
 ///
-/// Edit the flags file while it runs: answers change within the TTL, with no restart.
+/// Edit the flags file (or the experiments file) while it runs: answers change within the TTL,
+/// with no restart.
 #[derive(Debug, Parser)]
 #[command(name = "flag-local", version)]
 struct Cli {
@@ -23,6 +24,11 @@ struct Cli {
     /// The feature-flag document to serve [default: flags.json beside the package's Cargo.toml]
     #[arg(long, value_name = "FILE", env = "FLAG_LOCAL_FLAGS")]
     flags: Option<PathBuf>,
+
+    /// The AppConfig experiments to run locally [default: experiments.json beside the flags
+    /// file, when present]
+    #[arg(long, value_name = "FILE", env = "FLAG_LOCAL_EXPERIMENTS")]
+    experiments: Option<PathBuf>,
 
     /// A directory of sample events (*.json, sent in name order) [default: events/ beside the
     /// package's Cargo.toml]
@@ -266,12 +272,27 @@ async fn run(cli: Cli) -> Result<(), String> {
     for (key, value) in cli.env {
         builder = builder.env(key, value);
     }
+    let experiments = cli
+        .experiments
+        .clone()
+        .or_else(|| Some(flags.with_file_name("experiments.json")).filter(|p| p.is_file()));
+    if let Some(experiments) = &cli.experiments {
+        builder = builder.experiments_file(experiments);
+    }
     let function = builder.start().await.map_err(|e| e.to_string())?;
-    println!(
-        "local AppConfig agent on {}, serving {}",
-        function.agent_addr(),
-        flags.display()
-    );
+    match &experiments {
+        Some(experiments) => println!(
+            "local AppConfig agent on {}, serving {} and the experiments of {}",
+            function.agent_addr(),
+            flags.display(),
+            experiments.display()
+        ),
+        None => println!(
+            "local AppConfig agent on {}, serving {}",
+            function.agent_addr(),
+            flags.display()
+        ),
+    }
     println!(
         "{} (package {}) running under a Lambda Runtime API as `{function_name}`; flag TTL {} ms",
         built.name, built.package, cli.ttl_ms
