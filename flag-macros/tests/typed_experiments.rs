@@ -74,6 +74,53 @@ async fn typed_reads_carry_the_assignment() {
     // Outside a scope there is no Entity-Id: no assignment.
     assert_eq!(flags::CHECKOUT_BUTTON.assignment_now(), None);
     assert_eq!(flags::CHECKOUT_BUTTON.get().await.unwrap().assignment, None);
+
+    // A treatment the compiled schema does not admit (an experiment edited elsewhere: here the
+    // agent's files type `color` as a number) is a misfit like any answer that does not fit:
+    // the last value that fitted is served, and the misfit logged once, by names.
+    let mut flags_doc = fixture("flags.json");
+    let mut experiments = fixture("experiments.json");
+    experiments["experiments"][0]["Treatments"][0]["AttributeValues"]["color"] =
+        serde_json::json!({"NumberValue": 987_654_321});
+    experiments["experiments"][0]["Control"]["AttributeValues"]["color"] =
+        serde_json::json!({"NumberValue": 1});
+    experiments["experiments"][0]["Run"]["TreatmentOverrides"] =
+        serde_json::json!({"Inline": {"customer-misfit": "__t1__"}});
+    // A definition may not change during its run: stop it (and let the agent see that), then
+    // start the edited one. The deployed value stays a string, so the context-free answer fits.
+    let mut stopped = fixture("experiments.json");
+    stopped["experiments"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("Run");
+    file.write_experiments(&stopped);
+    source.refresh().await.unwrap();
+    flags_doc["flags"]["checkoutButton"]["attributes"]["color"] = serde_json::json!({});
+    file.write(&flags_doc);
+    file.write_experiments(&experiments);
+    source.refresh().await.unwrap();
+    let (logs, _guard) = flag_testkit::Logs::capture();
+    for _ in 0..3 {
+        let (value, assignment) = source
+            .scope(customer("customer-misfit"), async {
+                (
+                    flags::CHECKOUT_BUTTON.get().await,
+                    flags::CHECKOUT_BUTTON.assignment_now(),
+                )
+            })
+            .await;
+        // The answer carries the treatment; its typed value is the last one that fitted.
+        assert_eq!(assignment, Some(Assignment::Treatment(1)));
+        let value = value.unwrap();
+        assert_eq!((value.color.as_str(), value.assignment), ("blue", None));
+    }
+    let text = logs.text();
+    assert_eq!(
+        logs.count("WARN", "checkoutButton"),
+        1,
+        "one line per misfit streak: {text}"
+    );
+    assert!(!text.contains("987654321"), "no value in the log: {text}");
 }
 
 #[test]
