@@ -21,6 +21,7 @@ const CRATES: &[&str] = &[
     "flag-openfeature",
     "flag-agent",
     "flag-local",
+    "flag-experiment",
 ];
 
 /// Auto traits whose loss breaks users (`Freeze`, `UnsafeUnpin` are not theirs to name).
