@@ -5,40 +5,10 @@
 use std::collections::BTreeMap;
 
 use flag_agent::{Agent, FlagsFile, RunningAgent};
+use flag_testkit::{button_doc, button_experiments};
 use serde_json::{json, Value};
 
 const PATH: &str = "/applications/shop/environments/develop/configurations/flags";
-
-fn flags() -> Value {
-    json!({
-        "version": "1",
-        "flags": {
-            "checkoutButton": {"name": "Checkout button",
-                "attributes": {"color": {"constraints": {"type": "string"}}}},
-            "banner": {"name": "Banner"}
-        },
-        "values": {
-            "checkoutButton": {"enabled": true, "color": "blue"},
-            "banner": {"enabled": true}
-        }
-    })
-}
-
-fn experiments(run: Option<Value>) -> Value {
-    let mut experiment = json!({
-        "Name": "green-button",
-        "FlagKey": "checkoutButton",
-        "AudienceRule": "(eq $country \"NZ\")",
-        "Control": {"Enabled": true, "Weight": 1,
-                    "AttributeValues": {"color": {"StringValue": "blue"}}},
-        "Treatments": [{"Enabled": true, "Weight": 1,
-                        "AttributeValues": {"color": {"StringValue": "green"}}}]
-    });
-    if let Some(run) = run {
-        experiment["Run"] = run;
-    }
-    json!({"experiments": [experiment]})
-}
 
 struct Setup {
     file: FlagsFile,
@@ -48,8 +18,8 @@ struct Setup {
 
 impl Setup {
     async fn new(run: Option<Value>) -> Self {
-        let file = FlagsFile::new(&flags());
-        file.write_experiments(&experiments(run));
+        let file = FlagsFile::new(&button_doc());
+        file.write_experiments(&button_experiments(run));
         let agent = Agent::new(file.path(), "shop", "develop", "flags")
             .start("127.0.0.1:0".parse().unwrap())
             .await
@@ -162,7 +132,7 @@ async fn runs_start_grow_take_overrides_and_stop_on_the_next_request() {
     let (_, first, _) = s.get("", &[]).await;
 
     // Starting a run at 0 % with an override: only the overridden entity takes part.
-    s.file.write_experiments(&experiments(Some(json!({
+    s.file.write_experiments(&button_experiments(Some(json!({
         "ExposurePercentage": 0,
         "TreatmentOverrides": {"Inline": {"qa-1": "__t1__"}}
     }))));
@@ -173,7 +143,7 @@ async fn runs_start_grow_take_overrides_and_stop_on_the_next_request() {
 
     // Raising the exposure keeps exposed entities where they were.
     s.file
-        .write_experiments(&experiments(Some(json!({"ExposurePercentage": 30}))));
+        .write_experiments(&button_experiments(Some(json!({"ExposurePercentage": 30}))));
     let mut at_30 = BTreeMap::new();
     for i in 0..300 {
         let entity = format!("customer-{i}");
@@ -188,7 +158,7 @@ async fn runs_start_grow_take_overrides_and_stop_on_the_next_request() {
         at_30.len()
     );
     s.file
-        .write_experiments(&experiments(Some(json!({"ExposurePercentage": 60}))));
+        .write_experiments(&button_experiments(Some(json!({"ExposurePercentage": 60}))));
     for (entity, answer) in &at_30 {
         assert_eq!(&s.button(entity).await, answer, "{entity} moved");
     }
@@ -197,8 +167,8 @@ async fn runs_start_grow_take_overrides_and_stop_on_the_next_request() {
     // valid files stay served.
     let (_, before, _) = s.get("", &[]).await;
     s.file
-        .write_experiments(&experiments(Some(json!({"ExposurePercentage": 10}))));
-    let mut edited = experiments(Some(json!({"ExposurePercentage": 60})));
+        .write_experiments(&button_experiments(Some(json!({"ExposurePercentage": 10}))));
+    let mut edited = button_experiments(Some(json!({"ExposurePercentage": 60})));
     edited["experiments"][0]["AudienceRule"] = json!("(eq $country \"AU\")");
     let (_, after_lowering, _) = s.get("", &[]).await;
     assert_eq!(before, after_lowering);
@@ -214,7 +184,7 @@ async fn runs_start_grow_take_overrides_and_stop_on_the_next_request() {
     }
 
     // Removing `Run` stops it: everybody gets the deployed value again.
-    s.file.write_experiments(&experiments(None));
+    s.file.write_experiments(&button_experiments(None));
     for entity in at_30.keys() {
         assert_eq!(s.button(entity).await, deployed());
     }
@@ -225,13 +195,13 @@ async fn an_invalid_experiments_file_is_refused_and_the_last_valid_one_stays() {
     let s = Setup::new(Some(json!({"ExposurePercentage": 100}))).await;
     let before = s.button("customer-7").await;
     assert_ne!(before, deployed());
-    let mut bad = experiments(Some(json!({"ExposurePercentage": 100})));
+    let mut bad = button_experiments(Some(json!({"ExposurePercentage": 100})));
     bad["experiments"][0]["FlagKey"] = json!("checkoutButon");
     s.file.write_experiments(&bad);
     assert_eq!(s.button("customer-7").await, before);
     // A file that was never valid: the flags file alone is not served either (500 names
     // the experiments file), as with an invalid flags file.
-    let file = FlagsFile::new(&flags());
+    let file = FlagsFile::new(&button_doc());
     file.write_experiments(&bad);
     let agent = Agent::new(file.path(), "shop", "develop", "flags")
         .start("127.0.0.1:0".parse().unwrap())
@@ -251,7 +221,7 @@ async fn an_invalid_experiments_file_is_refused_and_the_last_valid_one_stays() {
 
 #[tokio::test]
 async fn an_experiments_file_given_on_purpose_must_exist() {
-    let file = FlagsFile::new(&flags());
+    let file = FlagsFile::new(&button_doc());
     let elsewhere = file.path().with_file_name("elsewhere.json");
     let agent = Agent::new(file.path(), "shop", "develop", "flags")
         .experiments_file(&elsewhere)
@@ -262,7 +232,7 @@ async fn an_experiments_file_given_on_purpose_must_exist() {
     assert_eq!(reqwest::get(&url).await.unwrap().status(), 500);
     std::fs::write(
         &elsewhere,
-        experiments(Some(json!({"ExposurePercentage": 100}))).to_string(),
+        button_experiments(Some(json!({"ExposurePercentage": 100}))).to_string(),
     )
     .unwrap();
     let text = reqwest::Client::new()

@@ -8,39 +8,13 @@ use std::time::Duration;
 
 use common::*;
 use flag_runtime::{Assignment, Context, FlagSource};
-use serde_json::{json, Value};
-
-fn flags_doc() -> Value {
-    json!({
-        "version": "1",
-        "flags": {
-            "checkoutButton": {"name": "Checkout button",
-                "attributes": {"color": {"constraints": {"type": "string"}}}},
-            "banner": {"name": "Banner"}
-        },
-        "values": {
-            "checkoutButton": {"enabled": true, "color": "blue"},
-            "banner": {"enabled": true}
-        }
-    })
-}
-
-fn experiments_doc(exposure: u32) -> Value {
-    json!({"experiments": [{
-        "Name": "green-button",
-        "FlagKey": "checkoutButton",
-        "AudienceRule": "(eq $country \"NZ\")",
-        "Control": {"Enabled": true, "Weight": 1,
-                    "AttributeValues": {"color": {"StringValue": "blue"}}},
-        "Treatments": [{"Enabled": true, "Weight": 1,
-                        "AttributeValues": {"color": {"StringValue": "green"}}}],
-        "Run": {"ExposurePercentage": exposure}
-    }]})
-}
+use serde_json::json;
 
 async fn serve() -> (FlagsFile, flag_agent::RunningAgent, FlagSource) {
-    let file = FlagsFile::new(&flags_doc());
-    file.write_experiments(&experiments_doc(100));
+    let file = FlagsFile::new(&flag_testkit::button_doc());
+    file.write_experiments(&flag_testkit::button_experiments(Some(
+        json!({"ExposurePercentage": 100}),
+    )));
     let agent = start_agent(&file).await;
     let flags = source(
         agent.addr().port(),

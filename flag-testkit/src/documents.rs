@@ -18,3 +18,38 @@ pub fn tiers_doc(new_checkout: bool) -> Value {
         }
     })
 }
+
+/// A `checkoutButton` with a string `color` (deployed: on, `blue`) and a plain `banner`.
+pub fn button_doc() -> Value {
+    json!({
+        "version": "1",
+        "flags": {
+            "checkoutButton": {"name": "Checkout button",
+                "attributes": {"color": {"constraints": {"type": "string"}}}},
+            "banner": {"name": "Banner"}
+        },
+        "values": {
+            "checkoutButton": {"enabled": true, "color": "blue"},
+            "banner": {"enabled": true}
+        }
+    })
+}
+
+/// The experiments file of [`button_doc`]: `green-button` on `checkoutButton` for the audience
+/// `country=NZ`, control blue and one treatment green at equal weights, with `run` as its
+/// `Run` (none: no active run).
+pub fn button_experiments(run: Option<Value>) -> Value {
+    let mut experiment = json!({
+        "Name": "green-button",
+        "FlagKey": "checkoutButton",
+        "AudienceRule": "(eq $country \"NZ\")",
+        "Control": {"Enabled": true, "Weight": 1,
+                    "AttributeValues": {"color": {"StringValue": "blue"}}},
+        "Treatments": [{"Enabled": true, "Weight": 1,
+                        "AttributeValues": {"color": {"StringValue": "green"}}}]
+    });
+    if let Some(run) = run {
+        experiment["Run"] = run;
+    }
+    json!({"experiments": [experiment]})
+}

@@ -12,7 +12,7 @@ mod server;
 mod wait;
 
 pub use agent::{config, dead_port, source, start_agent, APP, ENV, PROFILE};
-pub use documents::tiers_doc;
+pub use documents::{button_doc, button_experiments, tiers_doc};
 pub use flag_agent::{Fault, FlagsFile};
 pub use logs::Logs;
 pub use output::describe;
