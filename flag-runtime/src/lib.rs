@@ -154,6 +154,7 @@ mod error;
 mod health;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+mod measurement;
 mod memo;
 mod overrides;
 mod pins;
@@ -178,6 +179,41 @@ pub use snapshot::{Assignment, Flag, Snapshot};
 pub use source::{default_source, install_default, scope, FlagSource, Scope, TargetedSource};
 pub use status_changes::StatusChanges;
 pub use typed::{FlagValue, Misfit, TargetedFlag, TypedFlag};
+
+/// Experiment measurement: exposures and outcomes as CloudWatch Embedded Metric Format lines,
+/// for `flag-experiment analyze` and CloudWatch metrics.
+///
+/// Off until [`Measurement::install`](measure::Measurement::install). Then, in an invocation
+/// scope whose entity was served a treatment, the first read of that flag writes one exposure
+/// record (at most once per entity and flag per sandbox), and
+/// [`record_outcome`](measure::record_outcome) writes an outcome record per treatment served.
+/// Each record is one line on stdout (Lambda sends it to CloudWatch Logs, which makes it a
+/// metric): namespace `FlagExperiments` unless configured, dimensions `Flag` and `Treatment`,
+/// the entity as the property `EntityId` (its id, or a keyed hash of it), never a dimension.
+pub mod measure {
+    pub use crate::measurement::{
+        MeasureError, Measurement, OutcomeKind, DEFAULT_NAMESPACE, REMEMBERED_EXPOSURES,
+    };
+
+    /// Records an outcome of the current invocation: one record of `metric` = `value`, with the
+    /// property `OutcomeKind`, for each experiment treatment the invocation scope was served.
+    /// Returns how many were written: 0 outside a scope, without an Entity-Id or a treatment, or
+    /// with measurement off. An invalid name or value is an error, and nothing is written.
+    pub fn record_outcome(
+        metric: &str,
+        kind: OutcomeKind,
+        value: f64,
+    ) -> Result<usize, MeasureError> {
+        crate::measurement::validate_metric(metric)?;
+        if !value.is_finite() {
+            return Err(MeasureError::NotFinite);
+        }
+        Ok(
+            crate::pins::current_exposures(|exposures| exposures.outcome(metric, kind, value))
+                .unwrap_or(0),
+        )
+    }
+}
 
 /// Not public API: what `#[feature_flag]` expands to. May change in any release.
 #[doc(hidden)]

@@ -19,6 +19,7 @@ use std::task::{Context as TaskContext, Poll};
 use pin_project_lite::pin_project;
 
 use crate::context::Context;
+use crate::measurement::Exposures;
 use crate::memo::Site;
 use crate::refresh::{self, Target, Waiter};
 use crate::served::Served;
@@ -58,6 +59,8 @@ pub(crate) struct Pins {
     base: Served,
     /// The answers of explicit contexts, by context key, pinned at their first check.
     explicit: Mutex<HashMap<Arc<str>, Served>>,
+    /// The experiment exposures this scope may write (measurement on, a treatment served).
+    exposures: Option<Exposures>,
 }
 
 /// Swaps the thread's scope (both cells) with `pins`, returning the previous one.
@@ -189,8 +192,10 @@ async fn enter(shared: Arc<Shared>, context: Context) -> Arc<Pins> {
     let served = kept
         .or_else(|| shared.served_own(&target))
         .unwrap_or_else(|| base.clone());
+    let exposures = Exposures::of(context.entity_id(), served.snapshot());
     Arc::new(Pins {
         generation: served.snapshot().map_or(NOTHING, |s| s.generation),
+        exposures,
         served,
         base,
         context,
@@ -198,6 +203,11 @@ async fn enter(shared: Arc<Shared>, context: Context) -> Arc<Pins> {
         shared,
         parent,
     })
+}
+
+/// Runs `f` on the exposures of the innermost scope the caller runs in, if it has any.
+pub(crate) fn current_exposures<R>(f: impl FnOnce(&Exposures) -> R) -> Option<R> {
+    current().and_then(|pins| pins.exposures.as_ref().map(f))
 }
 
 /// The generation checks without an explicit context read in the innermost scope the caller
@@ -239,6 +249,17 @@ impl Pins {
         Some(pins)
     }
 
+    /// `flag` is read in this scope: its exposure is written if it is the first. (A warm check
+    /// that its call-site memo answers does not come here, and needs not: the memo holds an
+    /// answer of this very snapshot, which is this entity's, so it was read, and exposed, in
+    /// an earlier scope of this entity, or earlier in this one.)
+    #[inline]
+    pub(crate) fn expose(&self, flag: &str) {
+        if let Some(exposures) = &self.exposures {
+            exposures.expose(flag);
+        }
+    }
+
     /// The scope's context: what its checks without an explicit context are evaluated for.
     pub(crate) fn context(&self) -> &Context {
         &self.context
@@ -247,6 +268,7 @@ impl Pins {
     /// Whether `flag` is on (through `site`'s memo, when a call site checks it).
     #[inline]
     pub(crate) fn enabled(&self, flag: &str, site: Option<&Site>) -> bool {
+        self.expose(flag);
         let read = || self.shared.enabled(self.snapshot(), flag);
         match site {
             Some(site) if self.generation != NOTHING => site.answer(self.generation, read),
@@ -259,8 +281,12 @@ impl Pins {
         self.served.snapshot()
     }
 
-    /// What checks without an explicit context read.
-    pub(crate) fn served(&self) -> Served {
+    /// What checks without an explicit context read, read for `flag` (exposed if under
+    /// experiment) or for the whole snapshot.
+    pub(crate) fn served_for(&self, flag: Option<&str>) -> Served {
+        if let Some(flag) = flag {
+            self.expose(flag);
+        }
         self.served.clone()
     }
 

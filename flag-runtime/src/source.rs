@@ -263,7 +263,8 @@ impl FlagSource {
         if let Some(forced) = overrides::flag(flag) {
             return Some(forced);
         }
-        self.shared.flag(self.read_fresh().await.snapshot(), flag)
+        self.shared
+            .flag(self.read_fresh(Some(flag)).await.snapshot(), flag)
     }
 
     /// The whole state of `flag` without waiting, as [`is_enabled_now`](Self::is_enabled_now).
@@ -271,7 +272,7 @@ impl FlagSource {
         if let Some(forced) = overrides::flag(flag) {
             return Some(forced);
         }
-        self.shared.flag(self.read_now().snapshot(), flag)
+        self.shared.flag(self.read_now(Some(flag)).snapshot(), flag)
     }
 
     /// The attribute `attribute` of `flag` as a `T`: `None` when the flag is off or unknown,
@@ -297,20 +298,21 @@ impl FlagSource {
     /// from it comes from one configuration version. Active [`Overrides`](crate::Overrides)
     /// are laid over it.
     pub async fn snapshot(&self) -> Option<Arc<Snapshot>> {
-        overrides::overlay(self.read_fresh().await.shared().cloned())
+        overrides::overlay(self.read_fresh(None).await.shared().cloned())
     }
 
     /// The current snapshot without waiting (a due refresh starts in the background), with
     /// active [`Overrides`](crate::Overrides) laid over it.
     pub fn snapshot_now(&self) -> Option<Arc<Snapshot>> {
-        overrides::overlay(self.read_now().shared().cloned())
+        overrides::overlay(self.read_now(None).shared().cloned())
     }
 
     /// What the checks without an explicit context read, refreshed first when due (bounded):
     /// the pins of a scope of this source around the caller, else the context-free answer. The
     /// reads of [`TargetedSource`] have the same shape, for their context.
-    async fn read_fresh(&self) -> Served {
-        if let Some(pinned) = pins::pinned(&self.shared, pins::Pins::served) {
+    /// `flag`, when one flag is read, is exposed if it is under experiment.
+    async fn read_fresh(&self, flag: Option<&str>) -> Served {
+        if let Some(pinned) = pins::pinned(&self.shared, |pins| pins.served_for(flag)) {
             return pinned;
         }
         self.shared.fresh(&self.shared.base).await;
@@ -318,8 +320,8 @@ impl FlagSource {
     }
 
     /// [`read_fresh`](Self::read_fresh) without waiting: a due refresh starts in the background.
-    fn read_now(&self) -> Served {
-        if let Some(pinned) = pins::pinned(&self.shared, pins::Pins::served) {
+    fn read_now(&self, flag: Option<&str>) -> Served {
+        if let Some(pinned) = pins::pinned(&self.shared, |pins| pins.served_for(flag)) {
             return pinned;
         }
         self.shared.refresh_if_due(&self.shared.base);

@@ -211,6 +211,7 @@ impl<T: FlagValue> TypedFlag<T> {
         }
         let shared = shared();
         pins::pinned(shared, |pins| {
+            pins.expose(self.key());
             let read = Read::answer(pins.is_context_free());
             self.value_in(shared, pins.snapshot(), read)
         })
@@ -226,6 +227,7 @@ impl<T: FlagValue> TypedFlag<T> {
             return forced.assignment();
         }
         pins::pinned(shared(), |pins| {
+            pins.expose(self.key());
             pins.snapshot()
                 .and_then(|snapshot| snapshot.flag(self.key()))
                 .and_then(Flag::assignment)
