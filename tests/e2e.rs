@@ -215,6 +215,70 @@ async fn customers_keep_their_treatment_and_anonymous_requests_get_the_deployed_
     function.stop().await;
 }
 
+/// Measurement end to end: the example under the local agent running its experiment writes
+/// one exposure per customer and an order and its revenue per checkout as EMF lines, and the
+/// analysis reads them back: every customer counted once in its treatment, every checkout an
+/// order, the sample ratio checked against the experiment's weights.
+#[tokio::test]
+async fn the_example_measures_its_experiment_for_the_analysis() {
+    let file = FlagsFile::new(&example_flags());
+    file.write_experiments(&example_experiments());
+    let function = start(&file, Duration::from_secs(30)).await;
+    let customers = 30;
+    let mut charged = 0.0;
+    for i in 0..customers {
+        for _ in 0..2 {
+            let payload = json!({
+                "customer": {"id": format!("customer-{i}")},
+                "items": [{"sku": "mug", "priceCents": 1000}]
+            });
+            let total = answer(&function, &payload).await["totalCents"].as_f64();
+            charged += total.unwrap() / 100.0;
+        }
+    }
+    // An anonymous checkout is outside the audience: no record.
+    answer(&function, &event("checkout.json")).await;
+    let logs = function.logs();
+    function.stop().await;
+
+    let (records, _) = flag_experiment::parse(&logs);
+    let exposures = records
+        .iter()
+        .filter(|r| r.event == flag_experiment::Event::Exposure)
+        .count();
+    assert_eq!(
+        exposures, customers,
+        "one exposure per customer, however many checkouts"
+    );
+    let options = flag_experiment::Options {
+        weights: flag_experiment::weights(&example_experiments()).unwrap(),
+        primary: Some("Order".to_owned()),
+        ..flag_experiment::Options::default()
+    };
+    let report = flag_experiment::analyze(&records, &options);
+    let flag = &report.flags["checkoutButton"];
+    let exposed: usize = flag.treatments.values().map(|t| t.exposed).sum();
+    assert_eq!(exposed, customers);
+    assert!(
+        flag.srm_p_value.is_some(),
+        "checked against experiments.json"
+    );
+    let mut revenue = 0.0;
+    for (treatment, t) in &flag.treatments {
+        let order = &t.metrics["Order"];
+        assert_eq!(
+            order.mean,
+            Some(1.0),
+            "{treatment}: every exposed customer ordered"
+        );
+        revenue += t.metrics["Revenue"].mean.unwrap() * t.exposed as f64;
+    }
+    assert!(
+        (revenue - charged).abs() < 1e-6,
+        "revenue {revenue}, charged {charged}"
+    );
+}
+
 #[tokio::test]
 async fn sync_gated_helper_follows_its_flag() {
     let ttl = Duration::from_millis(300);

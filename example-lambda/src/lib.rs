@@ -25,6 +25,7 @@
 //! Every answer says which path ran and which configuration version decided it.
 
 use flag_macros::feature_flag;
+use flag_runtime::measure::{self, OutcomeKind};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 
@@ -217,6 +218,18 @@ async fn priced(
 ) -> Result<CheckoutResponse, CheckoutError> {
     let discount = discount(subtotal_cents).await;
     let total_cents = subtotal_cents - discount.as_ref().map_or(0, |d| d.amount_cents);
+    let button = button().await;
+    // The experiment's outcomes: an order placed, and its value. Attributed to the treatments
+    // this invocation was served (none outside the experiment); a failure to record never
+    // fails the checkout.
+    for (metric, kind, value) in [
+        ("Order", OutcomeKind::Conversion, 1.0),
+        ("Revenue", OutcomeKind::Sum, total_cents as f64 / 100.0),
+    ] {
+        if let Err(error) = measure::record_outcome(metric, kind, value) {
+            lambda_runtime::tracing::warn!(%error, metric, "experiment outcome not recorded");
+        }
+    }
     Ok(CheckoutResponse {
         checkout: path.to_owned(),
         // The version this invocation reads (its scope's), not whatever was loaded since.
@@ -228,7 +241,7 @@ async fn priced(
         discount,
         total_cents,
         shipping: shipping_quotes(total_cents),
-        button: button().await,
+        button,
     })
 }
 

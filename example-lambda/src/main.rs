@@ -3,6 +3,7 @@
 
 use example_lambda::CheckoutRequest;
 use flag_runtime::lambda::FlagsLayer;
+use flag_runtime::measure::Measurement;
 use lambda_runtime::tower::ServiceBuilder;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
@@ -14,6 +15,16 @@ async fn main() -> Result<(), Error> {
     let flags = flag_runtime::default_source();
     if let Err(error) = flags.refresh().await {
         lambda_runtime::tracing::warn!(%error, "feature flags not loaded at init; starting with every flag off");
+    }
+    // Experiment measurement: exposures and the outcomes recorded below become CloudWatch
+    // metrics (EMF lines on stdout), and `flag-experiment analyze` reads them. Customer ids are
+    // written as a keyed hash when EXPERIMENT_ENTITY_KEY is set.
+    let measurement = match std::env::var("EXPERIMENT_ENTITY_KEY") {
+        Ok(key) if !key.is_empty() => Measurement::new().hash_entity_ids(key),
+        _ => Measurement::new(),
+    };
+    if measurement.install().is_err() {
+        lambda_runtime::tracing::warn!("experiment measurement was already installed");
     }
     // Each invocation: fresh flags at its start, one version and the customer's context
     // throughout; the handler's gates and typed reads name no context.
