@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use lru::LruCache;
-use serde_json::{json, Value};
 
 use crate::snapshot::{Assignment, Snapshot};
 
@@ -184,7 +183,8 @@ impl Measurement {
         }
     }
 
-    /// Writes one EMF record of `metric` = `value` for `flag`'s `treatment` and `entity`.
+    /// Writes one EMF record of `metric` = `value` for `flag`'s `treatment` and `entity`:
+    /// formatted in place (strings escaped by `serde_json`), one `write_all` per line.
     fn write(
         &self,
         flag: &str,
@@ -194,29 +194,27 @@ impl Measurement {
         value: f64,
         kind: Option<OutcomeKind>,
     ) {
+        use std::fmt::Write as _;
         let timestamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
+        let quoted = |text: &str| serde_json::to_string(text).unwrap_or_default();
+        let metric = quoted(metric);
         let unit = if kind.is_none() { "Count" } else { "None" };
-        let mut record = json!({
-            "_aws": {
-                "Timestamp": timestamp,
-                "CloudWatchMetrics": [{
-                    "Namespace": self.namespace,
-                    "Dimensions": [["Flag", "Treatment"]],
-                    "Metrics": [{"Name": metric, "Unit": unit}],
-                }],
-            },
-            "Flag": flag,
-            "Treatment": treatment.to_string(),
-            "EntityId": self.entity(entity),
-        });
+        let mut line = String::with_capacity(320);
+        let _ = write!(
+            line,
+            "{{\"_aws\":{{\"Timestamp\":{timestamp},\"CloudWatchMetrics\":[{{\"Namespace\":{},\
+             \"Dimensions\":[[\"Flag\",\"Treatment\"]],\"Metrics\":[{{\"Name\":{metric},\"Unit\":\"{unit}\"}}]}}]}},\
+             \"Flag\":{},\"Treatment\":\"{treatment}\",\"EntityId\":{}",
+            quoted(&self.namespace),
+            quoted(flag),
+            quoted(&self.entity(entity)),
+        );
         if let Some(kind) = kind {
-            record["OutcomeKind"] = Value::from(kind.as_str());
+            let _ = write!(line, ",\"OutcomeKind\":\"{}\"", kind.as_str());
         }
-        record[metric] = Value::from(value);
-        let mut line = record.to_string();
-        line.push('\n');
+        let _ = writeln!(line, ",{metric}:{}}}", serde_json::Value::from(value));
         let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
         // A record that cannot be written is lost, never the handler's failure.
         let _ = sink.write_all(line.as_bytes()).and_then(|()| sink.flush());
@@ -357,6 +355,51 @@ mod tests {
         for bad in ["", "AWS/Lambda", "a b", "é"] {
             assert!(Measurement::new().namespace(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn records_are_json_whatever_the_names() {
+        #[derive(Clone, Default)]
+        struct Buffer(std::sync::Arc<Mutex<Vec<u8>>>);
+        impl Write for Buffer {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let m = Measurement::new().writer(buffer.clone());
+        let entity = "c-\"1\"\\ é";
+        m.write(
+            "flag",
+            Assignment::Treatment(2),
+            entity,
+            "Ünits \"x\"",
+            0.1,
+            Some(OutcomeKind::Mean),
+        );
+        m.write("flag", Assignment::Control, entity, "Exposure", 1.0, None);
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines[0]["Ünits \"x\""], 0.1);
+        assert_eq!(lines[0]["EntityId"], entity);
+        assert_eq!(lines[0]["Treatment"], "__t2__");
+        assert_eq!(lines[0]["OutcomeKind"], "mean");
+        assert_eq!(
+            lines[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "Ünits \"x\""
+        );
+        assert_eq!(lines[1]["Exposure"], 1.0);
+        assert_eq!(
+            lines[1]["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"],
+            "Count"
+        );
     }
 
     #[test]
