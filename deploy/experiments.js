@@ -81,7 +81,11 @@ function resourcesFor(experiments, region, withRuns, log) {
         ...pick(experiment, DEFINITION_KEYS),
       },
     };
-    if (runs && experiment.Run) {
+    if (runs && experiment.Run && !(experiment.Run.ExposurePercentage > 0)) {
+      // Locally, 0 % runs overrides only; overrides are not deployed, so such a run would
+      // expose nobody and still be billed.
+      log(`experiment ${experiment.Name}: a run at 0 % exposure is not deployed (overrides are local only).`);
+    } else if (runs && experiment.Run) {
       resources[`${id}Run`] = {
         Type: 'AWS::AppConfig::ExperimentRun',
         Properties: {

@@ -1084,8 +1084,12 @@ fn check_experiments(t: &Template, ids: &AppConfigIds, root: &Path, region: &str
         let run = deployed_runs.iter().find(|(_, r)| {
             r["Properties"]["ExperimentDefinitionIdentifier"] == json!({"Fn::GetAtt": [id, "Id"]})
         });
-        let wanted =
-            runs && !NO_EXPERIMENT_RUNS.contains(&region) && experiment.get("Run").is_some();
+        // A run at 0 % exposure exposes nobody once deployed (overrides are local): not deployed.
+        let wanted = runs
+            && !NO_EXPERIMENT_RUNS.contains(&region)
+            && experiment["Run"]["ExposurePercentage"]
+                .as_f64()
+                .is_some_and(|x| x > 0.0);
         match (wanted, run) {
             (true, Some((run_id, run))) => {
                 expected_runs += 1;

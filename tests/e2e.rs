@@ -156,7 +156,7 @@ async fn targeted_events_land_on_their_variants() {
     function.stop().await;
 }
 
-/// The experiment end to end: the example names `flags::EXPERIMENTS` to its layer, the runtime
+/// The experiment end to end: the example names `flags::experiments()` to its layer, the runtime
 /// asks for `checkoutButton` by name with the customer as Entity-Id, the local agent runs
 /// `experiments.json`, and every signed-in customer keeps the treatment assigned to them; a
 /// request without a customer is outside the audience and gets the deployed button.

@@ -31,7 +31,7 @@ async fn main() -> Result<(), Error> {
     // The flags under experiment (experiments.json) are asked for with each customer's
     // Entity-Id, which is how the agent serves treatments.
     let layer = FlagsLayer::new()
-        .experiments(example_lambda::flags::EXPERIMENTS)
+        .experiments(example_lambda::flags::experiments())
         .context(|event: &LambdaEvent<CheckoutRequest>| event.payload.flag_context());
     let checkout = ServiceBuilder::new()
         .layer(layer)

@@ -81,19 +81,19 @@ pub fn parse(text: &str) -> (Vec<Record>, usize) {
     let mut records = Vec::new();
     let mut skipped = 0;
     let trimmed = text.trim_start();
-    if trimmed.starts_with('[')
-        || trimmed.starts_with("{\"events\"")
-        || trimmed.starts_with("{\"results\"")
-    {
-        if let Ok(export) = serde_json::from_str::<Value>(trimmed) {
-            for message in messages(&export) {
-                match message.and_then(|m| serde_json::from_str::<Value>(m).ok()) {
-                    Some(value) => from_value(&value, &mut records, &mut skipped),
-                    None => skipped += 1,
-                }
+    // A whole-text JSON document (an export, pretty-printed or not); else lines.
+    let export = (trimmed.starts_with('[') || trimmed.starts_with('{'))
+        .then(|| serde_json::from_str::<Value>(trimmed).ok())
+        .flatten()
+        .filter(|v| v.is_array() || v.get("events").is_some() || v.get("results").is_some());
+    if let Some(export) = export {
+        for message in messages(&export) {
+            match message.and_then(|m| serde_json::from_str::<Value>(m).ok()) {
+                Some(value) => from_value(&value, &mut records, &mut skipped),
+                None => skipped += 1,
             }
-            return (records, skipped);
         }
+        return (records, skipped);
     }
     for line in text.lines() {
         if line.trim().is_empty() {
@@ -227,6 +227,9 @@ mod tests {
     fn cloudwatch_exports() {
         let events = serde_json::json!({"events": [{"message": EXPOSURE}, {"message": OUTCOME}]});
         assert_eq!(parse(&events.to_string()).0.len(), 3);
+        // As the AWS CLI prints it: indented.
+        let pretty = serde_json::to_string_pretty(&events).unwrap();
+        assert_eq!(parse(&pretty).0.len(), 3);
         let insights = serde_json::json!([[{"field": "@timestamp", "value": "x"}, {"field": "@message", "value": EXPOSURE}]]);
         assert_eq!(parse(&insights.to_string()).0.len(), 1);
         let objects = serde_json::json!([{"@message": OUTCOME}]);

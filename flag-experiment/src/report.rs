@@ -49,7 +49,8 @@ pub struct FlagReport {
     pub winner: Option<String>,
     /// Entities exposed to two treatments: left out.
     pub conflicting_entities: usize,
-    /// Outcome records of entities never exposed: left out.
+    /// Outcome records of entities never exposed (or recorded under another treatment than
+    /// their exposure's): left out.
     pub unexposed_outcomes: usize,
     /// By treatment key.
     pub treatments: BTreeMap<String, TreatmentReport>,
@@ -145,7 +146,9 @@ fn flag_report(flag: &str, records: &[&Record], options: &Options) -> FlagReport
         else {
             continue;
         };
-        if !assigned.contains_key(r.entity.as_str()) {
+        // An outcome counts for the treatment its entity was exposed to; one recorded under
+        // another treatment (a new run in the same sandbox) is left out with the unexposed.
+        if assigned.get(r.entity.as_str()) != Some(&r.treatment.as_str()) {
             unexposed_outcomes += 1;
             continue;
         }
@@ -221,13 +224,22 @@ fn flag_report(flag: &str, records: &[&Record], options: &Options) -> FlagReport
         }
     }
 
+    // Every treatment of the weights and of the records: one exposed but not in the weights
+    // (a stale experiments file) has weight 0, which is a mismatch.
     let srm_p_value = options.weights.get(flag).and_then(|weights| {
-        let groups: BTreeSet<&str> = weights.keys().map(String::as_str).collect();
+        let groups: BTreeSet<&str> = weights
+            .keys()
+            .map(String::as_str)
+            .chain(exposed.keys().copied())
+            .collect();
         let observed: Vec<u64> = groups
             .iter()
             .map(|t| exposed.get(t).map_or(0, |e| e.len() as u64))
             .collect();
-        let expected: Vec<f64> = groups.iter().map(|t| weights[*t]).collect();
+        let expected: Vec<f64> = groups
+            .iter()
+            .map(|t| weights.get(*t).copied().unwrap_or(0.0))
+            .collect();
         stats::sample_ratio(&observed, &expected)
     });
     let mut report = FlagReport {
@@ -277,8 +289,9 @@ fn aggregate(
     }
 }
 
-/// The treatment the primary metric says won: no sample-ratio mismatch, and the difference's
-/// interval excludes 0 in the better direction; the best such one.
+/// The treatment the primary metric says won: no sample-ratio mismatch, the difference's
+/// interval excludes 0 in the better direction, and its Holm-adjusted p-value is below 0.05;
+/// the best such one.
 fn winner(report: &FlagReport, options: &Options) -> Option<String> {
     let primary = options.primary.as_deref()?;
     if report.srm_mismatch() {
@@ -290,14 +303,18 @@ fn winner(report: &FlagReport, options: &Options) -> Option<String> {
         .iter()
         .filter(|(t, _)| *t != CONTROL)
         .filter_map(|(t, tr)| {
-            let d = tr.metrics.get(primary)?.diff?;
+            let metric = tr.metrics.get(primary)?;
+            let d = metric.diff?;
             let (lo, hi) = d.ci95;
             let better = if options.lower_is_better {
                 hi < 0.0
             } else {
                 lo > 0.0
             };
-            better.then_some((t, sign * d.diff))
+            // And significant once adjusted for the number of treatments (Holm): a
+            // zero-width interval of a tiny sample is no evidence.
+            let significant = metric.p_value_adjusted.is_some_and(|p| p < 0.05);
+            (better && significant).then_some((t, sign * d.diff))
         })
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(t, _)| t.clone())
@@ -472,7 +489,11 @@ pub fn weights(experiments: &Value) -> Result<BTreeMap<String, BTreeMap<String, 
         {
             shares.insert(format!("__t{}__", i + 1), weight(t)?);
         }
-        out.insert(flag.to_owned(), shares);
+        if out.insert(flag.to_owned(), shares).is_some() {
+            return Err(format!(
+                "several experiments on `{flag}` and none running: which weights apply is unknown"
+            ));
+        }
     }
     Ok(out)
 }

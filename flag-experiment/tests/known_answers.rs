@@ -193,6 +193,35 @@ fn odd_inputs_give_no_invented_numbers() {
     );
     assert_eq!(flag.winner, None);
     assert_eq!(flag.srm_p_value, None);
+
+    // One customer each, 1/1 against 0/1: a zero-width difference interval, yet no winner (its
+    // p-value is 0.157). A treatment the weights do not know is a sample-ratio mismatch.
+    let tiny = concat!(
+        r#"{"_aws":{"CloudWatchMetrics":[{"Metrics":[{"Name":"Exposure"}]}]},"Flag":"g","Treatment":"__c__","EntityId":"a","Exposure":1}"#,
+        "\n",
+        r#"{"_aws":{"CloudWatchMetrics":[{"Metrics":[{"Name":"Exposure"}]}]},"Flag":"g","Treatment":"__t1__","EntityId":"b","Exposure":1}"#,
+        "\n",
+        r#"{"_aws":{"CloudWatchMetrics":[{"Metrics":[{"Name":"Order"}]}]},"Flag":"g","Treatment":"__t1__","EntityId":"b","OutcomeKind":"conversion","Order":1}"#,
+        "\n",
+        r#"{"_aws":{"CloudWatchMetrics":[{"Metrics":[{"Name":"Exposure"}]}]},"Flag":"g","Treatment":"__t9__","EntityId":"c","Exposure":1}"#,
+        "\n",
+    );
+    let (records, _) = parse(tiny);
+    let mut options = Options {
+        primary: Some("Order".into()),
+        ..Options::default()
+    };
+    let report = analyze(&records, &options);
+    let d = report.flags["g"].treatments["__t1__"].metrics["Order"]
+        .diff
+        .unwrap();
+    assert_eq!(d.ci95, (1.0, 1.0));
+    assert_eq!(report.flags["g"].winner, None, "p = {}", d.p_value);
+    options.weights.insert(
+        "g".into(),
+        BTreeMap::from([("__c__".to_owned(), 1.0), ("__t1__".to_owned(), 1.0)]),
+    );
+    assert!(analyze(&records, &options).flags["g"].srm_mismatch());
     let json = report.to_json();
     assert_eq!(
         json["flags"]["f"]["treatments"]["__c__"]["metrics"]["Latency"]["ci95"],

@@ -1,4 +1,4 @@
-//! `flags!` with `experiments.json` beside the schema: `EXPERIMENTS`, the `assignment` field and
+//! `flags!` with `experiments.json` beside the schema: `experiments()`, the `assignment` field and
 //! `assignment_now()`, over HTTP against the local agent running the same files. The generated
 //! module is compiled under `deny(warnings, missing_docs)` and clippy's pedantic group.
 #![deny(warnings, missing_docs, clippy::pedantic)]
@@ -26,7 +26,7 @@ fn customer(id: &str) -> Context {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typed_reads_carry_the_assignment() {
-    assert_eq!(flags::EXPERIMENTS, ["checkoutButton"]);
+    assert_eq!(flags::experiments(), ["checkoutButton"]);
     let file = FlagsFile::new(&fixture("flags.json"));
     file.write_experiments(&fixture("experiments.json"));
     let agent = start_agent(&file).await;
@@ -46,7 +46,7 @@ async fn typed_reads_carry_the_assignment() {
     assert_eq!(before.assignment, None);
     assert_eq!(before.color, "blue");
 
-    source.add_experiments(flags::EXPERIMENTS.iter().copied());
+    source.add_experiments(flags::experiments().iter().copied());
     let mut seen = Vec::new();
     for i in 0..30 {
         let id = format!("customer-{i}");

@@ -98,7 +98,7 @@
 //!
 //! A flag under an AppConfig experiment is served its treatment when the source knows it is
 //! one and the evaluation has a targeting key (the `Entity-Id`): call
-//! `flag_runtime::FlagSource::add_experiments` with `flags::EXPERIMENTS` of the `flags!` module
+//! `flag_runtime::FlagSource::add_experiments` with `flags::experiments()` of the `flags!` module
 //! (the flags named in `experiments.json`) on the provider's source. The resolution's variant is
 //! then the treatment key, its reason `SPLIT`, and its flag metadata carries the key under
 //! [`TREATMENT_METADATA_KEY`], so hooks can record exposures.

@@ -29,7 +29,7 @@ pub(crate) struct AgentClient {
     url: String,
     timeout: Duration,
     max_body_bytes: usize,
-    /// The flags under experiment (`flags!`'s `EXPERIMENTS`), sorted, without duplicates.
+    /// The flags under experiment (`flags!`'s `experiments()`), sorted, without duplicates.
     experiments: RwLock<Arc<[Box<str>]>>,
     /// Whether a scope without an Entity-Id was logged (once per process).
     anonymous_warned: AtomicBool,

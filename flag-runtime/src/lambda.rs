@@ -113,7 +113,7 @@ impl<C> FlagsLayer<C> {
     }
 
     /// Names the flags under an AppConfig experiment, so that each invocation's Entity-Id is
-    /// served its treatment: `flags::EXPERIMENTS` of the `flags!` module (see
+    /// served its treatment: `flags::experiments()` of the `flags!` module (see
     /// [`FlagSource::add_experiments`]).
     pub fn experiments(self, flags: &[&str]) -> Self {
         self.source

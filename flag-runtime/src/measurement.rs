@@ -220,24 +220,26 @@ impl Measurement {
         let _ = sink.write_all(line.as_bytes()).and_then(|()| sink.flush());
     }
 
-    /// Whether (entity, flag) was exposed in this sandbox; marks it.
-    fn first_exposure(&self, entity: &str, flag: &str) -> bool {
-        let key = pair_key(entity, flag);
+    /// Whether (entity, flag, treatment) was exposed in this sandbox; marks it.
+    fn first_exposure(&self, entity: &str, flag: &str, treatment: Assignment) -> bool {
+        let key = pair_key(entity, flag, treatment);
         let mut exposed = self.exposed.lock().unwrap_or_else(|e| e.into_inner());
         exposed.put(key, ()).is_none()
     }
 
-    fn already_exposed(&self, entity: &str, flag: &str) -> bool {
+    fn already_exposed(&self, entity: &str, flag: &str, treatment: Assignment) -> bool {
         let exposed = self.exposed.lock().unwrap_or_else(|e| e.into_inner());
-        exposed.contains(&pair_key(entity, flag))
+        exposed.contains(&pair_key(entity, flag, treatment))
     }
 }
 
-fn pair_key(entity: &str, flag: &str) -> u64 {
+/// The remembered key of an exposure: the treatment too, so that an entity assigned another
+/// treatment (a new run in the same sandbox) is exposed again.
+fn pair_key(entity: &str, flag: &str, treatment: Assignment) -> u64 {
     use std::hash::BuildHasher as _;
     static SEED: OnceLock<foldhash::fast::RandomState> = OnceLock::new();
     SEED.get_or_init(foldhash::fast::RandomState::default)
-        .hash_one((entity, flag))
+        .hash_one((entity, flag, treatment))
 }
 
 /// The installed measurement, if any.
@@ -271,7 +273,7 @@ impl Exposures {
         }
         let pending: Vec<(Box<str>, Assignment, AtomicBool)> = served
             .iter()
-            .filter(|(flag, _)| !measurement.already_exposed(entity, flag))
+            .filter(|(flag, a)| !measurement.already_exposed(entity, flag, *a))
             .map(|(flag, a)| (flag.clone(), *a, AtomicBool::new(false)))
             .collect();
         Some(Exposures {
@@ -296,7 +298,7 @@ impl Exposures {
         }
         self.remaining.fetch_sub(1, Ordering::Relaxed);
         if let Some(measurement) = installed() {
-            if measurement.first_exposure(&self.entity, name) {
+            if measurement.first_exposure(&self.entity, name, *assignment) {
                 measurement.write(name, *assignment, &self.entity, "Exposure", 1.0, None);
             }
         }

@@ -189,7 +189,7 @@ impl FlagSource {
         pins::run(Arc::clone(&self.shared), context, future)
     }
 
-    /// Names flags under an AppConfig experiment (`flags!` generates `flags::EXPERIMENTS` from
+    /// Names flags under an AppConfig experiment (`flags!` generates `flags::experiments()` from
     /// `experiments.json`): for a context with an Entity-Id, each answer then also asks the
     /// agent for these flags by name (`?flag=`), which is how the agent serves an entity its
     /// treatment ([`Flag::assignment`](crate::Flag::assignment)). Without it, or without an

@@ -123,8 +123,7 @@ impl Experiment {
         if key == CONTROL_KEY {
             return Some(&self.control);
         }
-        let n: usize = key.strip_prefix("__t")?.strip_suffix("__")?.parse().ok()?;
-        self.treatments.get(n.checked_sub(1)?)
+        self.treatments.get(treatment_number(key)?.checked_sub(1)?)
     }
 
     /// Every treatment key with its treatment: `__c__` first, then `__t1__`, `__t2__`, ...
@@ -575,6 +574,9 @@ fn treatment(
             }
         }
     }
+    if let (Some(true), Some(def)) = (enabled, flag) {
+        validate::required_present(p, path, def, &attributes);
+    }
     Some(Treatment {
         enabled: enabled?,
         weight: weight?,
@@ -698,8 +700,9 @@ fn run(p: &mut Problems, path: &str, value: &Value, treatments: usize) -> Option
                     ),
                 );
             }
-            for (entity, key) in inline {
-                let here = format!("{at}.{entity}");
+            // Named by position: an entity id is personal data, and the agent logs problems.
+            for (index, (entity, key)) in inline.iter().enumerate() {
+                let here = format!("{at}[{index}]");
                 if entity.is_empty()
                     || entity.len() > MAX_ENTITY_ID_BYTES
                     || entity.chars().any(char::is_control)
@@ -730,13 +733,16 @@ fn run(p: &mut Problems, path: &str, value: &Value, treatments: usize) -> Option
 }
 
 fn is_treatment_key(key: &str, treatments: usize) -> bool {
-    key == CONTROL_KEY
-        || key
-            .strip_prefix("__t")
-            .and_then(|k| k.strip_suffix("__"))
-            .filter(|n| !n.starts_with('0'))
-            .and_then(|n| n.parse::<usize>().ok())
-            .is_some_and(|n| (1..=treatments).contains(&n))
+    key == CONTROL_KEY || treatment_number(key).is_some_and(|n| (1..=treatments).contains(&n))
+}
+
+/// N of `__tN__`: decimal digits only, no leading zero (the runtime reads keys the same way).
+fn treatment_number(key: &str) -> Option<usize> {
+    let digits = key.strip_prefix("__t")?.strip_suffix("__")?;
+    let valid = !digits.is_empty()
+        && !digits.starts_with('0')
+        && digits.bytes().all(|b| b.is_ascii_digit());
+    valid.then(|| digits.parse().ok()).flatten()
 }
 
 fn text(p: &mut Problems, path: &str, value: &Value, min: usize, max: usize) -> Option<String> {
@@ -947,7 +953,7 @@ mod tests {
             "`experiments[0].Control.AttributeValues.enabled`: `enabled` is not a valid attribute key",
             "`experiments[0].Control.AttributeValues.shape`: attribute `shape` is not defined",
             "`experiments[0].Run.ExposurePercentage`: must be a number from 0 to 100",
-            "`experiments[0].Run.TreatmentOverrides.Inline.qa-1`: expected a treatment key of this experiment",
+            "`experiments[0].Run.TreatmentOverrides.Inline[0]`: expected a treatment key of this experiment",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");
         }
@@ -955,6 +961,32 @@ mod tests {
             !text.contains("purple-secret") && !text.contains("round"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn an_enabled_treatment_carries_the_required_attributes() {
+        let flags = Document::parse(
+            &json!({
+                "version": "1",
+                "flags": {"bb": {"name": "B", "attributes": {
+                    "color": {"constraints": {"type": "string", "required": true}}}}},
+                "values": {"bb": {"enabled": true, "color": "blue"}}
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let file = |control: Value| {
+            json!({"experiments": [{"Name": "n", "FlagKey": "bb", "AudienceRule": "(exists key::\"a\")",
+                "Control": control, "Treatments": [{"Enabled": false, "Weight": 1}]}]})
+            .to_string()
+        };
+        let missing = Experiments::parse(&file(json!({"Enabled": true, "Weight": 1})), &flags);
+        assert!(missing
+            .unwrap_err()
+            .to_string()
+            .contains("required attribute `color` has no value"));
+        // A disabled treatment serves no attributes: nothing is required.
+        Experiments::parse(&file(json!({"Enabled": false, "Weight": 1})), &flags).unwrap();
     }
 
     #[test]
@@ -1050,9 +1082,12 @@ mod tests {
         let experiments = parse(json!([experiment(json!({ "ExposurePercentage": 10 }))])).unwrap();
         let e = &experiments.experiments[0];
         assert!(e.treatment("__c__").is_some() && e.treatment("__t2__").is_some());
-        for key in ["__t0__", "__t3__", "__t__", "t1", "__c"] {
+        for key in [
+            "__t0__", "__t3__", "__t__", "t1", "__c", "__t+1__", "__t01__", "__t 1__",
+        ] {
             assert!(e.treatment(key).is_none(), "{key}");
         }
         assert!(!is_treatment_key("__t01__", 2) && is_treatment_key("__t2__", 2));
+        assert!(!is_treatment_key("__t+1__", 2));
     }
 }

@@ -431,7 +431,7 @@ fn flag_value(
     Some(out)
 }
 
-fn required_present(
+pub(crate) fn required_present(
     p: &mut Problems,
     path: &str,
     def: &FlagDefinition,

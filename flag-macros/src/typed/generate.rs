@@ -1,6 +1,6 @@
 //! The generated module: one `static` per flag, a struct of each flag's value, an enum of each
 //! multi-variant flag's variants, the typed context (`context()`) the rules read, and the flags
-//! under experiment (`EXPERIMENTS`). Every item carries docs (from the schema) and no lint
+//! under experiment (`experiments()`). Every item carries docs (from the schema) and no lint
 //! fires inside it.
 
 use std::path::{Path, PathBuf};
@@ -32,9 +32,6 @@ pub(crate) fn module(
         .take(CONTEXT_TYPE, "the typed context of `context()`".to_owned())
         .map_err(err)?;
     let mut items = vec![typed_context(document, &krate, span).map_err(err)?];
-    statics
-        .take(EXPERIMENTS, "the flags under experiment".to_owned())
-        .map_err(err)?;
     let experimented: Vec<&str> = experiments
         .map(|(_, e)| {
             let mut keys: Vec<&str> = e.experiments.iter().map(|x| x.flag_key.as_str()).collect();
@@ -92,7 +89,7 @@ pub(crate) fn module(
         if experiment {
             docs.push(String::new());
             docs.push(format!(
-                " Under experiment (`{}`): in an invocation scope with an Entity-Id, its value carries the entity's `assignment`; see [`EXPERIMENTS`].",
+                " Under experiment (`{}`): in an invocation scope with an Entity-Id, its value carries the entity's `assignment`; see [`experiments()`].",
                 experiments.map(|(p, _)| crate::schema::display(p)).unwrap_or_default()
             ));
         }
@@ -133,10 +130,12 @@ pub(crate) fn module(
             crate::schema::EXPERIMENTS_FILE
         ),
     };
-    let experiments_ident = syn::Ident::new(EXPERIMENTS, span);
     items.push(quote! {
         #[doc = #experiments_doc]
-        pub const #experiments_ident: &[&str] = &[#(#experimented),*];
+        #[must_use]
+        pub const fn experiments() -> &'static [&'static str] {
+            &[#(#experimented),*]
+        }
     });
     // Editing the schema (or the experiments file) rebuilds the crate, as for `#[feature_flag]`.
     let mut tracking = crate::schema::tracking(path);
@@ -158,9 +157,6 @@ pub(crate) fn module(
 
 /// The typed context's struct.
 const CONTEXT_TYPE: &str = "TypedContext";
-
-/// The constant listing the flags under experiment.
-const EXPERIMENTS: &str = "EXPERIMENTS";
 
 /// Method names a context key's method does not take: the typed context's own, the runtime
 /// `Context`'s (reached through `Deref`), and those of the traits it implements.
