@@ -3,11 +3,11 @@
 //! `-> impl Trait` returns. Flags are forced through flag-runtime's test overrides.
 
 use std::future::Future;
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use flag_macros::feature_flag;
 use flag_runtime::Overrides;
+use flag_testkit::Lines;
 
 fn on() -> flag_runtime::OverrideGuard {
     Overrides::new().enable("shapeFlag").apply()
@@ -18,26 +18,6 @@ fn off() -> flag_runtime::OverrideGuard {
 }
 
 // --- #[tracing::instrument] ---------------------------------------------------------------
-
-/// What a `tracing_subscriber::fmt` subscriber prints, without time, target or colours.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Lines {
-    fn take(&self) -> String {
-        String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap()
-    }
-}
 
 fn subscriber(lines: &Lines) -> impl tracing::Subscriber + Send + Sync {
     let lines = lines.clone();

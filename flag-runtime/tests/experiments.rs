@@ -10,6 +10,8 @@ use common::*;
 use flag_runtime::{Assignment, Context, FlagSource};
 use serde_json::json;
 
+/// The agent running the experiment, and a source on it that was not told which flags are
+/// under experiment.
 async fn serve() -> (FlagsFile, flag_agent::RunningAgent, FlagSource) {
     let file = FlagsFile::new(&flag_testkit::button_doc());
     file.write_experiments(&flag_testkit::button_experiments(Some(

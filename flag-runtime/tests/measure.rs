@@ -2,40 +2,18 @@
 //! exposure per entity and flag, written at the first read of the flag in a scope; outcome
 //! records for every treatment the scope was served; EMF lines CloudWatch accepts.
 
-mod common;
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use common::*;
 use flag_runtime::measure::{self, MeasureError, Measurement, OutcomeKind};
 use flag_runtime::Context;
+use flag_testkit::Lines;
 use serde_json::{json, Value};
 
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Lines {
-    /// The records written since the last call.
-    fn take(&self) -> Vec<Value> {
-        let bytes = std::mem::take(&mut *self.0.lock().unwrap());
-        String::from_utf8(bytes)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
+/// The records written since the last call.
+fn records(lines: &Lines) -> Vec<Value> {
+    lines
+        .take()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn customer(id: &str) -> Context {
@@ -52,17 +30,7 @@ async fn exposures_at_first_read_and_outcomes_per_treatment() {
         .writer(lines.clone())
         .install()
         .unwrap();
-    let file = FlagsFile::new(&flag_testkit::button_doc());
-    file.write_experiments(&flag_testkit::button_experiments(Some(
-        json!({"ExposurePercentage": 100}),
-    )));
-    let agent = start_agent(&file).await;
-    let flags = source(
-        agent.addr().port(),
-        Duration::from_secs(60),
-        Duration::from_secs(2),
-    );
-    flags.add_experiments(["checkoutButton"]);
+    let (_file, agent, flags) = flag_testkit::serve_button_experiment().await;
 
     // Outside a scope: nothing to attribute an outcome to.
     assert_eq!(
@@ -75,7 +43,7 @@ async fn exposures_at_first_read_and_outcomes_per_treatment() {
             // Reading another flag exposes nothing.
             assert!(flags.is_enabled("banner").await);
             assert!(
-                lines.take().is_empty(),
+                records(&lines).is_empty(),
                 "no exposure before the flag is read"
             );
             let button = flags.flag("checkoutButton").await.unwrap();
@@ -87,9 +55,9 @@ async fn exposures_at_first_read_and_outcomes_per_treatment() {
         })
         .await;
     assert_eq!(outcomes, 1, "one outcome record per treatment served");
-    let records = lines.take();
-    assert_eq!(records.len(), 2, "{records:?}");
-    let exposure = &records[0];
+    let written = records(&lines);
+    assert_eq!(written.len(), 2, "{written:?}");
+    let exposure = &written[0];
     assert_eq!(exposure["Flag"], "checkoutButton");
     assert_eq!(exposure["Treatment"], treatment.as_str());
     assert_eq!(exposure["EntityId"], "customer-1");
@@ -102,7 +70,7 @@ async fn exposures_at_first_read_and_outcomes_per_treatment() {
         json!([{"Name": "Exposure", "Unit": "Count"}])
     );
     assert!(exposure["_aws"]["Timestamp"].as_u64().unwrap() > 1_700_000_000_000);
-    let outcome = &records[1];
+    let outcome = &written[1];
     assert_eq!(
         (
             &outcome["Revenue"],
@@ -123,7 +91,7 @@ async fn exposures_at_first_read_and_outcomes_per_treatment() {
             measure::record_outcome("Order", OutcomeKind::Conversion, 1.0).unwrap();
         })
         .await;
-    let again = lines.take();
+    let again = records(&lines);
     assert_eq!(again.len(), 1, "{again:?}");
     assert_eq!(again[0]["OutcomeKind"], "conversion");
 
@@ -132,7 +100,7 @@ async fn exposures_at_first_read_and_outcomes_per_treatment() {
     flags
         .scope(customer("customer-2"), flags.flag("checkoutButton"))
         .await;
-    assert_eq!(lines.take().len(), 1);
+    assert_eq!(records(&lines).len(), 1);
     for context in [
         Context::new()
             .with("country", "US")
@@ -147,7 +115,7 @@ async fn exposures_at_first_read_and_outcomes_per_treatment() {
             .await;
         assert_eq!(written, 0);
     }
-    assert!(lines.take().is_empty());
+    assert!(records(&lines).is_empty());
 
     // Invalid outcomes are refused, naming the rule.
     for (metric, value, want) in [

@@ -39,3 +39,21 @@ pub fn dead_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
 }
+
+/// The local agent serving [`button_doc`](crate::button_doc) with the experiment
+/// `green-button` running at 100 % ([`button_experiments`](crate::button_experiments)), and a
+/// source on it (60 s TTL, 2 s timeout) that knows `checkoutButton` is under experiment.
+pub async fn serve_button_experiment() -> (FlagsFile, RunningAgent, FlagSource) {
+    let file = FlagsFile::new(&crate::button_doc());
+    file.write_experiments(&crate::button_experiments(Some(
+        serde_json::json!({"ExposurePercentage": 100}),
+    )));
+    let agent = start_agent(&file).await;
+    let flags = source(
+        agent.addr().port(),
+        Duration::from_secs(60),
+        Duration::from_secs(2),
+    );
+    flags.add_experiments(["checkoutButton"]);
+    (file, agent, flags)
+}
