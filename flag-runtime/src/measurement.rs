@@ -11,7 +11,7 @@
 
 use std::io::Write;
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use lru::LruCache;
@@ -253,7 +253,6 @@ pub(crate) fn installed() -> Option<&'static Measurement> {
 pub(crate) struct Exposures {
     entity: String,
     pending: Vec<(Box<str>, Assignment, AtomicBool)>,
-    remaining: AtomicUsize,
     /// Every treatment of the pinned answer, for outcomes.
     served: Vec<(Box<str>, Assignment)>,
 }
@@ -278,7 +277,6 @@ impl Exposures {
             .collect();
         Some(Exposures {
             entity: entity.to_owned(),
-            remaining: AtomicUsize::new(pending.len()),
             pending,
             served,
         })
@@ -286,9 +284,6 @@ impl Exposures {
 
     /// `flag` was read: its exposure is written if it is one of ours and the first.
     pub(crate) fn expose(&self, flag: &str) {
-        if self.remaining.load(Ordering::Relaxed) == 0 {
-            return;
-        }
         let Some((name, assignment, done)) = self.pending.iter().find(|(f, ..)| &**f == flag)
         else {
             return;
@@ -296,7 +291,6 @@ impl Exposures {
         if done.swap(true, Ordering::Relaxed) {
             return;
         }
-        self.remaining.fetch_sub(1, Ordering::Relaxed);
         if let Some(measurement) = installed() {
             if measurement.first_exposure(&self.entity, name, *assignment) {
                 measurement.write(name, *assignment, &self.entity, "Exposure", 1.0, None);
