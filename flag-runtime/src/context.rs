@@ -178,16 +178,19 @@ impl Context {
         Self::default()
     }
 
-    /// Adds (or replaces) `key` with `value`.
+    /// Adds (or replaces) `key` with `value` (see [`insert`](Self::insert)).
     #[must_use]
     pub fn with(mut self, key: &str, value: impl ContextValue) -> Self {
         self.insert(key, value);
         self
     }
 
-    /// Adds (or replaces) `key` with `value`.
+    /// Adds (or replaces) `key` with `value`. Leading and trailing whitespace of the value is
+    /// dropped: the agent reads the `Context` header's pairs that way, so the value kept is
+    /// the value the rules see.
     pub fn insert(&mut self, key: &str, value: impl ContextValue) {
         let value = value.to_context_string();
+        let value = value.trim();
         let fields = self.fields_mut();
         match fields.pairs.iter_mut().find(|(k, _)| &**k == key) {
             Some(pair) => pair.1 = value.into(),

@@ -44,8 +44,9 @@ impl fmt::Display for ConfigError {
         match self {
             ConfigError::MissingSetting { setting, env } => write!(
                 f,
-                "no AppConfig {setting} configured: call the builder's `{setting}`, or set {env} \
-                 and use `Config::from_env`"
+                "no AppConfig {setting} configured: set {env} (the environment needs \
+                 APPCONFIG_APPLICATION, APPCONFIG_ENVIRONMENT and APPCONFIG_CONFIGURATION), or \
+                 call the builder's `{setting}`"
             ),
             ConfigError::InvalidSetting { setting, reason } => {
                 write!(f, "invalid {setting}: {reason}")
@@ -267,7 +268,9 @@ impl FetchError {
 impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FetchError::Unconfigured(_) => f.write_str("feature flags are not configured"),
+            FetchError::Unconfigured(error) => {
+                write!(f, "feature flags are not configured: {error}")
+            }
             FetchError::Connect(_) => f.write_str("the AppConfig agent is not reachable"),
             FetchError::Timeout { after } => write!(
                 f,

@@ -117,7 +117,7 @@ impl Health {
             Some(error @ FetchError::Unconfigured(_)) => error.clone(),
             _ => return,
         };
-        tracing::warn!(%error, kind = error.kind().as_str(), "feature flags are not configured; every flag is off");
+        tracing::warn!(kind = error.kind().as_str(), "{error}; every flag is off");
     }
 
     fn state(&self) -> MutexGuard<'_, State> {

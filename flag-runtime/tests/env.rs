@@ -57,6 +57,16 @@ fn environment_configures_the_client() {
     assert!(unconfigured.status().last_refresh.is_none(), "never asked");
     assert_eq!(logs.count("WARN", ""), 1, "{}", logs.text());
     assert_eq!(logs.count("", "not configured"), 1, "{}", logs.text());
+    // The line and the error say what to set: every variable the environment needs.
+    let error = unconfigured.status().last_error.unwrap().to_string();
+    for var in [
+        "APPCONFIG_APPLICATION",
+        "APPCONFIG_ENVIRONMENT",
+        "APPCONFIG_CONFIGURATION",
+    ] {
+        assert!(error.contains(var), "{error}");
+        assert_eq!(logs.count("WARN", var), 1, "{}", logs.text());
+    }
 
     std::env::set_var("APPCONFIG_APPLICATION", "shop app");
     std::env::set_var("APPCONFIG_ENVIRONMENT", "develop");

@@ -287,6 +287,55 @@ async fn the_whole_accepted_context_range_round_trips() {
     );
 }
 
+/// Every pair of a full context reaches the agent as `Context` holds it: 256 keys, each value
+/// checked by the rule (spaces inside, `=`, `;`, quotes-free punctuation, non-ASCII, empty);
+/// whitespace around a value is dropped when it is inserted, as the agent reads the header.
+#[tokio::test]
+async fn every_pair_of_a_full_context_arrives_intact() {
+    let value = |i: usize| match i % 6 {
+        0 => format!("v {i} with spaces"),
+        1 => format!("a=b={i}"),
+        2 => format!("caf\u{e9} \u{65e5}\u{672c} {i}"),
+        3 => String::new(),
+        4 => format!("x;y:{i}/z?&"),
+        _ => format!("{i}"),
+    };
+    let mut context = Context::new();
+    let mut clauses = String::new();
+    for i in 0..Context::MAX_PAIRS {
+        let key = if i % 7 == 0 {
+            format!("k.{i}")
+        } else {
+            format!("k{i}")
+        };
+        // Padded on insert: the padding is not part of the value.
+        context.insert(&key, format!("  {}\t", value(i)));
+        clauses.push_str(&format!(" (eq ${key} \"{}\")", value(i)));
+    }
+    assert_eq!(context.validate(), Ok(()));
+    assert_eq!(context.get("k1"), Some("a=b=1"));
+    let doc = json!({
+        "version": "1",
+        "flags": {"all": {"name": "all"}},
+        "values": {"all": {"_variants": [
+            {"name": "every", "enabled": true, "rule": format!("(and{clauses})")},
+            {"name": "not", "enabled": false}
+        ]}}
+    });
+    let (_file, _agent, flags) = serve(&doc).await;
+    let variant = |c: Context| {
+        let flags = flags.clone();
+        async move {
+            let flag = flags.with_context(&c).flag("all").await.unwrap();
+            flag.variant().map(str::to_owned)
+        }
+    };
+    assert_eq!(variant(context.clone()).await.as_deref(), Some("every"));
+    // And the rule does tell them apart: one value changed, and it no longer matches.
+    let changed = context.with("k.7", "v 7 with  spaces");
+    assert_eq!(variant(changed).await.as_deref(), Some("not"));
+}
+
 /// First-seen contexts reuse one kept-alive connection: each costs a request, not a connect.
 #[tokio::test]
 async fn new_contexts_reuse_one_kept_alive_connection() {

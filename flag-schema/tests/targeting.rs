@@ -182,6 +182,41 @@ fn context_strings_take_the_other_operands_type() {
 }
 
 #[test]
+fn versions_and_leading_zeros_read_as_numbers() {
+    // The decisions table's "numbers that look like versions" row: AWS's own example
+    // `(lt $osVersion 1.8)` is true for `1.10` (the number 1.1) and unknown for `1.7.3` (not a
+    // number), so neither it nor its negation selects a variant for `1.7.3`.
+    let rule = "(lt $osVersion 1.8)";
+    assert!(holds(rule, &[("osVersion", "1.10")]), "1.10 reads as 1.1");
+    assert!(holds(rule, &[("osVersion", "1.7")]));
+    assert!(!holds(rule, &[("osVersion", "1.7.3")]));
+    assert!(!holds(
+        "(not (lt $osVersion 1.8))",
+        &[("osVersion", "1.7.3")]
+    ));
+    // The two ways around it the table gives.
+    let split = "(or (lt $osMajor 1) (and (eq $osMajor 1) (lt $osMinor 8)))";
+    assert!(!holds(split, &[("osMajor", "1"), ("osMinor", "10")]));
+    assert!(holds(split, &[("osMajor", "1"), ("osMinor", "7")]));
+    assert!(!holds(
+        r#"(lt $osVersion "01.08")"#,
+        &[("osVersion", "01.10")]
+    ));
+    assert!(holds(
+        r#"(lt $osVersion "01.08")"#,
+        &[("osVersion", "01.07")]
+    ));
+    // The "leading zeros" row: `0123` is the number 123; quoted ids compare as strings.
+    assert!(holds("(in $userId [123 456])", &[("userId", "0123")]));
+    assert!(holds("(eq $userId 123)", &[("userId", "0123")]));
+    assert!(!holds(
+        r#"(in $userId ["123" "456"])"#,
+        &[("userId", "0123")]
+    ));
+    assert!(holds(r#"(in $userId ["123" "456"])"#, &[("userId", "123")]));
+}
+
+#[test]
 fn two_context_values_compare_as_numbers_then_timestamps_then_strings() {
     assert!(holds("(gt $a $b)", &[("a", "10"), ("b", "9")]));
     assert!(holds("(eq $a $b)", &[("a", "1"), ("b", "1.0")]));

@@ -31,7 +31,8 @@ pub(crate) fn module(
     types
         .take(CONTEXT_TYPE, "the typed context of `context()`".to_owned())
         .map_err(err)?;
-    let mut items = vec![typed_context(document, &krate, span).map_err(err)?];
+    let mut items =
+        vec![typed_context(document, experiments.map(|(_, e)| e), &krate, span).map_err(err)?];
     let experimented: Vec<&str> = experiments
         .map(|(_, e)| {
             let mut keys: Vec<&str> = e.experiments.iter().map(|x| x.flag_key.as_str()).collect();
@@ -177,11 +178,12 @@ const RESERVED_METHODS: &[&str] = &[
     "default",
 ];
 
-/// `context()` and its [`CONTEXT_TYPE`]: one method per context key some variant rule reads,
-/// typed by how the rules compare it, and `with_entity_id`; it derefs to, and converts into,
-/// the runtime's `Context`, so it goes wherever one does.
+/// `context()` and its [`CONTEXT_TYPE`]: one method per context key some variant rule or
+/// experiment audience reads, typed by how the rules compare it, and `with_entity_id`; it
+/// derefs to, and converts into, the runtime's `Context`, so it goes wherever one does.
 fn typed_context(
     document: &Document,
+    experiments: Option<&Experiments>,
     krate: &TokenStream,
     span: Span,
 ) -> Result<TokenStream, String> {
@@ -190,7 +192,34 @@ fn typed_context(
     let mut methods = Taken::default();
     let mut defs = Vec::new();
     let mut unnamed = Vec::new();
-    for (key, (kind, flags)) in document.context_keys() {
+    // Who reads each key, as the method's docs name them.
+    let mut keys: std::collections::BTreeMap<String, (KeyKind, Vec<String>)> = document
+        .context_keys()
+        .into_iter()
+        .map(|(key, (kind, flags))| {
+            (
+                key,
+                (
+                    kind,
+                    flags
+                        .iter()
+                        .map(|f| format!("the rules of `{f}`"))
+                        .collect(),
+                ),
+            )
+        })
+        .collect();
+    for experiment in experiments.iter().flat_map(|e| &e.experiments) {
+        for (key, kind) in experiment.audience_rule.key_kinds() {
+            let reader = format!("the audience of experiment `{}`", experiment.name);
+            let entry = keys.entry(key.to_owned()).or_insert((kind, Vec::new()));
+            entry.0 = entry.0.merge(kind);
+            if !entry.1.contains(&reader) {
+                entry.1.push(reader);
+            }
+        }
+    }
+    for (key, (kind, readers)) in keys {
         let what = format!("context key `{key}`");
         let mut name = names::field(&key);
         // A key named like a method the typed context has (its own, `Context`'s through
@@ -230,12 +259,7 @@ fn typed_context(
             ),
             _ => (quote!(impl #krate::ContextValue), "read as any value"),
         };
-        let readers = flags
-            .iter()
-            .map(|f| format!("`{f}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let doc = format!(" Sets `${key}`, {how} by the rules of {readers}.");
+        let doc = format!(" Sets `${key}`, {how} by {}.", readers.join(", "));
         defs.push(quote! {
             #[doc = #doc]
             pub fn #method(self, value: #param) -> Self {
