@@ -147,16 +147,18 @@ pub(crate) fn warnings(
         .collect()
 }
 
-/// A `deprecated` warning with `note`, at `at`: a block to put where an expression goes.
+/// A warning with `note`, at `at`: a block to put where an expression goes. Stable Rust gives
+/// proc macros one way to warn, `#[deprecated]`; on a local `macro_rules!` it reads
+/// "use of deprecated macro `name`: note", with no item path, and `#[allow(deprecated)]` at
+/// the use silences it.
 pub(crate) fn warning(name: &str, note: &str, at: Span) -> TokenStream {
     let marker = format_ident!("{}", name, span = Span::mixed_site());
     let usage = Ident::new(name, at.resolved_at(Span::mixed_site()));
     quote! {
         {
             #[deprecated(note = #note)]
-            #[allow(non_upper_case_globals, dead_code)]
-            const #marker: () = ();
-            let _ = #usage;
+            macro_rules! #marker { () => {}; }
+            #usage!();
         }
     }
 }

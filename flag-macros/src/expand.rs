@@ -50,7 +50,10 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
         ));
     }
     let mut args = args;
-    let (document, schema_path) = resolve(&mut args)?;
+    // A schema fault another macro of this build reported: the item as written, no second error.
+    let Some((document, schema_path)) = resolve(&mut args)? else {
+        return Ok(item.into_token_stream());
+    };
     let flag = &args.flag;
     let name = flag.value();
     let definition = &document.flags[&name];
@@ -383,19 +386,20 @@ fn has_tail(block: &Group) -> bool {
 
 /// The flag against the schema: the schema located and loaded, a `flags!` static turned into
 /// its key (in `args`), the key checked to be valid and defined; the schema and its path.
-fn resolve(args: &mut Args) -> syn::Result<(Arc<Document>, PathBuf)> {
+/// `None` when the schema cannot be used and another macro of this build said so already.
+fn resolve(args: &mut Args) -> syn::Result<Option<(Arc<Document>, PathBuf)>> {
     // Schema: where, whether it reads and validates, whether it knows the flag.
     let schema_path = crate::schema::locate(args.schema.as_ref().map(|s| s.value()).as_deref());
     let error_span = args.schema.as_ref().map_or(args.flag.span(), |s| s.span());
-    let loaded = crate::schema::load(&schema_path);
+    let document = match crate::schema::load(&schema_path) {
+        Ok(document) => document,
+        Err(fault) => return fault.error(error_span).map_or(Ok(None), Err),
+    };
 
     // `flags::NEW_CHECKOUT`: the key whose static that is; the path itself is checked to be a
     // typed flag in the expansion.
     if let Some(path) = &args.flag_static {
         let constant = args.flag.value();
-        let document = loaded
-            .as_ref()
-            .map_err(|message| Error::new(error_span, message))?;
         let Some(key) = document
             .flags
             .keys()
@@ -416,17 +420,12 @@ fn resolve(args: &mut Args) -> syn::Result<(Arc<Document>, PathBuf)> {
     if !flag_schema::is_valid_key(&name) {
         // `NewCheckout` for `newCheckout`: the schema's flag that differs in case only, or is
         // close.
-        let hint = loaded
-            .as_ref()
-            .ok()
-            .and_then(|document| {
-                document
-                    .flags
-                    .keys()
-                    .find(|key| key.eq_ignore_ascii_case(&name))
-                    .cloned()
-                    .or_else(|| document.suggest(&name).map(str::to_owned))
-            })
+        let hint = document
+            .flags
+            .keys()
+            .find(|key| key.eq_ignore_ascii_case(&name))
+            .cloned()
+            .or_else(|| document.suggest(&name).map(str::to_owned))
             .map(|close| format!("; did you mean `{close}`?"))
             .unwrap_or_default();
         return Err(Error::new(
@@ -434,7 +433,6 @@ fn resolve(args: &mut Args) -> syn::Result<(Arc<Document>, PathBuf)> {
             format!("`{name}` is not a valid AppConfig flag key: it must match ^[a-z][a-zA-Z0-9_-]{{0,63}}${hint}"),
         ));
     }
-    let document = loaded.map_err(|message| Error::new(error_span, message))?;
     if document.flag(&name).is_none() {
         let message = match document.suggest(&name) {
             Some(close) => format!("unknown feature flag `{name}`; did you mean `{close}`?"),
@@ -455,7 +453,7 @@ fn resolve(args: &mut Args) -> syn::Result<(Arc<Document>, PathBuf)> {
         };
         return Err(Error::new(flag.span(), message));
     }
-    Ok((document, schema_path))
+    Ok(Some((document, schema_path)))
 }
 
 /// How the gate passes the parameters on, with the signature changed to match.

@@ -39,11 +39,30 @@ pub(crate) fn display(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
-type Loaded = Result<Arc<Document>, String>;
+type Loaded = Result<Arc<Document>, Fault>;
+
+/// A schema that cannot be used.
+#[derive(Clone)]
+pub(crate) struct Fault {
+    /// The error, for the first macro of the compiler process that meets it (so one crate build
+    /// reports it once, not once per call site); `None` for the others, which carry on quietly.
+    pub message: Option<String>,
+    /// What could be read of the file all the same ([`Document::recover`]): `flags!` generates
+    /// it, so the error is not followed by another at every use of the module.
+    pub recovered: Option<Arc<Document>>,
+}
+
+impl Fault {
+    /// The error at `at`, or `None` when another macro reported it already.
+    pub(crate) fn error(&self, at: Span) -> Option<syn::Error> {
+        self.message.as_ref().map(|m| syn::Error::new(at, m))
+    }
+}
 
 struct Entry {
     stamp: Option<(SystemTime, u64)>,
-    loaded: Loaded,
+    loaded: Result<Arc<Document>, (String, Option<Arc<Document>>)>,
+    reported: bool,
 }
 
 fn cache() -> &'static Mutex<HashMap<PathBuf, Entry>> {
@@ -59,42 +78,53 @@ thread_local! {
 }
 
 /// The validated schema at `path`. Read and validated once per compiler process (and again only
-/// if the file changes, which matters for long-lived hosts such as rust-analyzer).
+/// if the file changes, which matters for long-lived hosts such as rust-analyzer); a fault is
+/// reported by the first macro that meets it, per version of the file.
 pub(crate) fn load(path: &Path) -> Loaded {
     let stamp = std::fs::metadata(path)
         .ok()
         .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
     let mut cache = cache().lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(entry) = cache.get(path) {
-        if entry.stamp.is_some() && entry.stamp == stamp {
-            return entry.loaded.clone();
+    let entry = match cache.get_mut(path) {
+        Some(entry) if entry.stamp == stamp => entry,
+        _ => {
+            let entry = Entry {
+                stamp,
+                loaded: read(path),
+                reported: false,
+            };
+            cache.insert(path.to_owned(), entry);
+            cache.get_mut(path).expect("just inserted")
+        }
+    };
+    match &entry.loaded {
+        Ok(document) => Ok(document.clone()),
+        Err((message, recovered)) => {
+            let first = !std::mem::replace(&mut entry.reported, true);
+            Err(Fault {
+                message: first.then(|| message.clone()),
+                recovered: recovered.clone(),
+            })
         }
     }
-    let loaded = read(path);
-    cache.insert(
-        path.to_owned(),
-        Entry {
-            stamp,
-            loaded: loaded.clone(),
-        },
-    );
-    loaded
 }
 
-fn read(path: &Path) -> Loaded {
+fn read(path: &Path) -> Result<Arc<Document>, (String, Option<Arc<Document>>)> {
     #[cfg(test)]
     PARSES.with(|p| p.set(p.get() + 1));
     let shown = display(path);
     let text = std::fs::read_to_string(path).map_err(|e| {
-        format!(
+        let message = format!(
             "cannot read the flags schema `{shown}`: {e}\n\
              help: put your AppConfig feature-flag document there, or point to it with \
              `schema = \"path\"` or the {ENV_SCHEMA} environment variable (relative to the crate's Cargo.toml)"
-        )
+        );
+        (message, None)
     })?;
-    Document::parse(&text)
-        .map(Arc::new)
-        .map_err(|e| format!("invalid flags schema `{shown}`: {e}"))
+    Document::parse(&text).map(Arc::new).map_err(|e| {
+        let message = format!("invalid flags schema `{shown}`: {e}");
+        (message, Document::recover(&text).map(Arc::new))
+    })
 }
 
 /// The experiments file's name beside the schema, when `experiments = ...` does not say.
@@ -200,7 +230,7 @@ mod tests {
 
         let before = PARSES.with(std::cell::Cell::get);
         for _ in 0..500 {
-            assert!(load(&path).unwrap().flag("a").is_some());
+            assert!(load(&path).ok().unwrap().flag("a").is_some());
         }
         assert_eq!(
             PARSES.with(std::cell::Cell::get) - before,
@@ -210,7 +240,7 @@ mod tests {
 
         // A changed file (different length, so even coarse mtimes notice) is read again.
         std::fs::write(&path, r#"{"version": "1", "flags": {"a": {}, "bb": {}}}"#).unwrap();
-        assert!(load(&path).unwrap().flag("bb").is_some());
+        assert!(load(&path).ok().unwrap().flag("bb").is_some());
         assert_eq!(PARSES.with(std::cell::Cell::get) - before, 2);
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -218,8 +248,35 @@ mod tests {
     #[test]
     fn errors_name_the_file() {
         let missing = std::env::temp_dir().join("flag-macros-no-such-dir/flags.json");
-        let err = load(&missing).unwrap_err();
+        let Err(fault) = load(&missing) else {
+            panic!("no such file")
+        };
+        let err = fault.message.unwrap();
         assert!(err.starts_with("cannot read the flags schema `"), "{err}");
         assert!(err.contains("flag-macros-no-such-dir/flags.json"), "{err}");
+        // Reported once per compiler process: the next macro to meet it carries on quietly.
+        let Err(again) = load(&missing) else {
+            panic!("no such file")
+        };
+        assert!(again.message.is_none() && again.recovered.is_none());
+    }
+
+    #[test]
+    fn a_broken_schema_is_reported_once_and_read_as_far_as_it_goes() {
+        let dir = std::env::temp_dir().join(format!("flag-macros-fault-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("flags.json");
+        std::fs::write(&path, r#"{"version": "1", "flags": {"a": {},}}"#).unwrap();
+        let faults: Vec<Fault> = (0..3).map(|_| load(&path).err().unwrap()).collect();
+        let messages: Vec<_> = faults.iter().filter_map(|f| f.message.as_ref()).collect();
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(messages[0].contains("line 1, column"), "{}", messages[0]);
+        assert!(faults
+            .iter()
+            .all(|f| f.recovered.as_ref().unwrap().flag("a").is_some()));
+        // A new version of the file, broken again: reported again.
+        std::fs::write(&path, r#"{"version": "1", "flags": {"a": {}, "b": {},}}"#).unwrap();
+        assert!(load(&path).err().unwrap().message.is_some());
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

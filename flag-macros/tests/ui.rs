@@ -61,6 +61,7 @@ fn ui() {
         "collision",
         "attribute_collision",
         "schema_error",
+        "trailing_comma",
         "context_unnamed",
     ] {
         with_schema(

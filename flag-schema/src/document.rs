@@ -121,7 +121,29 @@ impl Document {
             column: e.column(),
             message: strip_position(&e.to_string()),
         })?;
-        crate::validate::document(&value, text)
+        match crate::validate::document(&value, text) {
+            (document, errors) if errors.is_empty() => Ok(document),
+            (_, errors) => Err(SchemaError::Invalid(errors)),
+        }
+    }
+
+    /// What can be read of a document that [`parse`](Self::parse) refuses: every flag and value
+    /// as far as it reads, with trailing commas tolerated; `None` when the text is not
+    /// JSON even so. For tools that report the error and carry on (`flags!` generates the
+    /// flags it can, so one broken value is one error, not one more at every use of a flag).
+    ///
+    /// ```
+    /// use flag_schema::Document;
+    ///
+    /// let text = r#"{"version": "1", "flags": {"a": {}, "b": {}}, "values": {"a": {"enabled": "yes"}},}"#;
+    /// assert!(Document::parse(text).is_err());
+    /// let read = Document::recover(text).unwrap();
+    /// assert!(read.flag("a").is_some() && read.flag("b").is_some());
+    /// ```
+    pub fn recover(text: &str) -> Option<Self> {
+        let text = without_trailing_commas(text);
+        let value: Value = serde_json::from_str(&text).ok()?;
+        Some(crate::validate::document(&value, &text).0)
     }
 
     /// The definition of flag `key`.
@@ -141,4 +163,24 @@ pub(crate) fn strip_position(message: &str) -> String {
         Some(at) => message[..at].to_owned(),
         None => message.to_owned(),
     }
+}
+
+/// `text` without the commas that JSON refuses before a `}` or `]` (outside strings).
+fn without_trailing_commas(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for (i, c) in text.char_indices() {
+        if in_string {
+            (escaped, in_string) = (!escaped && c == '\\', escaped || c != '"');
+        } else if c == '"' {
+            in_string = true;
+        } else if c == ',' {
+            let next = text[i + 1..].trim_start().chars().next();
+            if matches!(next, Some('}' | ']')) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
 }

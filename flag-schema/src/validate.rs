@@ -13,7 +13,7 @@ use crate::document::{
     AttributeDefinition, Constraint, ConstraintKind, Deprecation, Document, FlagDefinition,
     ValueEntry, Variant,
 };
-use crate::error::{Problem, SchemaError};
+use crate::error::Problem;
 use crate::locate::{position, Step};
 use crate::names::is_valid_key;
 use crate::rule::{Rule, MAX_RULE_CHARS};
@@ -51,7 +51,9 @@ impl Problems {
     }
 }
 
-pub(crate) fn document(root: &Value, text: &str) -> Result<Document, SchemaError> {
+/// The document `root` (parsed from `text`) and AppConfig's rules it breaks: the document
+/// holds every flag and value that is valid on its own, whatever else is broken.
+pub(crate) fn document(root: &Value, text: &str) -> (Document, Vec<Problem>) {
     let size = text.len();
     let mut p = Problems::default();
     if size > MAX_DOCUMENT_BYTES {
@@ -62,7 +64,12 @@ pub(crate) fn document(root: &Value, text: &str) -> Result<Document, SchemaError
     }
     let Some(top) = root.as_object() else {
         p.add("", format!("expected a JSON object, found {}", kind(root)));
-        return Err(SchemaError::Invalid(p.errors));
+        let empty = Document {
+            flags: BTreeMap::new(),
+            values: BTreeMap::new(),
+            warnings: p.warnings,
+        };
+        return (empty, p.errors);
     };
     for key in top.keys() {
         if !matches!(key.as_str(), "version" | "flags" | "values") {
@@ -125,15 +132,12 @@ pub(crate) fn document(root: &Value, text: &str) -> Result<Document, SchemaError
             })
             .unwrap_or_default(),
     };
-    if p.errors.is_empty() {
-        Ok(Document {
-            flags,
-            values,
-            warnings: p.warnings,
-        })
-    } else {
-        Err(SchemaError::Invalid(p.errors))
-    }
+    let document = Document {
+        flags,
+        values,
+        warnings: p.warnings,
+    };
+    (document, p.errors)
 }
 
 fn flag_definition(p: &mut Problems, path: &str, value: &Value) -> Option<FlagDefinition> {

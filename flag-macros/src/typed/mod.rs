@@ -19,9 +19,25 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
             .schema
             .as_ref()
             .map_or(input.name.span(), syn::LitStr::span);
-        let document =
-            crate::schema::load(&path).map_err(|message| syn::Error::new(at, message))?;
-        let warnings = crate::schema::warnings(&document, None, &path, at);
+        // A schema that cannot be used: its error once per build (the first macro to meet it),
+        // and the module generated from what could be read, so that uses of its flags do not
+        // each add an error of their own.
+        let (document, fault) = match crate::schema::load(&path) {
+            Ok(document) => (document, None),
+            Err(fault) => {
+                let read = fault.recovered.clone().unwrap_or_else(|| {
+                    let empty = flag_schema::Document::recover(r#"{"version": "1"}"#);
+                    std::sync::Arc::new(empty.expect("an empty document reads"))
+                });
+                let error = fault.error(at).map(|e| e.into_compile_error());
+                (read, Some(error))
+            }
+        };
+        let faulted = fault.is_some();
+        let warnings = match fault {
+            None => crate::schema::warnings(&document, None, &path, at),
+            Some(error) => error.unwrap_or_default(),
+        };
         let experiments_at = input.experiments.as_ref().map_or(at, syn::LitStr::span);
         let experiments = crate::schema::experiments(
             input
@@ -31,8 +47,13 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
                 .as_deref(),
             &path,
             &document,
-        )
-        .map_err(|message| syn::Error::new(experiments_at, message))?;
+        );
+        let experiments = match experiments {
+            Ok(experiments) => experiments,
+            // Against a schema read in part, the experiments' errors would follow from its fault.
+            Err(_) if faulted => None,
+            Err(message) => return Err(syn::Error::new(experiments_at, message)),
+        };
         let experiment_warnings = experiments.as_ref().map(|(file, experiments)| {
             let shown = crate::schema::display(file);
             experiments

@@ -19,6 +19,12 @@ fn named(order: &Order) {}
 )]
 fn builder(order: &Order) {}
 
+// In an async fn too, the warning names no item path (it used to show `{closure#0}`).
+#[feature_flag("discount", fallback = old_async, context(tier = order.tier))]
+async fn loyalty_badge(order: &Order) {}
+
+async fn old_async(_order: &Order) {}
+
 // One warning per missing key.
 #[feature_flag("discount", fallback = old, context(region = "eu"))]
 fn neither(order: &Order) {}
