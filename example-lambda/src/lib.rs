@@ -427,3 +427,10 @@ mod tests {
         }
     }
 }
+
+/// The README's Rust examples, compiled (and run, unless marked `no_run`) as doctests of this
+/// crate, against this crate's `flags.json`: what the README shows a newcomer builds.
+/// `tests/readme.rs` checks that the README's own `flags.json` agrees with that file.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;

@@ -36,6 +36,47 @@
 //!
 //! # Usage
 //!
+//! Typed flags from your `flags.json` (`flags!` in the `flag-macros` crate), and each Lambda
+//! invocation an invocation scope through [`lambda::FlagsLayer`]:
+//!
+//! ```no_run
+//! use flag_runtime::{lambda::FlagsLayer, Context};
+//! use lambda_runtime::{service_fn, tower::ServiceBuilder, Error, LambdaEvent};
+//!
+//! // Typed flags from flags.json beside Cargo.toml: `flag_macros::flags!(pub mod flags);`
+//! # flag_macros::flags!(pub mod flags, schema = "tests/flags.json");
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Order {
+//!     customer: String,
+//!     tier: String,
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Error> {
+//!     // The evaluation context of each invocation (`flags::context()` is the typed form).
+//!     let layer = FlagsLayer::new().context(|event: &LambdaEvent<Order>| {
+//!         Context::new()
+//!             .with("tier", event.payload.tier.as_str())
+//!             .with_entity_id(&event.payload.customer)
+//!     });
+//!     let service = ServiceBuilder::new().layer(layer).service(service_fn(handler));
+//!     lambda_runtime::run(service).await
+//! }
+//!
+//! async fn handler(event: LambdaEvent<Order>) -> Result<String, Error> {
+//!     // Fresh at the invocation's start, then one version and this customer's context.
+//!     if flags::NEW_CHECKOUT.is_enabled().await {
+//!         return Ok(format!("new checkout for {}", event.payload.customer));
+//!     }
+//!     Ok("old checkout".to_owned())
+//! }
+//! ```
+//!
+//! # The string API
+//!
+//! For flag names known only at run time (nothing checks them at compile time):
+//!
 //! ```no_run
 //! # async fn handler() {
 //! // The process-wide source, configured from the environment on first use:
@@ -56,9 +97,9 @@
 //! # }
 //! ```
 //!
-//! Or gate a whole function with `#[feature_flag("newCheckout", fallback = old_checkout)]`
-//! from the `flag-macros` crate, which checks flag names at compile time, or generate typed
-//! access to every flag of the schema with its `flags!(pub mod flags)`: one [`TypedFlag`]
+//! The `flag-macros` crate checks names at compile time instead: `#[feature_flag("newCheckout",
+//! fallback = old_checkout)]` gates a whole function, and `flags!(pub mod flags)` generates typed
+//! access to every flag of the schema: one [`TypedFlag`]
 //! static per flag (`flags::NEW_CHECKOUT.is_enabled().await`), its attributes as a struct
 //! ([`FlagValue`]), misspellings and wrong types as compile errors. These answer per call site
 //! from a memo tagged with the snapshot: in a scope, a warm check reads no clock and looks
