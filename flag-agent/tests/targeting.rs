@@ -225,6 +225,7 @@ async fn a_rule_this_agent_cannot_run_never_takes_down_the_profile() {
             "banner": {"enabled": true}
         }
     });
+    let (logs, _guard) = flag_testkit::Logs::capture();
     let s = Setup::new(&doc).await;
     let (status, body) = s
         .get(PATH, &[("Context", "user=jane,region=eu-west-1")])
@@ -237,6 +238,12 @@ async fn a_rule_this_agent_cannot_run_never_takes_down_the_profile() {
     assert_eq!(body["region"]["_variant"], "d");
     let (_, body) = s.get(PATH, &[]).await;
     assert_eq!(body["region"]["_variant"], "d", "no region: unknown");
+    // Logged once for this content, naming the flag, the variant and the position, never the
+    // rule's constants.
+    let warned = |needle: &str| logs.count("WARN", needle);
+    assert_eq!(warned("values.f._variants[0]"), 1, "{}", logs.text());
+    assert_eq!(warned("values.region._variants[0]"), 1, "{}", logs.text());
+    assert!(!logs.text().contains("admin"), "{}", logs.text());
 }
 
 /// Every context flag-runtime can send (256 pairs, 16 KiB) is served, in one header or one

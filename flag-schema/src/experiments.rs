@@ -877,6 +877,33 @@ mod tests {
     }
 
     #[test]
+    fn ne_in_an_audience_rule_as_aws_lists_it() {
+        // AWS's audience-rule page lists `ne` ("Not equal"): it parses in experiments.json with
+        // no warning, and a missing key selects nobody (three-valued logic).
+        let mut entry = experiment(json!({ "ExposurePercentage": 100 }));
+        entry["AudienceRule"] = json!("(ne $region \"us-west-2\")");
+        let experiments = parse(json!([entry])).unwrap();
+        assert!(
+            experiments.warnings.is_empty(),
+            "{:?}",
+            experiments.warnings
+        );
+        let region = |r: &str| RuleContext::from_headers([format!("region={r}").as_str()]).unwrap();
+        assert!(experiments
+            .assign("checkoutButton", "customer-1", &region("eu-west-1"))
+            .is_some());
+        assert_eq!(
+            experiments.assign("checkoutButton", "customer-1", &region("us-west-2")),
+            None
+        );
+        assert_eq!(
+            experiments.assign("checkoutButton", "customer-1", &RuleContext::new()),
+            None,
+            "no region: unknown, not a match"
+        );
+    }
+
+    #[test]
     fn audience_exposure_overrides_and_no_run() {
         let us = RuleContext::from_headers(["country=US"]).unwrap();
         let run = json!({ "ExposurePercentage": 30,

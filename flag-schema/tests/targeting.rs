@@ -182,6 +182,14 @@ fn context_strings_take_the_other_operands_type() {
 }
 
 #[test]
+fn a_colon_in_a_key_is_refused() {
+    // The decisions table's `$user:id` row: not an Ion symbol, so AWS cannot read it either.
+    let e = Rule::parse(r#"(eq $user:id "x")"#).unwrap_err();
+    assert_eq!(e.kind(), RuleErrorKind::Invalid, "{e}");
+    assert!(holds(r#"(eq $user.id "x")"#, &[("user.id", "x")]));
+}
+
+#[test]
 fn versions_and_leading_zeros_read_as_numbers() {
     // The decisions table's "numbers that look like versions" row: AWS's own example
     // `(lt $osVersion 1.8)` is true for `1.10` (the number 1.1) and unknown for `1.7.3` (not a
@@ -305,6 +313,12 @@ fn matches_finds_a_match_anywhere_in_regex_lite_syntax() {
         (r"^(?!admin)", "look-around"),
         (r"(?<=a)b", "look-around"),
         (r"(a)\1", "backreferences"),
+        (r"(?>ab|a)c", "atomic groups"),
+        (r"\Qa.b\E", "quoting"),
+        (r"end\Z", r"\Z"),
+        (r"\h+", r"\h"),
+        (r"(?<n>a)\k<n>", "named backreferences"),
+        (r"(?#note)a", "inline comments"),
     ] {
         let e = Rule::parse(&format!(r#"(matches in::$s pattern::"{pattern}")"#)).unwrap_err();
         assert_eq!(e.kind(), RuleErrorKind::Unsupported, "{pattern}: {e}");

@@ -364,7 +364,7 @@ fn build(op: &'static str, at: Pos, args: Vec<Arg>) -> Result<Node, RuleError> {
                 .size_limit(MAX_REGEX_BYTES)
                 .nest_limit(MAX_DEPTH as u32)
                 .build()
-                .map_err(|e| regex_error(pattern.pos, &e))?;
+                .map_err(|e| regex_error(pattern.pos, &re, &e))?;
             Ok(Node::Matches(subject, regex))
         }
         "exists" => {
@@ -498,10 +498,31 @@ fn string_like(op: &str, arg: Arg) -> Result<Operand, RuleError> {
     }
 }
 
+/// Syntax of the dialects AWS may run (it names none; Java's, PCRE's, .NET's and JavaScript's
+/// have these) that regex-lite refuses, with what it is called.
+const OTHER_DIALECTS: [(&str, &str); 15] = [
+    ("(?>", "atomic groups"),
+    ("*+", "possessive quantifiers"),
+    ("++", "possessive quantifiers"),
+    ("?+", "possessive quantifiers"),
+    ("}+", "possessive quantifiers"),
+    ("(?(", "conditionals"),
+    ("(?|", "branch reset groups"),
+    ("(?#", "inline comments"),
+    ("\\Q", "quoting with `\\Q..\\E`"),
+    ("\\Z", "`\\Z`"),
+    ("\\G", "`\\G`"),
+    ("\\h", "`\\h`"),
+    ("\\R", "`\\R`"),
+    ("\\K", "`\\K`"),
+    ("\\k", "named backreferences"),
+];
+
 /// A pattern regex-lite refuses: unsupported when the pattern may be valid elsewhere (a feature
-/// regex-lite lacks: look-around, backreferences, Unicode classes; or one of its limits),
-/// invalid otherwise. regex-lite's messages name the feature, never the pattern's text.
-fn regex_error(at: Pos, e: &regex_lite::Error) -> RuleError {
+/// regex-lite lacks: look-around, backreferences, Unicode classes, another dialect's syntax; or
+/// one of its limits), invalid otherwise. regex-lite's messages name the feature, never the
+/// pattern's text; so do these.
+fn regex_error(at: Pos, pattern: &str, e: &regex_lite::Error) -> RuleError {
     let message = e.to_string();
     let beyond = [
         "not supported",
@@ -512,10 +533,15 @@ fn regex_error(at: Pos, e: &regex_lite::Error) -> RuleError {
         "limit",
     ];
     if beyond.iter().any(|b| message.contains(b)) {
-        at.unsupported(format!(
+        return at.unsupported(format!(
             "a regular expression this evaluator (regex-lite) does not run: {message}"
-        ))
-    } else {
-        at.error(format!("invalid regular expression: {message}"))
+        ));
     }
+    if let Some((_, feature)) = OTHER_DIALECTS.iter().find(|(s, _)| pattern.contains(s)) {
+        return at.unsupported(format!(
+            "a regular expression this evaluator (regex-lite) does not run: {feature} (another \
+             dialect's syntax)"
+        ));
+    }
+    at.error(format!("invalid regular expression: {message}"))
 }
