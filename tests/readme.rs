@@ -112,6 +112,10 @@ fn the_flags_json_is_valid_and_agrees_with_the_examples() {
         };
         assert_eq!(variants(&shown), variants(&example), "{key}'s variants");
     }
+    // The context keys its rules read (the methods of `flags::context()` the README calls).
+    let keys = |d: &Document| d.context_keys().into_keys().collect::<BTreeSet<_>>();
+    assert!(keys(&shown).is_subset(&keys(&example)));
+    assert!(!keys(&shown).is_empty());
 }
 
 #[test]

@@ -78,7 +78,7 @@ fn write_crate(root: &Path, dir: &Path, annotated: bool) {
     for i in 0..FUNCTIONS {
         if annotated {
             let flag = ["newCheckout", "discountBanner", "expressShipping"][i % 3];
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 writeln!(src, "#[flag_macros::feature_flag({flag:?}, fallback = old_{i})]\npub async fn new_{i}(x: u64, (a, b): (u8, u8)) -> u64 {{ x + u64::from(a) + u64::from(b) + {i} }}").unwrap();
                 writeln!(
                     src,
@@ -89,7 +89,7 @@ fn write_crate(root: &Path, dir: &Path, annotated: bool) {
                 writeln!(src, "#[flag_macros::feature_flag({flag:?}, fallback = old_{i})]\npub fn new_{i}(x: u64, (a, b): (u8, u8)) -> u64 {{ x + u64::from(a) + u64::from(b) + {i} }}").unwrap();
                 writeln!(src, "pub fn old_{i}(x: u64, _p: (u8, u8)) -> u64 {{ x }}").unwrap();
             }
-        } else if i % 2 == 0 {
+        } else if i.is_multiple_of(2) {
             writeln!(src, "pub async fn new_{i}(x: u64, (a, b): (u8, u8)) -> u64 {{ x + u64::from(a) + u64::from(b) + {i} }}").unwrap();
             writeln!(
                 src,

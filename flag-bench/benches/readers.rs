@@ -24,7 +24,7 @@ fn main() {
             let mut version = 1u64;
             while !stop.load(Ordering::Relaxed) {
                 version += 1;
-                let on = version % 2 == 0;
+                let on = version.is_multiple_of(2);
                 agent.set_fault(Fault::Answer {
                     body: format!(
                         r#"{{"newCheckout": {{"enabled": {on}}}, "discountBanner": {{"enabled": true, "percentage": {version}}}}}"#

@@ -115,18 +115,7 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> syn::Result<TokenStream> {
     // A deprecated flag warns at the use site, on stable Rust, through `#[deprecated]`.
     let deprecation = definition.deprecation.as_ref().map(|d| {
         let note = crate::schema::deprecation_note(&name, d, &schema_path);
-        let marker = format_ident!("deprecated_feature_flag", span = Span::mixed_site());
-        let usage = format_ident!(
-            "deprecated_feature_flag",
-            span = flag.span().resolved_at(Span::mixed_site())
-        );
-        // In a block of its own: the marker is an item, which the body would see otherwise.
-        quote! {{
-            #[deprecated(note = #note)]
-            #[allow(non_upper_case_globals, dead_code)]
-            const #marker: () = ();
-            let _ = #usage;
-        }}
+        crate::context::warning("deprecated_feature_flag", &note, flag.span())
     });
 
     // `-> impl Future`, `-> impl Iterator`, ...: the two paths are two types, carried by

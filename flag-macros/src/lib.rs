@@ -1,10 +1,20 @@
-//! `#[feature_flag]`: gate a function on an AWS AppConfig feature flag; `flags!`: typed access
-//! to every flag of the schema (see [Typed flags](#typed-flags)).
+//! `flags!`: typed access to every flag of your `flags.json` (AppConfig's feature-flag document);
+//! `#[feature_flag]`: gate a function on one of them. Names, attributes and types are checked
+//! against the file at compile time.
 //!
 //! ```
 //! use flag_macros::feature_flag;
 //!
-//! #[feature_flag("newCheckout", fallback = old_checkout, schema = "tests/flags.json")]
+//! // One static per flag of flags.json (beside Cargo.toml), a struct of its attributes:
+//! flag_macros::flags!(pub mod flags,
+//! #   schema = "tests/flags.json",
+//! );
+//!
+//! #[feature_flag(
+//!     flags::NEW_CHECKOUT, // or the flag's key: "newCheckout"
+//!     fallback = old_checkout,
+//! #   schema = "tests/flags.json",
+//! )]
 //! async fn checkout(items: u32) -> String {
 //!     format!("new checkout of {items}") // runs when `newCheckout` is on
 //! }
@@ -17,6 +27,7 @@
 //! # async fn main() {
 //! // In a test, force the flag without any agent:
 //! let _flags = flag_runtime::Overrides::new().enable("newCheckout").apply();
+//! assert!(flags::NEW_CHECKOUT.is_enabled_now());
 //! assert_eq!(checkout(2).await, "new checkout of 2");
 //! # }
 //! ```

@@ -1,7 +1,7 @@
 //! Finding, reading and validating the flags schema (once per compiler process) and the
 //! experiments file beside it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
@@ -44,8 +44,10 @@ type Loaded = Result<Arc<Document>, Fault>;
 /// A schema that cannot be used.
 #[derive(Clone)]
 pub(crate) struct Fault {
-    /// The error, for the first macro of the compiler process that meets it (so one crate build
-    /// reports it once, not once per call site); `None` for the others, which carry on quietly.
+    /// The error, for the first macro of the crate being compiled that meets it (so one crate
+    /// build reports it once, not once per call site); `None` for the others, which carry on
+    /// quietly. rustc compiles one crate per process, so the first one there always reports it;
+    /// a long-lived host (rust-analyzer) reports it once per crate and file version.
     pub message: Option<String>,
     /// What could be read of the file all the same ([`Document::recover`]): `flags!` generates
     /// it, so the error is not followed by another at every use of the module.
@@ -62,7 +64,15 @@ impl Fault {
 struct Entry {
     stamp: Option<(SystemTime, u64)>,
     loaded: Result<Arc<Document>, (String, Option<Arc<Document>>)>,
-    reported: bool,
+    /// The crates (see [`crate_id`]) whose build reported this version's fault already.
+    reported: HashSet<String>,
+}
+
+/// The crate being compiled, as cargo names it to the compiler (and rust-analyzer to its
+/// macro server): its manifest directory and crate name.
+fn crate_id() -> String {
+    let var = |name| std::env::var(name).unwrap_or_default();
+    format!("{}#{}", var("CARGO_MANIFEST_DIR"), var("CARGO_CRATE_NAME"))
 }
 
 fn cache() -> &'static Mutex<HashMap<PathBuf, Entry>> {
@@ -79,8 +89,13 @@ thread_local! {
 
 /// The validated schema at `path`. Read and validated once per compiler process (and again only
 /// if the file changes, which matters for long-lived hosts such as rust-analyzer); a fault is
-/// reported by the first macro that meets it, per version of the file.
+/// reported by the first macro of each crate that meets it, per version of the file.
 pub(crate) fn load(path: &Path) -> Loaded {
+    load_for(path, crate_id())
+}
+
+/// [`load`] for the crate `krate`.
+fn load_for(path: &Path, krate: String) -> Loaded {
     let stamp = std::fs::metadata(path)
         .ok()
         .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
@@ -91,7 +106,7 @@ pub(crate) fn load(path: &Path) -> Loaded {
             let entry = Entry {
                 stamp,
                 loaded: read(path),
-                reported: false,
+                reported: HashSet::new(),
             };
             cache.insert(path.to_owned(), entry);
             cache.get_mut(path).expect("just inserted")
@@ -100,7 +115,7 @@ pub(crate) fn load(path: &Path) -> Loaded {
     match &entry.loaded {
         Ok(document) => Ok(document.clone()),
         Err((message, recovered)) => {
-            let first = !std::mem::replace(&mut entry.reported, true);
+            let first = entry.reported.insert(krate);
             Err(Fault {
                 message: first.then(|| message.clone()),
                 recovered: recovered.clone(),
@@ -274,6 +289,10 @@ mod tests {
         assert!(faults
             .iter()
             .all(|f| f.recovered.as_ref().unwrap().flag("a").is_some()));
+        // Another crate of the same build host (rust-analyzer) reading the same file: reported
+        // to it too.
+        let other = load_for(&path, "elsewhere#other_crate".to_owned());
+        assert!(other.err().unwrap().message.is_some());
         // A new version of the file, broken again: reported again.
         std::fs::write(&path, r#"{"version": "1", "flags": {"a": {}, "b": {},}}"#).unwrap();
         assert!(load(&path).err().unwrap().message.is_some());

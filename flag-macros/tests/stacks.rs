@@ -341,7 +341,7 @@ fn macro_rules_fragments() {
 // --- -> impl Trait ------------------------------------------------------------------------
 
 fn even(n: &u32) -> bool {
-    n % 2 == 0
+    n.is_multiple_of(2)
 }
 
 /// Two iterator types (each holding its own closure), an early `return` in the body.

@@ -40,11 +40,13 @@
 //! invocation an invocation scope through [`lambda::FlagsLayer`]:
 //!
 //! ```no_run
-//! use flag_runtime::{lambda::FlagsLayer, Context};
+//! use flag_runtime::lambda::FlagsLayer;
 //! use lambda_runtime::{service_fn, tower::ServiceBuilder, Error, LambdaEvent};
 //!
-//! // Typed flags from flags.json beside Cargo.toml: `flag_macros::flags!(pub mod flags);`
-//! # flag_macros::flags!(pub mod flags, schema = "tests/flags.json");
+//! // Typed flags from flags.json beside Cargo.toml:
+//! flag_macros::flags!(pub mod flags,
+//! #   schema = "../example-lambda/flags.json",
+//! );
 //!
 //! #[derive(serde::Deserialize)]
 //! struct Order {
@@ -54,10 +56,11 @@
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Error> {
-//!     // The evaluation context of each invocation (`flags::context()` is the typed form).
+//!     // Each invocation's evaluation context: one method per key the rules read, typed.
 //!     let layer = FlagsLayer::new().context(|event: &LambdaEvent<Order>| {
-//!         Context::new()
-//!             .with("tier", event.payload.tier.as_str())
+//!         flags::context()
+//!             .tier(&event.payload.tier)
+//!             .customer_id(&event.payload.customer)
 //!             .with_entity_id(&event.payload.customer)
 //!     });
 //!     let service = ServiceBuilder::new().layer(layer).service(service_fn(handler));
@@ -66,10 +69,10 @@
 //!
 //! async fn handler(event: LambdaEvent<Order>) -> Result<String, Error> {
 //!     // Fresh at the invocation's start, then one version and this customer's context.
-//!     if flags::NEW_CHECKOUT.is_enabled().await {
-//!         return Ok(format!("new checkout for {}", event.payload.customer));
+//!     if let Some(banner) = flags::DISCOUNT_BANNER.get().await {
+//!         return Ok(format!("{}% off for {}", banner.percentage, event.payload.customer));
 //!     }
-//!     Ok("old checkout".to_owned())
+//!     Ok("no discount".to_owned())
 //! }
 //! ```
 //!

@@ -21,7 +21,7 @@ async fn ten_thousand_invocations_cost_one_request_per_ttl_window() {
         for name in names {
             on += u64::from(flags.is_enabled(name).await);
         }
-        if invocation % 20 == 0 {
+        if invocation.is_multiple_of(20) {
             // Spread the invocations over several windows, as traffic would.
             tokio::time::sleep(Duration::from_millis(1)).await;
         }

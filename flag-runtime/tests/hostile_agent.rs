@@ -246,7 +246,7 @@ fn a_missing_flag_is_logged_once_whatever_the_versions_do() {
     let agent = RawAgent::start(|n| {
         let version = 1 + n % 2;
         http_ok(
-            format!(r#"{{"other": {{"enabled": {}}}}}"#, n % 2 == 0).as_bytes(),
+            format!(r#"{{"other": {{"enabled": {}}}}}"#, n.is_multiple_of(2)).as_bytes(),
             &version.to_string(),
         )
     });

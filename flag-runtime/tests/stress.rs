@@ -22,7 +22,7 @@ fn generation_doc(generation: u64) -> Value {
         flags.insert(format!("f{i}"), json!({"attributes": {"generation": {}}}));
         values.insert(
             format!("f{i}"),
-            json!({"enabled": generation % 2 == 0, "generation": generation}),
+            json!({"enabled": generation.is_multiple_of(2), "generation": generation}),
         );
     }
     json!({"version": "1", "flags": flags, "values": values})

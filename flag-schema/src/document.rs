@@ -128,8 +128,8 @@ impl Document {
     }
 
     /// What can be read of a document that [`parse`](Self::parse) refuses: every flag and value
-    /// as far as it reads, with trailing commas tolerated; `None` when the text is not
-    /// JSON even so. For tools that report the error and carry on (`flags!` generates the
+    /// as far as it reads, with the usual slips repaired (a trailing or missing comma, a
+    /// comment); `None` when the text is not JSON even so. For tools that report the error and carry on (`flags!` generates the
     /// flags it can, so one broken value is one error, not one more at every use of a flag).
     ///
     /// ```
@@ -141,7 +141,7 @@ impl Document {
     /// assert!(read.flag("a").is_some() && read.flag("b").is_some());
     /// ```
     pub fn recover(text: &str) -> Option<Self> {
-        let text = without_trailing_commas(text);
+        let text = repaired(text);
         let value: Value = serde_json::from_str(&text).ok()?;
         Some(crate::validate::document(&value, &text).0)
     }
@@ -165,22 +165,96 @@ pub(crate) fn strip_position(message: &str) -> String {
     }
 }
 
-/// `text` without the commas that JSON refuses before a `}` or `]` (outside strings).
-fn without_trailing_commas(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for (i, c) in text.char_indices() {
-        if in_string {
-            (escaped, in_string) = (!escaped && c == '\\', escaped || c != '"');
-        } else if c == '"' {
-            in_string = true;
-        } else if c == ',' {
-            let next = text[i + 1..].trim_start().chars().next();
-            if matches!(next, Some('}' | ']')) {
+/// `text` with the slips JSON refuses and people make repaired, as far as a guess is safe:
+/// trailing commas dropped, missing commas between values added, `//` and `/* */` comments
+/// removed. Strings are copied as they are.
+fn repaired(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    // Whether the last token ended a value (a string, a literal, `}` or `]`): a value that
+    // starts right after one is missing its comma.
+    let mut after_value = false;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        let len = c.len_utf8();
+        match c {
+            '"' => {
+                if after_value {
+                    out.push(',');
+                }
+                let end = string_end(rest);
+                out.push_str(&rest[..end]);
+                rest = &rest[end..];
+                after_value = true;
+                continue;
+            }
+            '/' if rest.starts_with("//") => {
+                rest = rest.find('\n').map_or("", |n| &rest[n..]);
+                continue;
+            }
+            '/' if rest.starts_with("/*") => {
+                rest = rest[2..].find("*/").map_or("", |n| &rest[n + 4..]);
+                continue;
+            }
+            ',' => {
+                after_value = false;
+                if matches!(next_significant(&rest[1..]), Some('}' | ']')) {
+                    rest = &rest[1..];
+                    continue;
+                }
+            }
+            '{' | '[' => {
+                if after_value {
+                    out.push(',');
+                }
+                after_value = false;
+            }
+            '}' | ']' => after_value = true,
+            ':' => after_value = false,
+            c if c.is_whitespace() => {}
+            _ => {
+                if after_value {
+                    out.push(',');
+                }
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-')))
+                    .unwrap_or(rest.len())
+                    .max(len);
+                out.push_str(&rest[..end]);
+                rest = &rest[end..];
+                after_value = true;
                 continue;
             }
         }
         out.push(c);
+        rest = &rest[len..];
     }
     out
+}
+
+/// The first character of `text` that is neither whitespace nor in a comment.
+fn next_significant(mut text: &str) -> Option<char> {
+    loop {
+        text = text.trim_start();
+        if let Some(line) = text.strip_prefix("//") {
+            text = line.find('\n').map_or("", |n| &line[n..]);
+        } else if let Some(block) = text.strip_prefix("/*") {
+            text = block.find("*/").map_or("", |n| &block[n + 2..]);
+        } else {
+            return text.chars().next();
+        }
+    }
+}
+
+/// The length of the JSON string that opens `text` (at its `"`), its closing quote included;
+/// all of `text` when it is not closed.
+fn string_end(text: &str) -> usize {
+    let mut escaped = false;
+    for (i, c) in text.char_indices().skip(1) {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => return i + 1,
+            _ => escaped = false,
+        }
+    }
+    text.len()
 }

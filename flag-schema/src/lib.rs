@@ -63,3 +63,8 @@ pub use names::{is_valid_context_key, is_valid_key, suggest};
 
 /// The only `version` AppConfig accepts for a feature-flag document.
 pub const SCHEMA_VERSION: &str = "1";
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

@@ -664,3 +664,34 @@ fn an_empty_rule_on_the_default_variant_is_no_rule() {
         "`values.f._variants[0].rule`: flag `f`, variant `a`: invalid rule at line 1, column 1 of the rule",
     );
 }
+
+#[test]
+fn recover_reads_a_document_with_the_usual_slips() {
+    // What `flags!` generates from when the file has an error: the error is reported once, and
+    // the flags that still read are generated, so their uses add no errors of their own.
+    let slips = r#"{
+        // flags of the checkout
+        "version": "1",
+        "flags": {
+            "a": {"attributes": {"n": {"constraints": {"type": "number"}}}}
+            "b": {},   /* a trailing comma, and a missing one above */
+        },
+        "values": {"a": {"enabled": true, "n": 1} "b": {"enabled": false}}
+    }"#;
+    assert!(Document::parse(slips).is_err());
+    let read = Document::recover(slips).expect("repaired");
+    assert_eq!(read.flags.keys().collect::<Vec<_>>(), ["a", "b"]);
+    assert!(read.flags["a"].attributes.contains_key("n"));
+    assert_eq!(read.values["a"].attributes["n"], 1);
+    // Strings are left alone: commas, slashes and quotes inside them are text.
+    let text = r#"{"version": "1", "flags": {"a": {"description": "x, // y /* z */ \"q\","}}}"#;
+    assert_eq!(
+        Document::recover(text).unwrap().flags["a"]
+            .description
+            .as_deref(),
+        Some(r#"x, // y /* z */ "q","#)
+    );
+    // What cannot be guessed stays unread.
+    assert!(Document::recover(r#"{"version": "1", "flags": {"a": {}"#).is_none());
+    assert!(Document::recover("").is_none());
+}

@@ -1,7 +1,8 @@
 //! An AppConfig feature-flag document, as the local agent and the `#[feature_flag]` macro read it.
 //! Properties: parsing and validation (variant rules included) never panic; a valid document
 //! evaluates, without a context and with contexts that give the rules' keys a value, the same
-//! as a whole and flag by flag; a refused one lists its problems.
+//! as a whole and flag by flag; a refused one lists its problems, and what `recover` reads of
+//! it (the macro's fallback) never panics and evaluates like any document.
 #![no_main]
 
 use flag_schema::{Document, RuleContext};
@@ -38,6 +39,9 @@ fuzz_target!(|data: &[u8]| {
         Err(error) => {
             let _ = error.problems();
             let _ = error.to_string();
+            if let Some(read) = Document::recover(&text) {
+                evaluate(&read, &RuleContext::new());
+            }
         }
     }
 });
