@@ -120,22 +120,34 @@ fn the_flags_json_is_valid_and_agrees_with_the_examples() {
 
 #[test]
 fn every_local_link_resolves() {
-    let text = readme();
-    let mut checked = 0;
-    for (i, _) in text.match_indices("](") {
-        let target = &text[i + 2..];
-        let target = &target[..target.find(')').unwrap()];
-        if target.starts_with("http") || target.starts_with('#') {
-            continue;
-        }
-        let file = target.split('#').next().unwrap();
-        assert!(
-            root().join(file).exists(),
-            "README links to missing `{target}`"
-        );
-        checked += 1;
+    // The README's, and those of the docs/ it sends readers to (relative to each file).
+    let mut files = vec![root().join("README.md")];
+    for entry in std::fs::read_dir(root().join("docs")).unwrap() {
+        files.push(entry.unwrap().path());
     }
-    assert!(checked >= 10, "{checked} local links");
+    let mut checked = 0;
+    for file in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "md"))
+    {
+        let text = std::fs::read_to_string(file).unwrap();
+        let dir = file.parent().unwrap();
+        for (i, _) in text.match_indices("](") {
+            let target = &text[i + 2..];
+            let target = &target[..target.find(')').unwrap()];
+            if target.starts_with("http") || target.starts_with('#') {
+                continue;
+            }
+            let path = target.split('#').next().unwrap();
+            assert!(
+                dir.join(path).exists(),
+                "{} links to missing `{target}`",
+                file.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "{checked} local links");
 }
 
 #[test]
