@@ -1,5 +1,16 @@
 //! A local stand-in for the [AWS AppConfig agent], for tests and local runs.
 //!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let agent = flag_agent::Agent::new("flags.json", "app", "develop", "flags")
+//!     .start("127.0.0.1:0".parse().unwrap())
+//!     .await?;
+//! // Point a client (flag-runtime: AWS_APPCONFIG_EXTENSION_HTTP_PORT) at it:
+//! println!("agent on port {}", agent.addr().port());
+//! agent.stop().await;
+//! # Ok(()) }
+//! ```
+//!
 //! It serves an AppConfig feature-flag document (the file you upload to AppConfig:
 //! `{"version": "1", "flags": {...}, "values": {...}}`) exactly as the agent serves a
 //! feature-flag profile:
@@ -58,21 +69,11 @@
 //! the last valid files stay served (AWS refuses definition updates during a run). Removing
 //! `Run` stops the run. An invalid experiments file is refused like an invalid flags file.
 //!
-//! ```no_run
-//! # async fn demo() -> std::io::Result<()> {
-//! let agent = flag_agent::Agent::new("flags.json", "app", "develop", "flags")
-//!     .start("127.0.0.1:0".parse().unwrap())
-//!     .await?;
-//! println!("agent on port {}", agent.addr().port());
-//! agent.stop().await;
-//! # Ok(()) }
-//! ```
-//!
 //! # The API at a glance
 //!
 //! | family | items |
 //! |---|---|
-//! | the server | [`Agent`] (example above), [`RunningAgent`], [`FlagsFileError`] |
+//! | the server | [`Agent`] (example at the top), [`RunningAgent`], [`FlagsFileError`] |
 //! | the flags file, rewritten atomically by tests | [`FlagsFile`] |
 //! | faults to test a client against | [`RunningAgent::set_fault`], [`Fault`] |
 //!
