@@ -4,17 +4,8 @@
 
 use std::path::Path;
 
+use flag_e2e::PUBLISHED;
 use serde_json::Value;
-
-const PUBLISHED: [&str; 7] = [
-    "flag-schema",
-    "flag-runtime",
-    "flag-macros",
-    "flag-openfeature",
-    "flag-agent",
-    "flag-local",
-    "flag-experiment",
-];
 
 fn packages() -> Vec<Value> {
     let output = std::process::Command::new(env!("CARGO"))

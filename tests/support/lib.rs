@@ -1,10 +1,21 @@
-//! Helpers for the end-to-end tests in `tests/`: the example binary, built once, and flags
-//! files derived from the example's own `flags.json`.
+//! Helpers for the end-to-end tests in `tests/`: the example binary, built once, flags files
+//! derived from the example's own `flags.json`, and the list of published crates.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use serde_json::Value;
+
+/// The crates published to crates.io (every other package has `publish = false`).
+pub const PUBLISHED: [&str; 7] = [
+    "flag-schema",
+    "flag-runtime",
+    "flag-macros",
+    "flag-openfeature",
+    "flag-agent",
+    "flag-local",
+    "flag-experiment",
+];
 
 /// The repository root.
 pub fn root() -> &'static Path {
