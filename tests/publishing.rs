@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use flag_e2e::PUBLISHED;
+use flag_e2e::{root, PUBLISHED};
 use serde_json::Value;
 
 fn packages() -> Vec<Value> {
@@ -16,7 +16,7 @@ fn packages() -> Vec<Value> {
             "--no-deps",
             "--offline",
         ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(root())
         .output()
         .expect("cargo metadata runs");
     assert!(
@@ -43,7 +43,7 @@ fn exactly_the_library_and_tool_crates_are_published() {
 
 #[test]
 fn every_published_crate_is_complete() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = root();
     let licence = |name: &str| std::fs::read(root.join(name)).unwrap();
     for package in packages() {
         let name = package["name"].as_str().unwrap();

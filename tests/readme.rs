@@ -4,13 +4,9 @@
 //! snippet parses, every local link resolves, and it stays a guide (about 400 lines).
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
+use flag_e2e::root;
 use flag_schema::Document;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn readme() -> String {
     std::fs::read_to_string(root().join("README.md")).unwrap()

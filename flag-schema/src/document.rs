@@ -175,6 +175,10 @@ fn repaired(text: &str) -> String {
     let mut after_value = false;
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
+        if let Some(after) = after_comment(rest) {
+            rest = after;
+            continue;
+        }
         let len = c.len_utf8();
         match c {
             '"' => {
@@ -185,14 +189,6 @@ fn repaired(text: &str) -> String {
                 out.push_str(&rest[..end]);
                 rest = &rest[end..];
                 after_value = true;
-                continue;
-            }
-            '/' if rest.starts_with("//") => {
-                rest = rest.find('\n').map_or("", |n| &rest[n..]);
-                continue;
-            }
-            '/' if rest.starts_with("/*") => {
-                rest = rest[2..].find("*/").map_or("", |n| &rest[n + 4..]);
                 continue;
             }
             ',' => {
@@ -235,13 +231,20 @@ fn repaired(text: &str) -> String {
 fn next_significant(mut text: &str) -> Option<char> {
     loop {
         text = text.trim_start();
-        if let Some(line) = text.strip_prefix("//") {
-            text = line.find('\n').map_or("", |n| &line[n..]);
-        } else if let Some(block) = text.strip_prefix("/*") {
-            text = block.find("*/").map_or("", |n| &block[n + 2..]);
-        } else {
-            return text.chars().next();
+        match after_comment(text) {
+            Some(rest) => text = rest,
+            None => return text.chars().next(),
         }
+    }
+}
+
+/// What follows the `//` or `/* */` comment that opens `text`, if one does.
+fn after_comment(text: &str) -> Option<&str> {
+    if let Some(line) = text.strip_prefix("//") {
+        Some(line.find('\n').map_or("", |n| &line[n..]))
+    } else {
+        let block = text.strip_prefix("/*")?;
+        Some(block.find("*/").map_or("", |n| &block[n + 2..]))
     }
 }
 
