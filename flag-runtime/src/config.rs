@@ -100,16 +100,6 @@ impl Config {
         Self::builder().with_env().build()
     }
 
-    /// The settings of a source that never asks anything (unconfigured).
-    pub(crate) fn placeholder() -> Self {
-        Config::builder()
-            .application("-")
-            .environment("-")
-            .configuration("-")
-            .build()
-            .expect("the defaults are valid")
-    }
-
     /// The application's name or ID.
     pub fn application(&self) -> &str {
         &self.application

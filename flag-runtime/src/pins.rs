@@ -21,7 +21,7 @@ use pin_project_lite::pin_project;
 use crate::context::Context;
 use crate::measurement::Exposures;
 use crate::memo::Site;
-use crate::refresh::{self, Target, Waiter};
+use crate::refresh::{self, Target};
 use crate::served::Served;
 use crate::shared::Shared;
 use crate::snapshot::Snapshot;
@@ -34,13 +34,9 @@ thread_local! {
     /// destructor is registered and every access is a plain thread-local read.
     static CURRENT: ManuallyDrop<Cell<Option<Arc<Pins>>>> =
         const { ManuallyDrop::new(Cell::new(None)) };
-    /// The generation that checks without an explicit context read in [`CURRENT`] ([`NOTHING`]
-    /// if it pinned none; 0 outside any scope): what a warm check compares with its call
-    /// site's memo, reading nothing else.
-    static POLLED: Cell<u64> = const { Cell::new(0) };
 }
 
-/// [`POLLED`] in a scope that pinned no snapshot: a generation no snapshot has.
+/// [`Pins::generation`] of a scope that pinned no snapshot: a generation no snapshot has.
 const NOTHING: u64 = u64::MAX;
 
 /// The answers of one scope.
@@ -63,42 +59,31 @@ pub(crate) struct Pins {
     exposures: Option<Exposures>,
 }
 
-/// Swaps the thread's scope (both cells) with `pins`, returning the previous one.
+/// Swaps the thread's scope with `pins`, returning the previous one.
 fn swap(pins: Option<Arc<Pins>>) -> Option<Arc<Pins>> {
-    let generation = pins.as_ref().map_or(0, |p| p.generation);
-    POLLED.set(generation);
     CURRENT.with(|current| current.replace(pins))
 }
 
 /// The scope set to `pins` until dropped (a panic included); then the previous scope is
-/// restored, and `pins` put back in `slot` (if any) for the next poll.
-struct Entered<'a> {
-    slot: Option<&'a mut Option<Arc<Pins>>>,
-    previous: Option<Arc<Pins>>,
-}
+/// restored.
+struct Entered(Option<Arc<Pins>>);
 
-impl<'a> Entered<'a> {
-    fn new(pins: Arc<Pins>, slot: Option<&'a mut Option<Arc<Pins>>>) -> Self {
-        Entered {
-            slot,
-            previous: swap(Some(pins)),
-        }
+impl Entered {
+    fn new(pins: &Arc<Pins>) -> Self {
+        Entered(swap(Some(Arc::clone(pins))))
     }
 }
 
-impl Drop for Entered<'_> {
+impl Drop for Entered {
     fn drop(&mut self) {
-        let ours = swap(self.previous.take());
-        if let Some(slot) = self.slot.as_mut() {
-            **slot = ours;
-        }
+        swap(self.0.take());
     }
 }
 
 pin_project! {
     /// A future running in a scope: polled, and dropped, with the scope set.
     struct InScope<F> {
-        pins: Option<Arc<Pins>>,
+        pins: Arc<Pins>,
         #[pin]
         future: Option<F>,
     }
@@ -106,10 +91,8 @@ pin_project! {
     impl<F> PinnedDrop for InScope<F> {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
-            if let Some(pins) = this.pins.take() {
-                let _entered = Entered::new(pins, None);
-                this.future.set(None);
-            }
+            let _entered = Entered::new(this.pins);
+            this.future.set(None);
         }
     }
 }
@@ -119,18 +102,11 @@ impl<F: Future> Future for InScope<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
+        let _entered = Entered::new(this.pins);
         // `None` only once dropped.
-        let Some(future) = this.future.as_pin_mut() else {
-            return Poll::Pending;
-        };
-        match this.pins.take() {
-            Some(pins) => {
-                // Put back in `pins` when the poll ends, a panic included.
-                let _entered = Entered::new(pins, Some(this.pins));
-                future.poll(cx)
-            }
-            // The thread's locals were gone when it was last polled.
-            None => future.poll(cx),
+        match this.future.as_pin_mut() {
+            Some(future) => future.poll(cx),
+            None => Poll::Pending,
         }
     }
 }
@@ -147,14 +123,14 @@ pub(crate) fn current() -> Option<Arc<Pins>> {
 /// Runs `future` in the scope of `pins` (no refresh).
 pub(crate) fn run_in<F: Future>(pins: Arc<Pins>, future: F) -> impl Future<Output = F::Output> {
     InScope {
-        pins: Some(pins),
+        pins,
         future: Some(future),
     }
 }
 
 /// Runs `f` in the scope of `pins` (no refresh).
 pub(crate) fn run_sync_in<R>(pins: Arc<Pins>, f: impl FnOnce() -> R) -> R {
-    let _entered = Entered::new(pins, None);
+    let _entered = Entered::new(&pins);
     f()
 }
 
@@ -172,11 +148,11 @@ async fn enter(shared: Arc<Shared>, context: Context) -> Arc<Pins> {
     let target = shared.context_target(&context);
     let kept = outer.and_then(|outer| outer.lookup(&context, &target));
     let base_wait = match outer {
-        None => refresh::begin(&shared.refresher, &shared.base, Waiter::Scope),
+        None => refresh::begin_unless_fresh(&shared.refresher, &shared.base),
         Some(_) => None,
     };
     let own_wait = match kept.is_none() && !Arc::ptr_eq(&target, &shared.base) {
-        true => refresh::begin(&shared.refresher, &target, Waiter::Scope),
+        true => refresh::begin_unless_fresh(&shared.refresher, &target),
         false => None,
     };
     if let Some(wait) = base_wait {
@@ -211,31 +187,31 @@ pub(crate) fn current_exposures<R>(f: impl FnOnce(&Exposures) -> R) -> Option<R>
 }
 
 /// The generation checks without an explicit context read in the innermost scope the caller
-/// runs in, whatever its source (0: none).
+/// runs in, whatever its source (0: none): what a warm check compares with its call site's
+/// memo, reading nothing else.
 #[inline]
 pub(crate) fn polled_generation() -> u64 {
-    POLLED.get()
+    CURRENT.with(|current| {
+        let pins = current.take();
+        let generation = pins.as_ref().map_or(0, |p| p.generation);
+        current.set(pins);
+        generation
+    })
 }
 
 /// Runs `f` on the pins of the innermost scope of `shared` around the caller, if any. The
-/// scope is taken out of the thread meanwhile (both cells): whatever `f` calls back (a
-/// `tracing` subscriber checking a flag) sees no scope, consistently, and cannot fail.
+/// scope is taken out of the thread meanwhile: whatever `f` calls back (a `tracing` subscriber
+/// checking a flag) sees no scope, consistently, and cannot fail.
 #[inline]
 pub(crate) fn pinned<R>(shared: &Arc<Shared>, f: impl FnOnce(&Pins) -> R) -> Option<R> {
-    let generation = POLLED.get();
-    if generation == 0 {
-        return None;
-    }
-    struct PutBack(Option<Arc<Pins>>, u64);
+    struct PutBack(Option<Arc<Pins>>);
     impl Drop for PutBack {
         fn drop(&mut self) {
             let pins = self.0.take();
             CURRENT.with(|current| current.set(pins));
-            POLLED.set(self.1);
         }
     }
-    let pins = PutBack(CURRENT.with(|current| current.take()), generation);
-    POLLED.set(0);
+    let pins = PutBack(CURRENT.with(|current| current.take()));
     pins.0.as_deref().and_then(|p| p.of(shared)).map(f)
 }
 

@@ -131,25 +131,22 @@ fn millis(duration: Duration) -> u64 {
 
 impl Refresher {
     pub(crate) fn new(config: &Config) -> Result<Self, ConfigError> {
-        Ok(Self::with(
-            Ok(AgentClient::new(config)?),
-            config,
-            Health::default(),
-        ))
-    }
-
-    /// A refresher that never asks anything: every refresh fails with `error`.
-    pub(crate) fn unconfigured(error: ConfigError) -> Self {
-        let health = Health::unconfigured(FetchError::Unconfigured(error.clone()));
-        Self::with(Err(error), &Config::placeholder(), health)
-    }
-
-    fn with(client: Result<AgentClient, ConfigError>, config: &Config, health: Health) -> Self {
-        Refresher {
-            client,
+        Ok(Refresher {
+            client: Ok(AgentClient::new(config)?),
             ttl_ms: millis(config.ttl()),
             timeout: config.timeout(),
-            health,
+            health: Health::default(),
+        })
+    }
+
+    /// A refresher that never asks anything: every refresh fails with `error` (so its TTL and
+    /// timeout are never used).
+    pub(crate) fn unconfigured(error: ConfigError) -> Self {
+        Refresher {
+            health: Health::unconfigured(FetchError::Unconfigured(error.clone())),
+            client: Err(error),
+            ttl_ms: 0,
+            timeout: Duration::ZERO,
         }
     }
 
@@ -220,53 +217,36 @@ pub(crate) fn refresh_if_due(refresher: &Arc<Refresher>, target: &Arc<Target>) {
     }
 }
 
-/// Who is about to wait for a refresh, which decides which running refresh it joins.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Waiter {
-    /// An async check joins a running refresh only when nothing is loaded yet (a first load):
-    /// otherwise it serves the snapshot it has, as every reader but the refresh's starter does.
-    Check,
-    /// A scope entry joins any running refresh: the answers it pins for the whole scope are
-    /// never older than the TTL when the scope began, unless the refresh fails.
-    Scope,
+/// A scope entry's [`begin`], unless the answer is fresh (a TTL has not passed since the latest
+/// refresh settled, whether or not one runs now) or can never be: then it takes no lock.
+pub(crate) fn begin_unless_fresh(refresher: &Arc<Refresher>, target: &Arc<Target>) -> Option<Wait> {
+    let fresh = refresher.unusable().is_some()
+        || (target.published.has_snapshot()
+            && clock::now_ms() < target.fresh_until_ms.load(Ordering::Acquire));
+    match fresh {
+        true => None,
+        false => begin(refresher, target),
+    }
 }
 
-/// Async checks and scope entries: starts a due refresh and returns it to wait for, or a
-/// running one `waiter` joins; `None` when the published snapshot is to be served as it is.
-pub(crate) fn begin(
-    refresher: &Arc<Refresher>,
-    target: &Arc<Target>,
-    waiter: Waiter,
-) -> Option<Wait> {
-    let settled = match waiter {
-        Waiter::Check => !must_wait(refresher, target),
-        // A running refresh holds the due time off: a scope entry looks at the flight unless
-        // the answer is fresh.
-        Waiter::Scope => {
-            refresher.unusable().is_some()
-                || (target.published.has_snapshot()
-                    && clock::now_ms() < target.fresh_until_ms.load(Ordering::Acquire))
-        }
-    };
-    if settled {
-        return None;
-    }
+/// Async checks (once [`must_wait`]) and scope entries: starts a due
+/// refresh, or joins the running one, and returns it to wait for; `None` if none is due.
+pub(crate) fn begin(refresher: &Arc<Refresher>, target: &Arc<Target>) -> Option<Wait> {
     match start(refresher, target, When::IfDue) {
         Start::Started(lease) => {
             let wait = Wait(lease.progress.subscribe());
             launch(lease);
             Some(wait)
         }
-        Start::Running(progress) if waiter == Waiter::Scope || !target.published.has_snapshot() => {
-            Some(Wait(progress))
-        }
-        Start::Running(_) | Start::NotDue => None,
+        Start::Running(progress) => Some(Wait(progress)),
+        Start::NotDue => None,
     }
 }
 
-/// An async check's [`begin`], waited for.
+/// An async check's wait, bounded by the timeout, for a due refresh or a first load (once
+/// [`must_wait`] said so).
 pub(crate) async fn fresh(refresher: &Arc<Refresher>, target: &Arc<Target>) {
-    if let Some(wait) = begin(refresher, target, Waiter::Check) {
+    if let Some(wait) = begin(refresher, target) {
         wait.released().await;
     }
 }
