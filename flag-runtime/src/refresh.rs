@@ -139,13 +139,13 @@ impl Refresher {
         })
     }
 
-    /// A refresher that never asks anything: every refresh fails with `error` (so its TTL and
-    /// timeout are never used).
+    /// A refresher that never asks anything: every refresh fails with `error`, and its TTL
+    /// never runs out.
     pub(crate) fn unconfigured(error: ConfigError) -> Self {
         Refresher {
             health: Health::unconfigured(FetchError::Unconfigured(error.clone())),
             client: Err(error),
-            ttl_ms: 0,
+            ttl_ms: u64::MAX,
             timeout: Duration::ZERO,
         }
     }
@@ -212,43 +212,39 @@ pub(crate) fn must_wait(refresher: &Refresher, target: &Target) -> bool {
 pub(crate) fn refresh_if_due(refresher: &Arc<Refresher>, target: &Arc<Target>) {
     if target.is_due() {
         if let Start::Started(lease) = start(refresher, target, When::IfDue) {
-            launch(lease);
+            drop(launch(lease));
         }
     }
 }
 
-/// A scope entry's [`begin`], unless the answer is fresh (a TTL has not passed since the latest
-/// refresh settled, whether or not one runs now) or can never be: then it takes no lock.
+/// A scope entry's refresh to wait for: the due one, started, or the one running, which it joins
+/// so that what it pins is never older than the TTL when the scope began; `None` if the answer
+/// is fresh (a TTL has not passed since the latest refresh settled, whether or not one runs
+/// now) or can never be, and then it takes no lock.
 pub(crate) fn begin_unless_fresh(refresher: &Arc<Refresher>, target: &Arc<Target>) -> Option<Wait> {
     let fresh = refresher.unusable().is_some()
         || (target.published.has_snapshot()
             && clock::now_ms() < target.fresh_until_ms.load(Ordering::Acquire));
-    match fresh {
-        true => None,
-        false => begin(refresher, target),
+    if fresh {
+        return None;
     }
-}
-
-/// Async checks (once [`must_wait`]) and scope entries: starts a due
-/// refresh, or joins the running one, and returns it to wait for; `None` if none is due.
-pub(crate) fn begin(refresher: &Arc<Refresher>, target: &Arc<Target>) -> Option<Wait> {
     match start(refresher, target, When::IfDue) {
-        Start::Started(lease) => {
-            let wait = Wait(lease.progress.subscribe());
-            launch(lease);
-            Some(wait)
-        }
+        Start::Started(lease) => Some(launch(lease)),
         Start::Running(progress) => Some(Wait(progress)),
         Start::NotDue => None,
     }
 }
 
-/// An async check's wait, bounded by the timeout, for a due refresh or a first load (once
-/// [`must_wait`] said so).
+/// An async check's wait, bounded by the timeout, for the refresh it starts (once
+/// [`must_wait`] said one is due) or for a first load. A refresh someone else started
+/// meanwhile is not waited for: the snapshot there is is served, as every other reader does.
 pub(crate) async fn fresh(refresher: &Arc<Refresher>, target: &Arc<Target>) {
-    if let Some(wait) = begin(refresher, target) {
-        wait.released().await;
-    }
+    let wait = match start(refresher, target, When::IfDue) {
+        Start::Started(lease) => launch(lease),
+        Start::Running(progress) if !target.published.has_snapshot() => Wait(progress),
+        Start::Running(_) | Start::NotDue => return,
+    };
+    wait.released().await;
 }
 
 impl Wait {
@@ -279,11 +275,7 @@ impl Wait {
 pub(crate) async fn refresh_now(refresher: &Arc<Refresher>, target: &Arc<Target>) -> Outcome {
     loop {
         match start(refresher, target, When::Now) {
-            Start::Started(lease) => {
-                let wait = Wait(lease.progress.subscribe());
-                launch(lease);
-                return wait.settled().await;
-            }
+            Start::Started(lease) => return launch(lease).settled().await,
             Start::Running(progress) => {
                 let _ = Wait(progress).settled().await;
             }
@@ -324,13 +316,15 @@ fn start(refresher: &Arc<Refresher>, target: &Arc<Target>, when: When) -> Start 
     })
 }
 
-/// Runs the refresh on the background refresher, its logs going to the caller's subscriber.
-fn launch(mut lease: Lease) {
+/// Runs the refresh on the background refresher, its logs going to the caller's subscriber;
+/// returns it to wait for.
+fn launch(mut lease: Lease) -> Wait {
+    let wait = Wait(lease.progress.subscribe());
     let handle = match background::handle() {
         Ok(handle) => handle,
         Err(error) => {
             lease.outcome = Some(Err(error));
-            return;
+            return wait;
         }
     };
     // From the std clock: tokio's `Instant::now()` reads the caller's runtime clock, which a
@@ -338,6 +332,7 @@ fn launch(mut lease: Lease) {
     let deadline =
         tokio::time::Instant::from_std(std::time::Instant::now() + lease.refresher.timeout);
     drop(handle.spawn(run(lease, deadline).with_current_subscriber()));
+    wait
 }
 
 async fn run(mut lease: Lease, deadline: tokio::time::Instant) {
@@ -444,5 +439,36 @@ impl Drop for Lease {
             health.record(&outcome, target.published.has_snapshot(), now);
         }
         self.progress.send_replace(Progress::Settled(outcome));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An async check that lost the race to start the due refresh serves the snapshot it has
+    /// rather than wait for a refresh someone else started; a scope entry joins it.
+    #[tokio::test]
+    async fn an_async_check_joins_no_refresh_it_did_not_start_but_a_scope_entry_does() {
+        // An agent that accepts and never answers: the refresh runs until its timeout.
+        let agent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let config = Config::builder()
+            .application("a")
+            .environment("e")
+            .configuration("c")
+            .port(agent.local_addr().unwrap().port())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let refresher = Arc::new(Refresher::new(&config).unwrap());
+        let target = Arc::new(refresher.target(None));
+        target.published.swap(Snapshot::parse(b"{}", None).unwrap());
+        refresh_if_due(&refresher, &target);
+        let check = tokio::time::timeout(Duration::from_secs(5), fresh(&refresher, &target));
+        assert!(
+            check.await.is_ok(),
+            "the check waited for another's refresh"
+        );
+        assert!(begin_unless_fresh(&refresher, &target).is_some());
     }
 }

@@ -223,9 +223,10 @@ fn a_runtime_shutting_down() {
     assert!(block_on(flags.is_enabled("newCheckout")));
 }
 
-/// Under valgrind (a host many test suites run in): the clock is read through libc, not the vDSO
-/// parsed by hand, which crashed under valgrind (rustix's raw backend reading the auxiliary
-/// vector). The test re-runs itself under `valgrind --tool=none` when valgrind is installed.
+/// Under valgrind (a host many test suites run in): the clock is read through libc's
+/// `clock_gettime`, not a vDSO parsed by hand, which crashed under valgrind (an earlier clock on
+/// rustix's raw backend read the auxiliary vector). The test re-runs itself under
+/// `valgrind --tool=none` when valgrind is installed.
 #[test]
 fn checks_run_under_valgrind() {
     if std::env::var_os("FLAG_UNDER_VALGRIND").is_some() {
