@@ -11,8 +11,6 @@
     target_os = "linux",
     target_os = "android",
     target_os = "macos",
-    target_os = "freebsd",
-    target_os = "dragonfly",
     windows
 ))]
 #[inline]
@@ -29,8 +27,6 @@ pub(crate) fn now_ms() -> u64 {
     target_os = "linux",
     target_os = "android",
     target_os = "macos",
-    target_os = "freebsd",
-    target_os = "dragonfly",
     windows
 )))]
 pub(crate) fn now_ms() -> u64 {

@@ -65,25 +65,34 @@ fn swap(pins: Option<Arc<Pins>>) -> Option<Arc<Pins>> {
 }
 
 /// The scope set to `pins` until dropped (a panic included); then the previous scope is
-/// restored.
-struct Entered(Option<Arc<Pins>>);
+/// restored, and `pins` put back in `slot` (if any) for the next poll.
+struct Entered<'a> {
+    slot: Option<&'a mut Option<Arc<Pins>>>,
+    previous: Option<Arc<Pins>>,
+}
 
-impl Entered {
-    fn new(pins: &Arc<Pins>) -> Self {
-        Entered(swap(Some(Arc::clone(pins))))
+impl<'a> Entered<'a> {
+    fn new(pins: Arc<Pins>, slot: Option<&'a mut Option<Arc<Pins>>>) -> Self {
+        Entered {
+            slot,
+            previous: swap(Some(pins)),
+        }
     }
 }
 
-impl Drop for Entered {
+impl Drop for Entered<'_> {
     fn drop(&mut self) {
-        swap(self.0.take());
+        let ours = swap(self.previous.take());
+        if let Some(slot) = self.slot.as_mut() {
+            **slot = ours;
+        }
     }
 }
 
 pin_project! {
     /// A future running in a scope: polled, and dropped, with the scope set.
     struct InScope<F> {
-        pins: Arc<Pins>,
+        pins: Option<Arc<Pins>>,
         #[pin]
         future: Option<F>,
     }
@@ -91,8 +100,10 @@ pin_project! {
     impl<F> PinnedDrop for InScope<F> {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
-            let _entered = Entered::new(this.pins);
-            this.future.set(None);
+            if let Some(pins) = this.pins.take() {
+                let _entered = Entered::new(pins, None);
+                this.future.set(None);
+            }
         }
     }
 }
@@ -102,11 +113,18 @@ impl<F: Future> Future for InScope<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let _entered = Entered::new(this.pins);
         // `None` only once dropped.
-        match this.future.as_pin_mut() {
-            Some(future) => future.poll(cx),
-            None => Poll::Pending,
+        let Some(future) = this.future.as_pin_mut() else {
+            return Poll::Pending;
+        };
+        match this.pins.take() {
+            Some(pins) => {
+                // Put back in `pins` when the poll ends, a panic included.
+                let _entered = Entered::new(pins, Some(this.pins));
+                future.poll(cx)
+            }
+            // Never: every poll puts them back, a panic included. Polled outside rather than fail.
+            None => future.poll(cx),
         }
     }
 }
@@ -123,14 +141,14 @@ pub(crate) fn current() -> Option<Arc<Pins>> {
 /// Runs `future` in the scope of `pins` (no refresh).
 pub(crate) fn run_in<F: Future>(pins: Arc<Pins>, future: F) -> impl Future<Output = F::Output> {
     InScope {
-        pins,
+        pins: Some(pins),
         future: Some(future),
     }
 }
 
 /// Runs `f` in the scope of `pins` (no refresh).
 pub(crate) fn run_sync_in<R>(pins: Arc<Pins>, f: impl FnOnce() -> R) -> R {
-    let _entered = Entered::new(&pins);
+    let _entered = Entered::new(pins, None);
     f()
 }
 
