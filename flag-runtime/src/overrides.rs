@@ -175,11 +175,18 @@ pub(crate) fn any_active() -> bool {
     ACTIVE.load(Ordering::Relaxed) != 0
 }
 
+/// The forced value of `flag` picked by `pick`: one relaxed load, inlined into every check,
+/// while no override scope is active.
 #[inline]
 fn lookup<T>(flag: &str, pick: impl Fn(&Flag) -> T) -> Option<T> {
-    if ACTIVE.load(Ordering::Relaxed) == 0 {
+    if !any_active() {
         return None;
     }
+    lookup_active(flag, pick)
+}
+
+#[inline(never)]
+fn lookup_active<T>(flag: &str, pick: impl Fn(&Flag) -> T) -> Option<T> {
     if let Ok(Some(found)) = TASK.try_with(|layer| layer.get(flag).map(&pick)) {
         return Some(found);
     }
