@@ -237,7 +237,7 @@ pub(crate) fn begin_unless_fresh(refresher: &Arc<Refresher>, target: &Arc<Target
 
 /// An async check's wait, bounded by the timeout, for the refresh it starts (once
 /// [`must_wait`] said one is due) or for a first load. A refresh someone else started
-/// meanwhile is not waited for: the snapshot there is is served, as every other reader does.
+/// meanwhile is not waited for: the check serves the snapshot it has, as every other reader does.
 pub(crate) async fn fresh(refresher: &Arc<Refresher>, target: &Arc<Target>) {
     let wait = match start(refresher, target, When::IfDue) {
         Start::Started(lease) => launch(lease),
